@@ -1,0 +1,89 @@
+"""Small helpers shared by the actions: who is talking, on which channel, which message."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.app import Services, get_services
+from bot.engagement import Engagement
+
+# Intents that steer the conversation rather than answer a question.
+CONTROL_INTENTS = {"help", "repeat", "stop", "start_again", "skip", "dont_know", "greet", "what_happened"}
+CONTROL_CONFIDENCE = 0.8
+CONTROL_MAX_WORDS = 5
+REFLECT_MAX_CHARS = 280
+
+
+def services() -> Services:
+    """The action server's services, built on first use."""
+    return get_services()
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The channel the participant is using (rest, telegram, web ...)."""
+    return tracker.get_latest_input_channel() or "rest"
+
+
+def metadata_of(tracker: Tracker) -> Dict[str, Any]:
+    """Metadata the transport sent with the latest message."""
+    return (tracker.latest_message or {}).get("metadata") or {}
+
+
+def message_id_of(tracker: Tracker) -> str:
+    """The channel's id for the latest message, else Rasa's own id for it."""
+    message = tracker.latest_message or {}
+    return str(metadata_of(tracker).get("message_id") or message.get("message_id") or "")
+
+
+def is_command(tracker: Tracker) -> bool:
+    """True when the latest message steers the chat (a button or a short command)."""
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {})
+    text = (message.get("text") or "").strip()
+    if intent.get("name") not in CONTROL_INTENTS:
+        return False
+    if text.startswith("/"):
+        return True
+    return (intent.get("confidence") or 0.0) >= CONTROL_CONFIDENCE \
+        and len(text.split()) <= CONTROL_MAX_WORDS
+
+
+def reflection(text: str) -> str:
+    """The participant's words, shortened for the 'You said' message only."""
+    text = " ".join(text.split())
+    if len(text) <= REFLECT_MAX_CHARS:
+        return text
+    return text[:REFLECT_MAX_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def end_form_events(tracker: Tracker) -> List:
+    """Events that close the question form (harmless when it is not open)."""
+    return [ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+def utter_introduction(dispatcher: CollectingDispatcher, engagement: Engagement) -> None:
+    """Say who is asking, why, what can change and how answers are kept, then ask consent."""
+    values = engagement.template_values()
+    for response in ("utter_welcome", "utter_purpose", "utter_remit", "utter_privacy",
+                     "utter_ask_consent"):
+        dispatcher.utter_message(response=response, **values)
+
+
+def utter_finish(dispatcher: CollectingDispatcher, engagement: Engagement) -> None:
+    """Thank the participant and say what happens next."""
+    values = engagement.template_values()
+    for response in ("utter_end_thanks", "utter_next_steps", "utter_ask_later", "utter_contact"):
+        dispatcher.utter_message(response=response, **values)
+
+
+def question_events(next_question: Optional[object], dispatcher: CollectingDispatcher,
+                    engagement: Engagement) -> List:
+    """Slots for going on to the next question, or for the end when there is none."""
+    if next_question is None:
+        utter_finish(dispatcher, engagement)
+        return [SlotSet("stage", "done"), SlotSet("adding_more", False)]
+    return [SlotSet("stage", "question"), SlotSet("adding_more", False),
+            SlotSet("answer_text", None)]

@@ -1,0 +1,101 @@
+"""Actions that work at every step: stop, start again, repeat, not understood, what happened."""
+from __future__ import annotations
+
+from typing import Text
+
+from rasa_sdk import Action
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
+
+from actions.common import (end_form_events, is_command, services, utter_introduction)
+from actions.questions import save_more
+
+
+class ActionPause(Action):
+    """Take a break: everything is kept and the participant can come back any time."""
+
+    def name(self) -> Text:
+        return "action_pause"
+
+    async def run(self, dispatcher, tracker, domain):
+        services().conversation.pause(tracker.sender_id)
+        dispatcher.utter_message(response="utter_pause")
+        return end_form_events(tracker)
+
+
+class ActionStartAgain(Action):
+    """Go back to the beginning; answers already given are kept."""
+
+    def name(self) -> Text:
+        return "action_start_again"
+
+    async def run(self, dispatcher, tracker, domain):
+        app = services()
+        app.conversation.start_again(tracker.sender_id)
+        dispatcher.utter_message(response="utter_start_again")
+        utter_introduction(dispatcher, app.engagement)
+        return end_form_events(tracker) + [SlotSet("stage", "consent"),
+                                           SlotSet("adding_more", False),
+                                           SlotSet("answer_text", None)]
+
+
+class ActionRepeat(Action):
+    """Send the assistant's last messages again, with their buttons."""
+
+    def name(self) -> Text:
+        return "action_repeat"
+
+    async def run(self, dispatcher, tracker, domain):
+        for message in last_bot_messages(tracker.events):
+            data = message.get("data") or {}
+            dispatcher.utter_message(text=message.get("text"), buttons=data.get("buttons") or [],
+                                     json_message=data.get("custom"))
+        if not last_bot_messages(tracker.events):
+            dispatcher.utter_message(response="utter_help")
+        return []
+
+
+def last_bot_messages(events) -> list:
+    """The bot messages sent just before the latest participant message."""
+    collected = []
+    seen_latest_user = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_latest_user:
+                break
+            seen_latest_user = True
+        elif kind == "bot" and seen_latest_user:
+            collected.append(event)
+    return list(reversed(collected))
+
+
+class ActionKindFallback(Action):
+    """Say kindly that the message was not understood and offer buttons."""
+
+    def name(self) -> Text:
+        return "action_kind_fallback"
+
+    async def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("stage") == "add_more" and not is_command(tracker):
+            # After "Do you want to add anything else?", typed words are simply more answer.
+            return save_more(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_not_understood")
+        # Forget the message that was not understood, so the chat carries on from before it.
+        return [UserUtteranceReverted()]
+
+
+class ActionWhatHappened(Action):
+    """Tell the participant how many things they told us and what happens next."""
+
+    def name(self) -> Text:
+        return "action_what_happened"
+
+    async def run(self, dispatcher, tracker, domain):
+        app = services()
+        count = app.conversation.answer_count(tracker.sender_id)
+        if count == 0:
+            dispatcher.utter_message(response="utter_what_happened_none")
+        else:
+            dispatcher.utter_message(response="utter_what_happened", count=str(count),
+                                     **app.engagement.template_values())
+        return []

@@ -1,0 +1,135 @@
+"""Actions for the open questions: ask, take the answer, save it, add more, move on."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (channel_of, end_form_events, is_command, message_id_of,
+                            question_events, reflection, services)
+
+
+class ActionAskAnswerText(Action):
+    """Ask the participant's current question, worded for them or for the person they support."""
+
+    def name(self) -> Text:
+        return "action_ask_answer_text"
+
+    async def run(self, dispatcher, tracker, domain):
+        app = services()
+        if tracker.get_slot("adding_more"):
+            dispatcher.utter_message(response="utter_ask_more_answer")
+            return []
+        progress = app.conversation.progress(tracker.sender_id)
+        question = app.engagement.question(progress.question_index)
+        if question is None:
+            dispatcher.utter_message(response="utter_already_done")
+            return []
+        dispatcher.utter_message(response="utter_ask_question",
+                                 question=question.wording(progress.on_behalf),
+                                 example=question.example)
+        return []
+
+
+class ValidateAnswerForm(FormValidationAction):
+    """Take any message as the answer unless it is a command such as help or stop."""
+
+    def name(self) -> Text:
+        return "validate_answer_form"
+
+    async def extract_answer_text(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> Dict[Text, Any]:
+        """Use the whole message as the answer, while the form is waiting for one."""
+        if tracker.get_slot("requested_slot") != "answer_text" or is_command(tracker):
+            return {}
+        return {"answer_text": (tracker.latest_message or {}).get("text") or ""}
+
+    def validate_answer_text(self, value: Optional[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """An answer needs at least one visible character."""
+        if value is None:  # the slot was only cleared, nobody typed anything
+            return {"answer_text": None}
+        if not value.strip():
+            dispatcher.utter_message(response="utter_empty_answer")
+            return {"answer_text": None}
+        return {"answer_text": value}
+
+
+class ActionSaveAnswer(Action):
+    """Save the answer word for word, say it back, and ask if there is more."""
+
+    def name(self) -> Text:
+        return "action_save_answer"
+
+    async def run(self, dispatcher, tracker, domain):
+        text = tracker.get_slot("answer_text") or ""
+        services().conversation.save_answer(tracker.sender_id, text=text,
+                                            channel=channel_of(tracker),
+                                            message_id=message_id_of(tracker))
+        dispatcher.utter_message(response="utter_reflect", answer=reflection(text))
+        dispatcher.utter_message(response="utter_ask_add_more")
+        return [SlotSet("answer_text", None), SlotSet("adding_more", False),
+                SlotSet("stage", "add_more")]
+
+
+class ActionSaveMore(Action):
+    """Save words typed straight away instead of pressing yes, as one more answer."""
+
+    def name(self) -> Text:
+        return "action_save_more"
+
+    async def run(self, dispatcher, tracker, domain):
+        return save_more(dispatcher, tracker)
+
+
+def save_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Save the latest message as one more answer to the current question."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if text.strip():
+        services().conversation.save_answer(tracker.sender_id, text=text,
+                                            channel=channel_of(tracker),
+                                            message_id=message_id_of(tracker))
+        dispatcher.utter_message(response="utter_reflect", answer=reflection(text))
+    dispatcher.utter_message(response="utter_ask_add_more")
+    return [SlotSet("stage", "add_more")]
+
+
+class ActionAddMore(Action):
+    """Open the same question again for one more answer."""
+
+    def name(self) -> Text:
+        return "action_add_more"
+
+    async def run(self, dispatcher, tracker, domain):
+        return [SlotSet("stage", "question"), SlotSet("adding_more", True),
+                SlotSet("answer_text", None)]
+
+
+class ActionNextQuestion(Action):
+    """Go on to the next question, or finish after the last one."""
+
+    def name(self) -> Text:
+        return "action_next_question"
+
+    async def run(self, dispatcher, tracker, domain):
+        app = services()
+        question = app.conversation.next_question(tracker.sender_id)
+        return question_events(question, dispatcher, app.engagement)
+
+
+class ActionSkipQuestion(Action):
+    """Skip a question (or 'I don't know') kindly and go on."""
+
+    def name(self) -> Text:
+        return "action_skip_question"
+
+    async def run(self, dispatcher, tracker, domain):
+        app = services()
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        dispatcher.utter_message(
+            response="utter_dont_know_ok" if intent == "dont_know" else "utter_skip_ok")
+        question = app.conversation.next_question(tracker.sender_id)
+        return end_form_events(tracker) + question_events(question, dispatcher, app.engagement)

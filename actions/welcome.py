@@ -1,0 +1,100 @@
+"""Actions for the start: welcome, consent, role and a carer's check that the person agrees."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (channel_of, metadata_of, services, utter_introduction)
+
+ROLES = {"role_self": "self", "role_on_behalf": "on_behalf",
+         "role_support_worker": "support_worker"}
+
+
+class ActionWelcome(Action):
+    """Welcome a new participant, or take a returning one back to where they were."""
+
+    def name(self) -> Text:
+        return "action_welcome"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        app = services()
+        progress = app.conversation.progress(tracker.sender_id)
+        if not progress.consented:
+            utter_introduction(dispatcher, app.engagement)
+            return [SlotSet("stage", "consent")]
+        app.conversation.resume(tracker.sender_id)
+        if progress.status == "finished" or app.engagement.question(progress.question_index) is None:
+            dispatcher.utter_message(response="utter_already_done")
+            return [SlotSet("stage", "done")]
+        dispatcher.utter_message(response="utter_welcome_back")
+        if progress.role is None:
+            dispatcher.utter_message(response="utter_ask_role")
+            return [SlotSet("stage", "role")]
+        if progress.on_behalf and not progress.person_agrees:
+            dispatcher.utter_message(response="utter_ask_person_agrees")
+            return [SlotSet("stage", "carer_agree")]
+        if tracker.get_slot("stage") == "add_more":
+            dispatcher.utter_message(response="utter_ask_add_more")
+            return [SlotSet("stage", "add_more")]
+        return [SlotSet("stage", "question"), SlotSet("answer_text", None)]
+
+
+class ActionGiveConsent(Action):
+    """Record consent, then ask who the participant is answering for."""
+
+    def name(self) -> Text:
+        return "action_give_consent"
+
+    async def run(self, dispatcher, tracker, domain):
+        services().conversation.give_consent(
+            tracker.sender_id, channel=channel_of(tracker),
+            language=metadata_of(tracker).get("language"))
+        dispatcher.utter_message(response="utter_ask_role")
+        return [SlotSet("stage", "role")]
+
+
+class ActionRefuseConsent(Action):
+    """End kindly; for someone new, only a count is kept."""
+
+    def name(self) -> Text:
+        return "action_refuse_consent"
+
+    async def run(self, dispatcher, tracker, domain):
+        services().conversation.refuse_consent(tracker.sender_id)
+        dispatcher.utter_message(response="utter_consent_refused")
+        return [SlotSet("stage", "declined")]
+
+
+class ActionSetRole(Action):
+    """Record the participant's role; a carer is asked whether the person agrees."""
+
+    def name(self) -> Text:
+        return "action_set_role"
+
+    async def run(self, dispatcher, tracker, domain):
+        role = ROLES.get((tracker.latest_message.get("intent") or {}).get("name"), "self")
+        services().conversation.set_role(tracker.sender_id, role)
+        if role == "on_behalf":
+            dispatcher.utter_message(response="utter_ask_person_agrees")
+            return [SlotSet("stage", "carer_agree")]
+        return [SlotSet("stage", "question"), SlotSet("adding_more", False)]
+
+
+class ActionPersonAgrees(Action):
+    """Record whether the person a carer answers for knows and agrees."""
+
+    def name(self) -> Text:
+        return "action_person_agrees"
+
+    async def run(self, dispatcher, tracker, domain):
+        agrees = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
+        services().conversation.set_person_agrees(tracker.sender_id, agrees)
+        if agrees:
+            dispatcher.utter_message(response="utter_carer_thanks")
+            return [SlotSet("stage", "question"), SlotSet("adding_more", False)]
+        dispatcher.utter_message(response="utter_carer_ask_first")
+        return [SlotSet("stage", "carer_agree")]

@@ -1,0 +1,1 @@
+"""Coproduce: an accessible co-production chatbot built on Rasa."""

@@ -1,0 +1,77 @@
+"""The terminal chat: talk to the assistant through Rasa's REST channel."""
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import click
+
+from bot.rest_client import RasaUnavailable, RestClient
+from bot.settings import Settings
+from bot.wording import response_text
+
+log = logging.getLogger(__name__)
+
+
+def local_sender(settings: Settings) -> str:
+    """A stable id for this terminal, so a participant can come back and carry on."""
+    path = Path(settings.var_dir) / "chat_sender"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("terminal-" + uuid.uuid4().hex)
+    return path.read_text().strip()
+
+
+def render(messages: List[dict], echo: Callable[[str], None]) -> List[dict]:
+    """Print the assistant's messages; return the buttons of the last one that had any."""
+    buttons: List[dict] = []
+    for message in messages:
+        if message.get("text"):
+            echo(click.style("Assistant: ", fg="cyan", bold=True) + message["text"])
+        if message.get("buttons"):
+            buttons = message["buttons"]
+            for number, button in enumerate(buttons, start=1):
+                echo(f"   {number}. {button.get('title')}")
+    return buttons
+
+
+def choose(text: str, buttons: List[dict]) -> str:
+    """A button's payload when the participant typed its number, else the text itself."""
+    stripped = text.strip()
+    if stripped.isdigit() and 1 <= int(stripped) <= len(buttons):
+        return buttons[int(stripped) - 1].get("payload") or buttons[int(stripped) - 1]["title"]
+    return text
+
+
+def run_chat(settings: Settings, sender: Optional[str] = None,
+             read: Callable[[], str] = None, echo: Callable[[str], None] = click.echo) -> None:
+    """Talk until the participant closes the chat (Ctrl-D or Ctrl-C)."""
+    domain = Path(settings.project_root) / "domain.yml"
+    client = RestClient(settings.rasa_url, channel="terminal")
+    sender = sender or local_sender(settings)
+    read = read or (lambda: input(click.style("You: ", fg="green", bold=True)))
+    echo("Type your message and press Enter. Type the number of a button to press it. "
+         "Press Ctrl-D to leave.")
+    buttons = _exchange(client, sender, "/greet", domain, echo, [])
+    while True:
+        try:
+            text = read()
+        except (EOFError, KeyboardInterrupt):
+            echo("")
+            return
+        buttons = _exchange(client, sender, choose(text, buttons), domain, echo, buttons)
+
+
+def _exchange(client: RestClient, sender: str, text: str, domain: Path, echo, buttons):
+    def resting() -> None:
+        echo(response_text(domain, "utter_server_resting"))
+        echo(response_text(domain, "utter_message_kept"))
+
+    try:
+        replies = client.send_reliably(sender, text, uuid.uuid4().hex, on_wait=resting)
+    except RasaUnavailable:
+        echo(response_text(domain, "utter_send_again"))
+        return buttons
+    return render(replies, echo) or buttons

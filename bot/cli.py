@@ -1,0 +1,157 @@
+"""The `coproduce` command line: one command group for participants' servers and for staff."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from bot.logs import configure
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class UserError(click.ClickException):
+    """A problem the user can fix: printed as one line, exit code 1, no traceback."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"coproduce: {self.format_message()}", err=True)
+
+
+@click.group()
+@click.option("--database-url", envvar="COPRODUCE_DATABASE_URL", default=None,
+              help="Database URL (default: SQLite in var/coproduce.db).")
+@click.option("--engagement", "engagement_file", envvar="COPRODUCE_ENGAGEMENT_FILE",
+              default=None, type=click.Path(path_type=Path), help="The engagement settings file.")
+@click.option("--log-level", envvar="COPRODUCE_LOG_LEVEL", default="WARNING", show_default=True)
+@click.pass_context
+def main(ctx: click.Context, database_url, engagement_file, log_level) -> None:
+    """Coproduce: an accessible co-production chatbot."""
+    overrides = {}
+    if database_url:
+        overrides["database_url"] = database_url
+    if engagement_file:
+        overrides["engagement_file"] = engagement_file
+    configure(log_level)
+    ctx.obj = Settings.from_env(**overrides)
+
+
+def _prepare(settings: Settings) -> Path:
+    """Check the engagement, train if needed and migrate; return the model path."""
+    from bot.engagement import EngagementError, load_engagement
+    from bot.rasa_model import ensure_model
+    from bot.store.migrate import upgrade
+
+    try:
+        load_engagement(settings.engagement_file)
+    except EngagementError as exc:
+        raise UserError(str(exc))
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:  # a wrong URL or a database that is down
+        raise UserError(f"Could not prepare the database: {exc.__class__.__name__}: "
+                        f"{str(exc).splitlines()[0]}")
+    try:
+        return ensure_model(settings)
+    except Exception as exc:
+        raise UserError(f"Could not train the Rasa model: {exc}")
+
+
+def _start_servers(settings: Settings, model: Path):
+    from bot.servers import ServerError, Servers
+
+    servers = Servers(settings, model, env={**__import__("os").environ, **settings.to_env()})
+    click.echo("Starting the assistant (this takes about half a minute) ...")
+    try:
+        servers.start()
+    except ServerError as exc:
+        raise UserError(str(exc))
+    return servers
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Train even if the data did not change.")
+@click.option("--config", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Rasa config file (default: config.yml).")
+@click.pass_obj
+def train(settings: Settings, force: bool, config) -> None:
+    """Train the Rasa model if the training data or config changed."""
+    from bot.rasa_model import ensure_model
+    import dataclasses
+
+    if config:
+        settings = dataclasses.replace(settings, rasa_config=config)
+    click.echo(f"Model: {ensure_model(settings, force=force)}")
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Apply every database migration."""
+    from bot.store.migrate import upgrade
+
+    upgrade(settings.database_url)
+    click.echo("The database is up to date.")
+
+
+@main.command()
+@click.pass_obj
+def serve(settings: Settings) -> None:
+    """Start the Rasa server (REST on 127.0.0.1:5005) and the action server, without a chat."""
+    model = _prepare(settings)
+    servers = _start_servers(settings, model)
+    click.echo(f"Ready. REST channel: {settings.rasa_url}/webhooks/rest/webhook "
+               f"(logs in {servers.log_dir}). Press Ctrl-C to stop.")
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        while servers.healthy() and not stopping:
+            time.sleep(0.5)
+        if not stopping:
+            raise UserError(f"A server stopped unexpectedly. See the logs in {servers.log_dir}.")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        servers.stop()
+        click.echo("Stopped.")
+
+
+@main.command()
+@click.option("--sender", default=None, help="Talk as this participant id (default: this terminal).")
+@click.pass_obj
+def chat(settings: Settings, sender) -> None:
+    """Chat with a running assistant in the terminal."""
+    from bot.chat import run_chat
+
+    run_chat(settings, sender=sender)
+
+
+@main.command()
+@click.pass_obj
+def run(settings: Settings) -> None:
+    """Prepare everything, start the servers and open the terminal chat; Ctrl-C stops all."""
+    from bot.chat import run_chat
+
+    model = _prepare(settings)
+    servers = _start_servers(settings, model)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        run_chat(settings)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        servers.stop()
+        click.echo("Stopped. Everything you said is kept. Run `make run` to carry on.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

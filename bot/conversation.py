@@ -1,0 +1,154 @@
+"""The conversation service: consent, role, answers and progress for one participant."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Callable, Optional
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.engagement import Engagement, Question
+from bot.identity import Pseudonymizer
+from bot.store import queries
+
+log = logging.getLogger(__name__)
+
+DECLINED_COUNTER = "consent_declined"
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """Where a participant is in the conversation."""
+
+    known: bool
+    consented: bool
+    role: Optional[str]
+    person_agrees: Optional[bool]
+    question_index: int
+    status: str
+    answer_count: int
+
+    @property
+    def on_behalf(self) -> bool:
+        """True when someone answers for the person they support."""
+        return self.role == "on_behalf"
+
+
+class ConversationService:
+    """Records what a participant tells the assistant; one transaction per call."""
+
+    def __init__(self, session_factory: sessionmaker, engagement: Engagement,
+                 pseudonymizer: Pseudonymizer):
+        self._sessions = session_factory
+        self.engagement = engagement
+        self._pseudonymizer = pseudonymizer
+
+    def pseudonym(self, sender_id: str) -> str:
+        """The stored pseudonym for a Rasa sender id."""
+        return self._pseudonymizer.pseudonym(sender_id)
+
+    def _participant(self, session: Session, sender_id: str, channel: str = "unknown"):
+        return queries.get_or_create_participant(
+            session, pseudonym=self.pseudonym(sender_id), engagement_id=self.engagement.id,
+            channel=channel)
+
+    def progress(self, sender_id: str) -> Progress:
+        """Where this sender is; an unknown sender is at the very start."""
+        with self._sessions() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            if participant is None:
+                return Progress(False, False, None, None, 0, "in_progress", 0)
+            consent = queries.latest_consent(session, participant=participant)
+            consented = bool(consent and consent.agreed
+                             and consent.version == self.engagement.consent_version)
+            return Progress(True, consented, participant.role, participant.person_agrees,
+                            participant.question_index, participant.status,
+                            len(queries.answers_for(session, participant=participant)))
+
+    def give_consent(self, sender_id: str, *, channel: str, language: Optional[str] = None) -> None:
+        """Record that the participant agreed to take part."""
+        with self._sessions.begin() as session:
+            participant = self._participant(session, sender_id, channel)
+            if language and not participant.language:
+                participant.language = language
+            participant.status = "in_progress"
+            queries.record_consent(session, participant=participant,
+                                   version=self.engagement.consent_version, agreed=True)
+
+    def refuse_consent(self, sender_id: str) -> None:
+        """Count a refusal; someone new leaves nothing else, someone known gets a 'no' record."""
+        with self._sessions.begin() as session:
+            queries.increment_counter(session, engagement_id=self.engagement.id,
+                                      name=DECLINED_COUNTER)
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            if participant is not None:
+                queries.record_consent(session, participant=participant,
+                                       version=self.engagement.consent_version, agreed=False)
+
+    def set_role(self, sender_id: str, role: str) -> None:
+        """Record whether they answer for themselves, for someone, or as a support worker."""
+        with self._sessions.begin() as session:
+            participant = self._participant(session, sender_id)
+            participant.role = role
+            if role != "on_behalf":
+                participant.person_agrees = None
+
+    def set_person_agrees(self, sender_id: str, agrees: bool) -> None:
+        """Record whether the person a carer answers for knows and agrees."""
+        with self._sessions.begin() as session:
+            self._participant(session, sender_id).person_agrees = agrees
+
+    def current_question(self, sender_id: str) -> Optional[Question]:
+        """The question this participant is on, or None when all are done."""
+        return self.engagement.question(self.progress(sender_id).question_index)
+
+    def save_answer(self, sender_id: str, *, text: str, channel: str, message_id: str) -> bool:
+        """Store an answer to the current question once; True if it was new."""
+        with self._sessions.begin() as session:
+            participant = self._participant(session, sender_id, channel)
+            question = self.engagement.question(participant.question_index) \
+                or self.engagement.questions[-1]
+            _, created = queries.save_answer(
+                session, participant=participant, question_id=question.id, text=text,
+                channel=channel, channel_message_id=message_id)
+            if not created:
+                log.info("Answer for message %s was already stored", message_id)
+            return created
+
+    def next_question(self, sender_id: str) -> Optional[Question]:
+        """Move on to the next question; None (and finished) after the last one."""
+        with self._sessions.begin() as session:
+            participant = self._participant(session, sender_id)
+            participant.question_index += 1
+            question = self.engagement.question(participant.question_index)
+            participant.status = "in_progress" if question else "finished"
+            return question
+
+    def pause(self, sender_id: str) -> None:
+        """Mark the participant as paused; everything they said is kept."""
+        with self._sessions.begin() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            if participant is not None and participant.status != "finished":
+                participant.status = "paused"
+
+    def resume(self, sender_id: str) -> None:
+        """Mark a paused participant as taking part again."""
+        with self._sessions.begin() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            if participant is not None and participant.status == "paused":
+                participant.status = "in_progress"
+
+    def start_again(self, sender_id: str) -> None:
+        """Go back to the first question; stored answers are kept."""
+        with self._sessions.begin() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            if participant is not None:
+                participant.question_index = 0
+                participant.status = "in_progress"
+
+    def answer_count(self, sender_id: str) -> int:
+        """How many answers this participant has given."""
+        return self.progress(sender_id).answer_count
+
+
+ServiceFactory = Callable[[], ConversationService]

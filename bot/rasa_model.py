@@ -1,0 +1,60 @@
+"""Train the Rasa model only when the training data or config changed (a content hash)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable, List
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+TRAINING_INPUTS = ("domain.yml", "nlu", "stories")
+
+
+def training_files(root: Path, config: Path) -> List[Path]:
+    """Every file whose content decides the model, in a stable order."""
+    files: List[Path] = [Path(config)]
+    for name in TRAINING_INPUTS:
+        path = root / name
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")))
+        elif path.exists():
+            files.append(path)
+    return files
+
+
+def content_hash(files: Iterable[Path], root: Path) -> str:
+    """A short hash of the files' names and contents."""
+    digest = hashlib.sha256()
+    for path in files:
+        name = str(Path(path).resolve().relative_to(root.resolve())) \
+            if Path(path).resolve().is_relative_to(root.resolve()) else Path(path).name
+        digest.update(name.encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_path(settings: Settings) -> Path:
+    """Where the model for the current data and config lives (it may not exist yet)."""
+    root = Path(settings.project_root)
+    digest = content_hash(training_files(root, settings.rasa_config), root)
+    return Path(settings.models_dir) / f"coproduce-{digest}.tar.gz"
+
+
+def ensure_model(settings: Settings, force: bool = False) -> Path:
+    """Train a model unless one for exactly this data and config already exists."""
+    target = model_path(settings)
+    if target.exists() and not force:
+        log.info("Model is up to date: %s", target.name)
+        return target
+    root = Path(settings.project_root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "rasa", "train", "--config", str(settings.rasa_config),
+               "--domain", str(root / "domain.yml"), "--data", str(root / "nlu"),
+               str(root / "stories"), "--out", str(target.parent),
+               "--fixed-model-name", target.name[: -len(".tar.gz")]]
+    log.info("Training the Rasa model (the data or config changed)")
+    subprocess.run(command, cwd=root, check=True)
+    return target

@@ -1,0 +1,148 @@
+"""Start, watch and stop the Rasa server and the action server as child processes."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+import yaml
+from sqlalchemy.engine import make_url
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ServerError(RuntimeError):
+    """A server could not start; the message says why in one line."""
+
+
+def tracker_store_config(settings: Settings) -> dict:
+    """Rasa's SQL tracker store, in the same database server as the product's store."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        database = Path(url.database or Path(settings.var_dir) / "coproduce.db")
+        return {"type": "SQL", "dialect": "sqlite",
+                "db": str(database.with_name(database.stem + "-tracker.db"))}
+    config = {"type": "SQL", "dialect": url.drivername.split("+")[0], "db": url.database,
+              "host": url.host or "127.0.0.1", "port": url.port or 5432}
+    if url.username:
+        config["username"] = url.username
+    if url.password:
+        config["password"] = url.password
+    return config
+
+
+def write_endpoints(settings: Settings) -> Path:
+    """Write var/endpoints.yml from settings and return its path."""
+    path = Path(settings.var_dir) / "endpoints.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = {"action_endpoint": {"url": settings.action_url},
+               "tracker_store": tracker_store_config(settings)}
+    path.write_text("# Written by `coproduce serve` from settings; edits are overwritten.\n"
+                    + yaml.safe_dump(content, sort_keys=False))
+    os.chmod(path, 0o600)  # it may hold a database password
+    return path
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) != 0
+
+
+class Servers:
+    """The action server and the Rasa server, started together and stopped together."""
+
+    def __init__(self, settings: Settings, model: Path, env: Optional[Dict[str, str]] = None):
+        self.settings = settings
+        self.model = Path(model)
+        self.env = dict(os.environ if env is None else env)
+        self.processes: List[subprocess.Popen] = []
+        self.log_dir = Path(settings.var_dir) / "logs"
+
+    def _spawn(self, name: str, command: List[str], extra_env: Dict[str, str]) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.log_dir / f"{name}.log", "ab")
+        env = {**self.env, **extra_env}
+        process = subprocess.Popen(command, cwd=self.settings.project_root, env=env,
+                                   stdout=log_file, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        log_file.close()
+        self.processes.append(process)
+        return process
+
+    def start(self, timeout: float = 240.0) -> None:
+        """Start both servers and wait until they answer; raise ServerError if they do not."""
+        s = self.settings
+        for host, port, what in ((s.action_host, s.action_port, "COPRODUCE_ACTION_PORT"),
+                                 (s.rasa_host, s.rasa_port, "COPRODUCE_RASA_PORT")):
+            if not port_is_free(host, port):
+                raise ServerError(f"Port {port} is already in use. Is Coproduce running already? "
+                                  f"Stop it, or choose another port with {what}.")
+        endpoints = write_endpoints(s)
+        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(s.action_port)],
+                    {"SANIC_HOST": s.action_host, "PYTHONPATH": str(s.project_root)})
+        self._spawn("rasa", [sys.executable, "-m", "rasa", "run", "--model", str(self.model),
+                             "--endpoints", str(endpoints),
+                             "--credentials", str(Path(s.project_root) / "credentials.yml"),
+                             "--interface", s.rasa_host, "--port", str(s.rasa_port)], {})
+        deadline = time.monotonic() + timeout
+        self._wait(f"http://{s.action_host}:{s.action_port}/health", "action server", deadline)
+        self._wait(f"{s.rasa_url}/", "Rasa server", deadline)
+
+    def _wait(self, url: str, what: str, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    self.stop()
+                    raise ServerError(f"The {what} stopped while starting. "
+                                      f"See the logs in {self.log_dir}.")
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise ServerError(f"The {what} did not start in time. See the logs in {self.log_dir}.")
+
+    def healthy(self) -> bool:
+        """True when both processes are still running."""
+        return bool(self.processes) and all(p.poll() is None for p in self.processes)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop both servers and everything they started; no orphans are left."""
+        for process in self.processes:
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(timeout=5)
+        self.processes = []
+
+    def __enter__(self) -> "Servers":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

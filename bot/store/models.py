@@ -1,0 +1,104 @@
+"""Database tables for participants, consent, answers and counts."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import declarative_base, relationship
+
+# Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
+
+ROLES = ("self", "on_behalf", "support_worker")
+STATUSES = ("in_progress", "paused", "finished")
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class Participant(Base):
+    """A pseudonymous person taking part; the channel's own user id is never stored."""
+
+    __tablename__ = "participants"
+
+    id = Column(Integer, primary_key=True)
+    pseudonym = Column(String(64), nullable=False, unique=True)
+    engagement_id = Column(String(100), nullable=False)
+    channel = Column(String(32), nullable=False)
+    language = Column(String(16))
+    role = Column(String(20))
+    person_agrees = Column(Boolean)
+    sound = Column(Boolean)
+    question_index = Column(Integer, nullable=False, default=0)
+    status = Column(String(20), nullable=False, default="in_progress")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    answers = relationship("Answer", back_populates="participant", cascade="all, delete-orphan",
+                           passive_deletes=True)
+
+
+class Contact(Base):
+    """How to reach a participant later; kept apart so that erasure can remove it."""
+
+    __tablename__ = "contacts"
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(Integer, ForeignKey("participants.id", ondelete="CASCADE"),
+                            nullable=False, unique=True)
+    channel = Column(String(32), nullable=False)
+    address = Column(String(255), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Consent(Base):
+    """What a participant agreed to, which version of the text, and when."""
+
+    __tablename__ = "consents"
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(Integer, ForeignKey("participants.id", ondelete="CASCADE"),
+                            nullable=False, index=True)
+    version = Column(String(32), nullable=False)
+    agreed = Column(Boolean, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Answer(Base):
+    """One answer to one question, kept word for word."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("participant_id", "channel_message_id",
+                                       name="uq_answers_participant_message"),)
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(Integer, ForeignKey("participants.id", ondelete="CASCADE"),
+                            nullable=False, index=True)
+    question_id = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    role = Column(String(20))
+    channel = Column(String(32), nullable=False)
+    channel_message_id = Column(String(128), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    participant = relationship("Participant", back_populates="answers")
+
+
+class Counter(Base):
+    """A named count with no personal data, such as how many people said no."""
+
+    __tablename__ = "counters"
+
+    engagement_id = Column(String(100), primary_key=True)
+    name = Column(String(64), primary_key=True)
+    value = Column(Integer, nullable=False, default=0)

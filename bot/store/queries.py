@@ -1,0 +1,132 @@
+"""Store functions: each takes a session first and keyword-only arguments; the caller commits."""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.store.models import Answer, Consent, Contact, Counter, Participant
+
+
+def get_participant(session: Session, *, pseudonym: str) -> Optional[Participant]:
+    """The participant with this pseudonym, or None."""
+    return session.execute(
+        select(Participant).where(Participant.pseudonym == pseudonym)
+    ).scalar_one_or_none()
+
+
+def get_or_create_participant(session: Session, *, pseudonym: str, engagement_id: str,
+                              channel: str, language: Optional[str] = None) -> Participant:
+    """The participant with this pseudonym, created if new (safe against a race)."""
+    participant = get_participant(session, pseudonym=pseudonym)
+    if participant is not None:
+        return participant
+    participant = Participant(pseudonym=pseudonym, engagement_id=engagement_id,
+                              channel=channel, language=language)
+    try:
+        with session.begin_nested():
+            session.add(participant)
+    except IntegrityError:
+        participant = get_participant(session, pseudonym=pseudonym)
+        if participant is None:
+            raise
+    return participant
+
+
+def record_consent(session: Session, *, participant: Participant, version: str,
+                   agreed: bool) -> Consent:
+    """Keep what the participant agreed to, and which version of the text."""
+    consent = Consent(participant_id=participant.id, version=version, agreed=agreed)
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def latest_consent(session: Session, *, participant: Participant) -> Optional[Consent]:
+    """The participant's most recent consent record, or None."""
+    return session.execute(
+        select(Consent).where(Consent.participant_id == participant.id)
+        .order_by(Consent.created_at.desc(), Consent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def increment_counter(session: Session, *, engagement_id: str, name: str) -> None:
+    """Add one to a named count, creating it if needed."""
+    result = session.execute(
+        update(Counter).where(Counter.engagement_id == engagement_id, Counter.name == name)
+        .values(value=Counter.value + 1)
+    )
+    if result.rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.add(Counter(engagement_id=engagement_id, name=name, value=1))
+    except IntegrityError:
+        session.execute(
+            update(Counter).where(Counter.engagement_id == engagement_id, Counter.name == name)
+            .values(value=Counter.value + 1)
+        )
+
+
+def get_counter(session: Session, *, engagement_id: str, name: str) -> int:
+    """The value of a named count (0 if never counted)."""
+    value = session.execute(
+        select(Counter.value).where(Counter.engagement_id == engagement_id, Counter.name == name)
+    ).scalar_one_or_none()
+    return value or 0
+
+
+def save_answer(session: Session, *, participant: Participant, question_id: str, text: str,
+                channel: str, channel_message_id: str) -> Tuple[Answer, bool]:
+    """Store an answer once per incoming message; returns the answer and whether it is new."""
+    existing = _answer_for_message(session, participant_id=participant.id,
+                                   channel_message_id=channel_message_id)
+    if existing is not None:
+        return existing, False
+    answer = Answer(participant_id=participant.id, question_id=question_id, text=text,
+                    role=participant.role, channel=channel, channel_message_id=channel_message_id)
+    try:
+        with session.begin_nested():
+            session.add(answer)
+    except IntegrityError:
+        existing = _answer_for_message(session, participant_id=participant.id,
+                                       channel_message_id=channel_message_id)
+        if existing is None:
+            raise
+        return existing, False
+    return answer, True
+
+
+def _answer_for_message(session: Session, *, participant_id: int,
+                        channel_message_id: str) -> Optional[Answer]:
+    return session.execute(
+        select(Answer).where(Answer.participant_id == participant_id,
+                             Answer.channel_message_id == channel_message_id)
+    ).scalar_one_or_none()
+
+
+def answers_for(session: Session, *, participant: Participant) -> List[Answer]:
+    """A participant's answers, oldest first."""
+    return list(session.execute(
+        select(Answer).where(Answer.participant_id == participant.id)
+        .order_by(Answer.created_at, Answer.id)
+    ).scalars())
+
+
+def count_answers(session: Session) -> int:
+    """How many answers are stored in all."""
+    return session.execute(select(func.count(Answer.id))).scalar_one()
+
+
+def set_contact(session: Session, *, participant: Participant, channel: str, address: str) -> None:
+    """Keep (or replace) the address needed to message the participant later."""
+    contact = session.execute(
+        select(Contact).where(Contact.participant_id == participant.id)
+    ).scalar_one_or_none()
+    if contact is None:
+        session.add(Contact(participant_id=participant.id, channel=channel, address=address))
+    else:
+        contact.channel, contact.address = channel, address
+    session.flush()

