@@ -11,7 +11,8 @@ from bot.app import Services, get_services
 from bot.engagement import Engagement
 
 # Intents that steer the conversation rather than answer a question.
-CONTROL_INTENTS = {"help", "repeat", "stop", "start_again", "skip", "dont_know", "greet", "what_happened"}
+CONTROL_INTENTS = {"help", "repeat", "stop", "start_again", "skip", "dont_know", "greet",
+                   "what_happened", "sound_on", "sound_off"}
 CONTROL_CONFIDENCE = 0.8
 CONTROL_MAX_WORDS = 5
 REFLECT_MAX_CHARS = 280

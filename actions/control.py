@@ -95,6 +95,9 @@ class ActionWhatHappened(Action):
         count = app.conversation.answer_count(tracker.sender_id)
         if count == 0:
             dispatcher.utter_message(response="utter_what_happened_none")
+        elif count == 1:
+            dispatcher.utter_message(response="utter_what_happened_one",
+                                     **app.engagement.template_values())
         else:
             dispatcher.utter_message(response="utter_what_happened", count=str(count),
                                      **app.engagement.template_values())

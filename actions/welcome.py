@@ -24,6 +24,9 @@ class ActionWelcome(Action):
         app = services()
         progress = app.conversation.progress(tracker.sender_id)
         if not progress.consented:
+            if app.conversation.sound_preference(tracker.sender_id) is None:
+                dispatcher.utter_message(response="utter_ask_sound")
+                return [SlotSet("stage", "sound")]
             utter_introduction(dispatcher, app.engagement)
             return [SlotSet("stage", "consent")]
         app.conversation.resume(tracker.sender_id)
@@ -98,3 +101,31 @@ class ActionPersonAgrees(Action):
             return [SlotSet("stage", "question"), SlotSet("adding_more", False)]
         dispatcher.utter_message(response="utter_carer_ask_first")
         return [SlotSet("stage", "carer_agree")]
+
+
+class ActionChooseSound(Action):
+    """Keep the first choice to hear messages read out, then give the introduction."""
+
+    def name(self) -> Text:
+        return "action_choose_sound"
+
+    async def run(self, dispatcher, tracker, domain):
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        app = services()
+        app.conversation.set_sound(tracker.sender_id, intent in ("sound_on", "affirm"),
+                                   channel=channel_of(tracker))
+        utter_introduction(dispatcher, app.engagement)
+        return [SlotSet("stage", "consent")]
+
+
+class ActionSetSound(Action):
+    """Switch reading messages out loud on or off at any time."""
+
+    def name(self) -> Text:
+        return "action_set_sound"
+
+    async def run(self, dispatcher, tracker, domain):
+        sound_on = (tracker.latest_message.get("intent") or {}).get("name") == "sound_on"
+        services().conversation.set_sound(tracker.sender_id, sound_on, channel=channel_of(tracker))
+        dispatcher.utter_message(response="utter_sound_on" if sound_on else "utter_sound_off")
+        return []

@@ -48,3 +48,10 @@ def get_services() -> Services:
         if _services is None:
             _services = build_services(Settings.from_env())
         return _services
+
+
+def use_services(services: Optional[Services]) -> None:
+    """Install the process-wide services (tests build their own with build_services)."""
+    global _services
+    with _lock:
+        _services = services

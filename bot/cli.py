@@ -85,7 +85,10 @@ def train(settings: Settings, force: bool, config) -> None:
 
     if config:
         settings = dataclasses.replace(settings, rasa_config=config)
-    click.echo(f"Model: {ensure_model(settings, force=force)}")
+    try:
+        click.echo(f"Model: {ensure_model(settings, force=force)}")
+    except Exception as exc:
+        raise UserError(f"Could not train the Rasa model: {exc}")
 
 
 @main.group()

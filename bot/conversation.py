@@ -81,7 +81,12 @@ class ConversationService:
             queries.increment_counter(session, engagement_id=self.engagement.id,
                                       name=DECLINED_COUNTER)
             participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
-            if participant is not None:
+            if participant is None:
+                return
+            if queries.latest_consent(session, participant=participant) is None \
+                    and not queries.answers_for(session, participant=participant):
+                session.delete(participant)  # only a sound choice was kept: remove it
+            else:
                 queries.record_consent(session, participant=participant,
                                        version=self.engagement.consent_version, agreed=False)
 
@@ -145,6 +150,17 @@ class ConversationService:
             if participant is not None:
                 participant.question_index = 0
                 participant.status = "in_progress"
+
+    def sound_preference(self, sender_id: str) -> Optional[bool]:
+        """True if the participant wants messages read aloud, False if not, None if not asked."""
+        with self._sessions() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            return None if participant is None else participant.sound
+
+    def set_sound(self, sender_id: str, on: bool, *, channel: str = "unknown") -> None:
+        """Keep the participant's choice to hear messages or not."""
+        with self._sessions.begin() as session:
+            self._participant(session, sender_id, channel).sound = on
 
     def answer_count(self, sender_id: str) -> int:
         """How many answers this participant has given."""

@@ -1,9 +1,12 @@
 """Train the Rasa model only when the training data or config changed (a content hash)."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
+import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 from typing import Iterable, List
@@ -49,12 +52,24 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
     if target.exists() and not force:
         log.info("Model is up to date: %s", target.name)
         return target
-    root = Path(settings.project_root)
     target.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "rasa", "train", "--config", str(settings.rasa_config),
-               "--domain", str(root / "domain.yml"), "--data", str(root / "nlu"),
-               str(root / "stories"), "--out", str(target.parent),
-               "--fixed-model-name", target.name[: -len(".tar.gz")]]
-    log.info("Training the Rasa model (the data or config changed)")
-    subprocess.run(command, cwd=root, check=True)
+    # One trainer at a time; a process that waited finds the model made and skips training.
+    with open(target.parent / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists() and not force:
+            return target
+        _train(settings, target)
     return target
+
+
+def _train(settings: Settings, target: Path) -> None:
+    """Train into a scratch folder, then move the model into place in one step."""
+    root = Path(settings.project_root)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".training-") as scratch:
+        command = [sys.executable, "-m", "rasa", "train", "--config", str(settings.rasa_config),
+                   "--domain", str(root / "domain.yml"), "--data", str(root / "nlu"),
+                   str(root / "stories"), "--out", scratch,
+                   "--fixed-model-name", target.name[: -len(".tar.gz")]]
+        log.info("Training the Rasa model (the data or config changed)")
+        subprocess.run(command, cwd=root, check=True)
+        os.replace(Path(scratch) / target.name, target)

@@ -3,12 +3,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
+import threading
 from pathlib import Path
 
+from bot.safeguarding.model import AnswerModel, train_from_file
 from bot.safeguarding.phrasebook import Phrase, PhraseBook, Scope, load_phrasebook
 
+log = logging.getLogger(__name__)
+
 _MASK = "~"
+# The category given when only the model or the intent signal raised the flag.
+UNCLASSIFIED = "unclassified"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,29 +32,59 @@ class Detection:
 class Detector:
     """Checks answers against one compiled phrase book."""
 
-    def __init__(self, phrasebook: PhraseBook):
+    def __init__(self, phrasebook: PhraseBook, model: AnswerModel | None = None):
         self.phrasebook = phrasebook
+        self._model = model
+        self._model_ready = model is not None or phrasebook.model is None
+        self._model_lock = threading.Lock()
+
+    def prepare(self, text: str) -> str:
+        """Normalise text and blank harmless idioms: the form patterns and model both read."""
+        normalised = self.phrasebook.normaliser(text if isinstance(text, str) else str(text or ""))
+        for mask in self.phrasebook.masks:
+            normalised = mask.sub(_MASK, normalised)
+        return normalised
+
+    def model(self) -> AnswerModel | None:
+        """The n-gram model, trained from the examples file on first call (None if switched off)."""
+        if not self._model_ready:
+            with self._model_lock:
+                if not self._model_ready:
+                    settings = self.phrasebook.model
+                    try:
+                        self._model = train_from_file(settings.examples, self.prepare)
+                    except (OSError, ValueError, KeyError, ImportError) as error:
+                        # Phrases alone still meet the recall target; say loudly that a signal is missing.
+                        log.error("safeguarding model not trained from %s: %s", settings.examples, error)
+                    self._model_ready = True
+        return self._model
 
     def detect(self, text: str, intent_confidence: float | None = None) -> Detection:
         """Return the detection for text; a high `disclose_harm` intent confidence can raise the flag."""
         book = self.phrasebook
-        normalised = book.normaliser(text if isinstance(text, str) else str(text or ""))
-        for mask in book.masks:
-            normalised = mask.sub(_MASK, normalised)
-        evidence: dict[str, float] = {}
-        categories: dict[str, None] = {}
-        immediate_phrase = False
+        normalised = self.prepare(text)
+        found: list = []
+        negated: list = []
         for phrase in book.phrases:
-            weight, span = self._best_match(phrase, normalised)
-            if not weight:
-                continue
-            if weight > evidence.get(span, 0.0):
-                evidence[span] = weight
-            categories.setdefault(phrase.category, None)
-            immediate_phrase = immediate_phrase or phrase.immediate
-        phrase_score = _noisy_or(evidence.values())
-        score = _noisy_or([phrase_score, _intent_signal(intent_confidence, book.scoring.intent_floor)])
+            # search() first: most phrases miss, and a miss is cheapest in C.
+            first = phrase.regex.search(normalised)
+            if first is not None:
+                self._matches(phrase, normalised, first, found, negated)
+        evidence = _strongest_apart(found)
+        categories = {phrase.category: None for phrase, _, _ in evidence}
+        immediate_phrase = any(phrase.immediate for phrase, _, _ in evidence)
+        phrase_score = _noisy_or(weight for _, weight, _ in evidence)
+        signals = [phrase_score, _rescale(intent_confidence, book.scoring.intent_floor, 1.0)]
+        model = self.model() if normalised.strip() else None
+        if model is not None:
+            vote = _rescale(model.probability(normalised), book.model.floor, book.model.weight)
+            if negated and not evidence:
+                vote *= book.model.negated_factor
+            signals.append(vote)
+        score = _noisy_or(signals)
         disclosure = score >= book.scoring.threshold
+        if disclosure and not categories:
+            categories[UNCLASSIFIED] = None
         if disclosure:
             for name, pattern in book.context_categories:
                 if pattern.search(normalised):
@@ -55,7 +92,7 @@ class Detector:
         immediate = disclosure and (
             immediate_phrase or bool(book.immediacy and book.immediacy.search(normalised))
         )
-        matched = sorted(evidence, key=lambda span: (-evidence[span], span))
+        matched = [normalised[start:end] for _, _, (start, end) in evidence]
         return Detection(
             disclosure=disclosure,
             score=round(score, 4),
@@ -64,21 +101,45 @@ class Detector:
             immediate_danger=immediate,
         )
 
-    def _best_match(self, phrase: Phrase, normalised: str) -> tuple[float, str]:
-        """The strongest surviving match of one phrase: its weight and the words it covered."""
-        best, best_span = 0.0, ""
-        for match in phrase.regex.finditer(normalised):
+    def _matches(self, phrase: Phrase, normalised: str, first, found: list, negated: list) -> None:
+        """Add each match of one phrase to found as (phrase, weight, span), or to negated."""
+        negation = self.phrasebook.negation
+        hypothetical = self.phrasebook.hypothetical
+        for match in word_matches(phrase.regex, normalised, first):
             before = normalised[: match.start()].split()
-            if phrase.negatable and _in_scope(before, self.phrasebook.negation):
+            if phrase.negatable and (
+                _in_scope(before, negation)
+                or (phrase.negation_inside and negation.cues.intersection(match.group(0).split()))
+            ):
+                negated.append(match.span())
                 continue
             weight = phrase.weight
-            if phrase.hypothetical and _in_scope(before, self.phrasebook.hypothetical):
+            if phrase.hypothetical and _in_scope(before, hypothetical):
                 after = normalised[match.end() :].split()[:6]
-                if not self.phrasebook.hypothetical.cancel.intersection(after):
+                if not hypothetical.cancel.intersection(after):
                     weight *= self.phrasebook.scoring.hypothetical_factor
-            if weight > best:
-                best, best_span = weight, match.group(0)
-        return best, best_span
+            found.append((phrase, weight, match.span()))
+
+
+def word_matches(regex, text: str, match=None):
+    """Matches of regex that start at the start of a word, left to right, not overlapping."""
+    match = match or regex.search(text)
+    while match is not None:
+        start, end = match.span()
+        if start and text[start - 1].isalnum():
+            match = regex.search(text, start + 1)
+            continue
+        yield match
+        match = regex.search(text, end if end > start else end + 1)
+
+
+def _strongest_apart(found):
+    """Keep the strongest matches that do not overlap, so one phrase is not counted twice."""
+    kept = []
+    for phrase, weight, (start, end) in sorted(found, key=lambda item: (-item[1], item[2])):
+        if all(end <= other_start or start >= other_end for _, _, (other_start, other_end) in kept):
+            kept.append((phrase, weight, (start, end)))
+    return kept
 
 
 def _in_scope(before: list[str], scope: Scope) -> bool:
@@ -99,17 +160,17 @@ def _noisy_or(weights) -> float:
     return 1.0 - remaining
 
 
-def _intent_signal(confidence: float | None, floor: float) -> float:
-    """Map a Rasa intent confidence to evidence: nothing below the floor, rising to 1.0."""
-    if confidence is None:
+def _rescale(probability: float | None, floor: float, ceiling: float) -> float:
+    """Map a probability to evidence: nothing up to the floor, then rising linearly to the ceiling."""
+    if probability is None:
         return 0.0
     try:
-        confidence = float(confidence)
+        probability = float(probability)
     except (TypeError, ValueError):
         return 0.0
-    if math.isnan(confidence) or confidence <= floor:
+    if math.isnan(probability) or probability <= floor:
         return 0.0
-    return min(1.0, (confidence - floor) / (1.0 - floor))
+    return ceiling * min(1.0, (probability - floor) / (1.0 - floor))
 
 
 @functools.lru_cache(maxsize=8)

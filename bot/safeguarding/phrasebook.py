@@ -33,6 +33,9 @@ class Phrase:
     hypothetical: bool
     immediate: bool
     source: str
+    # False when the pattern spells out a negation word itself ("nobody feeds me"),
+    # so a cue inside the match is part of the phrase, not a negation of it.
+    negation_inside: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +58,16 @@ class Scope:
 
 
 @dataclasses.dataclass(frozen=True)
+class ModelSettings:
+    """Where the n-gram model's training examples are and how much its vote counts."""
+
+    examples: Path
+    weight: float = 0.65
+    floor: float = 0.4
+    negated_factor: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
 class PhraseBook:
     """Everything the detector needs, compiled once from the phrase file."""
 
@@ -66,6 +79,7 @@ class PhraseBook:
     immediacy: re.Pattern | None
     context_categories: tuple
     scoring: Scoring
+    model: ModelSettings | None = None
     source: str = ""
 
 
@@ -76,14 +90,23 @@ def load_phrasebook(path: Path | str | None = None) -> PhraseBook:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise PhraseBookError(f"cannot read safeguarding phrases {path}: {error}") from error
-    book = build_phrasebook(raw, source=str(path))
+        reason = " ".join(str(error).split())  # YAML errors span lines; an error line should not
+        raise PhraseBookError(f"cannot read safeguarding phrases {path}: {reason}") from error
+    try:
+        book = build_phrasebook(raw, source=str(path), base=path.parent)
+    except PhraseBookError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise PhraseBookError(f"safeguarding phrases {path} are malformed: {error!r}") from error
     log.info("loaded %d safeguarding phrases from %s", len(book.phrases), path)
     return book
 
 
-def build_phrasebook(raw: Mapping[str, Any], *, source: str = "") -> PhraseBook:
-    """Compile a phrase list given as parsed YAML (a test can pass a small dict)."""
+def build_phrasebook(raw: Mapping[str, Any], *, source: str = "", base: Path | None = None) -> PhraseBook:
+    """Compile a phrase list given as parsed YAML (a test can pass a small dict).
+
+    base is the folder that a relative model examples path is read from.
+    """
     if not isinstance(raw, Mapping) or "categories" not in raw:
         raise PhraseBookError(f"safeguarding phrases {source or '(dict)'} have no categories")
     macros = _expand_macros(raw.get("macros") or {})
@@ -98,6 +121,7 @@ def build_phrasebook(raw: Mapping[str, Any], *, source: str = "") -> PhraseBook:
         fuzzy_keep=fuzzy.get("keep") or (),
         fuzzy_min_length=int(fuzzy.get("min_length", 6)),
     )
+    cues = frozenset(negation.get("cues") or ())
     phrases = []
     for category, spec in raw["categories"].items():
         default_weight = float(spec.get("weight", 0.9))
@@ -107,21 +131,33 @@ def build_phrasebook(raw: Mapping[str, Any], *, source: str = "") -> PhraseBook:
             phrases.append(
                 Phrase(
                     category=category,
-                    regex=_compile(_substitute(entry["re"], macros), category),
+                    regex=_compile(_substitute(entry["re"], macros), category, word_start=False),
                     weight=float(entry.get("weight", default_weight)),
                     negatable=bool(entry.get("negatable", True)),
                     hypothetical=bool(entry.get("hypothetical", default_hypothetical)),
                     immediate=bool(entry.get("immediate", False)),
                     source=entry["re"],
+                    negation_inside=not cues.intersection(_literal_words(entry["re"])),
                 )
             )
     immediacy = raw.get("immediacy") or ()
+    model = raw.get("model") or {}
+    if model.get("examples"):
+        examples = Path(model["examples"])
+        model = ModelSettings(
+            examples=examples if examples.is_absolute() or base is None else base / examples,
+            weight=float(model.get("weight", 0.65)),
+            floor=float(model.get("floor", 0.4)),
+            negated_factor=float(model.get("negated_factor", 0.5)),
+        )
+    else:
+        model = None
     return PhraseBook(
         normaliser=normaliser,
         masks=tuple(_compile(_substitute(mask, macros), "masks") for mask in raw.get("masks") or ()),
         phrases=tuple(phrases),
         negation=Scope(
-            cues=frozenset(negation.get("cues") or ()),
+            cues=cues,
             barriers=frozenset(negation.get("barriers") or ()),
             window=int(negation.get("window", 4)),
         ),
@@ -136,8 +172,14 @@ def build_phrasebook(raw: Mapping[str, Any], *, source: str = "") -> PhraseBook:
             (name, re.compile(pattern)) for name, pattern in (raw.get("context_categories") or {}).items()
         ),
         scoring=scoring,
+        model=model,
         source=source,
     )
+
+
+def _literal_words(pattern: str) -> set[str]:
+    """Words written out in a pattern, leaving out macro names."""
+    return set(re.findall(r"[a-z]+", _MACRO.sub(" ", pattern)))
 
 
 def _invert_spellings(spellings: Mapping[str, list]) -> dict[str, str]:
@@ -167,9 +209,15 @@ def _substitute(pattern: str, macros: Mapping[str, str], *, strict: bool = True)
     return _MACRO.sub(replace, pattern)
 
 
-def _compile(pattern: str, where: str) -> re.Pattern:
+def _compile(pattern: str, where: str, *, word_start: bool = True) -> re.Pattern:
+    """Compile a pattern that matches whole words only.
+
+    With word_start=False the start of a word is left for the caller to check
+    (see detector.word_matches): a leading look-behind stops the regex engine
+    from skipping ahead to a literal, and phrases are searched hundreds of times.
+    """
+    start = r"(?<![^\W_])" if word_start else ""
     try:
-        # Whole words only: no letter or digit may touch either end of a match.
-        return re.compile(rf"(?<![^\W_])(?:{pattern})(?![^\W_])")
+        return re.compile(rf"{start}(?:{pattern})(?![^\W_])")
     except re.error as error:
         raise PhraseBookError(f"bad safeguarding pattern in {where}: {pattern!r}: {error}") from error

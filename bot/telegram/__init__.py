@@ -1,0 +1,1 @@
+"""The Telegram transport: updates in, Rasa's replies out (text, buttons and voice notes)."""

@@ -1,0 +1,118 @@
+"""Build the Telegram application from settings and services, and run it (polling or webhook)."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Optional
+
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application
+
+from bot.settings import Settings
+from bot.telegram.handlers import add_handlers
+from bot.telegram.outbox import Outbox
+from bot.telegram.rasa import RasaChannel
+from bot.telegram.relay import Relay
+from bot.telegram.state import TelegramState
+from bot.telegram.words import COMMANDS, Wording
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+FLOOD_RETRIES = 5  # times a request is tried again after Telegram's "429 Too Many Requests"
+
+
+class TelegramSetupError(RuntimeError):
+    """The bot cannot start; the message says why in one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts updates (url) and where this process listens for them."""
+
+    url: str
+    secret_token: str
+    listen: str = "127.0.0.1"
+    port: int = 8443
+
+
+def api_urls(base_url: str) -> tuple:
+    """Bot API and file URLs for a server root such as http://127.0.0.1:8081 (for base_url)."""
+    root = base_url.rstrip("/")
+    if root.endswith("/bot"):
+        root = root[: -len("/bot")]
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+def build_application(settings: Settings, services, *, speech=None,
+                      domain_path: Optional[Path] = None, rasa=None,
+                      patience: float = 900.0, rate_limit: bool = True) -> Application:
+    """The bot, wired to Rasa, the store and speech; raises TelegramSetupError on bad settings."""
+    if not settings.telegram_bot_token:
+        raise TelegramSetupError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather "
+                                 "and set TELEGRAM_BOT_TOKEN.")
+    wording = Wording(domain_path or Path(settings.project_root) / "domain.yml")
+    missing = wording.missing()
+    if missing:
+        raise TelegramSetupError(f"{wording.domain_path} has no response called "
+                                 f"{', '.join(missing)}; the Telegram bot needs them.")
+    state = TelegramState(services.engine)
+    state.create_tables()
+    builder = (Application.builder().token(settings.telegram_bot_token).job_queue(None)
+               .concurrent_updates(False)  # handlers only queue work; order per chat matters
+               .connection_pool_size(256))
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
+    if settings.telegram_base_url:
+        base_url, base_file_url = api_urls(settings.telegram_base_url)
+        builder = builder.base_url(base_url).base_file_url(base_file_url)
+    application = builder.build()
+    outbox = Outbox(application.bot, state, speech=speech,
+                    sound_preference=services.conversation.sound_preference)
+    relay = Relay(rasa or RasaChannel(settings.rasa_url), outbox, wording, patience=patience)
+    application.bot_data.update(state=state, outbox=outbox, relay=relay, wording=wording,
+                                pseudonymizer=services.pseudonymizer)
+    add_handlers(application)
+    return application
+
+
+async def register_commands(application: Application) -> None:
+    """Show the menu commands in Telegram, each described in the domain's words."""
+    wording = application.bot_data["wording"]
+    commands = [BotCommand(name, wording.text(described))
+                for name, (_, described) in COMMANDS.items()]
+    await application.bot_data["outbox"].deliver(
+        lambda: application.bot.set_my_commands(commands), "the menu commands")
+
+
+async def run_bot(application: Application, stop: asyncio.Event,
+                  webhook: Optional[Webhook] = None) -> None:
+    """Run until `stop` is set: long polling by default, or Telegram posting to a webhook."""
+    from bot.telegram.webhook import start_webhook
+
+    async with application:  # getMe: a bad token or an unreachable server fails here
+        await register_commands(application)
+        await application.start()
+        if webhook is None:
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            server = None
+        else:
+            server = await start_webhook(application, webhook, ALLOWED_UPDATES)
+        log.info("The Telegram bot is running (%s)", "webhook" if webhook else "polling")
+        try:
+            await stop.wait()
+        finally:
+            await _stop(application, server)
+
+
+async def _stop(application: Application, server) -> None:
+    """Stop taking updates, finish or hand back the queued messages, then stop the bot."""
+    if server is not None:
+        await server.cleanup()
+    elif application.updater.running:
+        await application.updater.stop()
+    await application.stop()
+    await application.bot_data["relay"].close()
+    await application.bot_data["outbox"].close()

@@ -1,0 +1,125 @@
+"""Telegram update handlers: each turns one kind of update into a message for the relay."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler,
+                          CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
+
+from bot.telegram.relay import Incoming
+from bot.telegram.render import PAYLOAD_KEY_PREFIX
+from bot.telegram.words import CANNOT_LISTEN, CANNOT_OPEN, CANNOT_SEE_EDITS, COMMANDS
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+
+PRIVATE = filters.ChatType.PRIVATE
+NEW = filters.UpdateType.MESSAGE
+HEARD = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE
+# Kept only for the payload we send again when a long button's key is unknown.
+REPEAT_PAYLOAD = COMMANDS["repeat"][0]
+
+
+def add_handlers(application: Application) -> None:
+    """Register every handler, with duplicate updates stopped before any of them."""
+    application.add_handler(TypeHandler(Update, drop_duplicate), group=-1)
+    application.add_handler(CommandHandler(list(COMMANDS), on_command, filters=PRIVATE & NEW))
+    application.add_handler(MessageHandler(PRIVATE & NEW & filters.TEXT, on_text))
+    application.add_handler(MessageHandler(PRIVATE & NEW & HEARD, on_voice))
+    application.add_handler(MessageHandler(
+        PRIVATE & NEW & ~filters.StatusUpdate.ALL, on_something_else))
+    application.add_handler(MessageHandler(
+        PRIVATE & filters.UpdateType.EDITED_MESSAGE & (filters.TEXT | filters.CAPTION), on_edited))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_error_handler(on_error)
+
+
+def incoming(update: Update, context: Context, text: str = "", fixed_reply=None) -> Incoming:
+    """The update as a message for the relay, with a pseudonymous sender and a stable id."""
+    user, chat = update.effective_user, update.effective_chat
+    pseudonyms = context.bot_data["pseudonymizer"]
+    if update.callback_query is not None:
+        message_id = f"tg-cb-{update.callback_query.id}"
+    else:  # chat and message ids are personal-ish: keep only a keyed hash of them
+        message_id = "tg-" + pseudonyms.pseudonym(
+            f"{chat.id}:{update.effective_message.message_id}", channel="telegram-message")[:24]
+    return Incoming(chat_id=chat.id, message_id=message_id, text=text, fixed_reply=fixed_reply,
+                    sender=pseudonyms.pseudonym(str(user.id), channel="telegram"),
+                    language=user.language_code)
+
+
+async def drop_duplicate(update: Update, context: Context) -> None:
+    """Stop an update Telegram delivered before, so nothing is stored or said twice."""
+    state = context.bot_data["state"]
+    if await asyncio.to_thread(state.seen_update, update.update_id):
+        log.info("Ignored update %s: it was delivered before", update.update_id)
+        raise ApplicationHandlerStop
+    if update.effective_user is None or update.effective_chat is None:
+        raise ApplicationHandlerStop  # channel posts and the like: nobody to answer
+
+
+async def on_command(update: Update, context: Context) -> None:
+    """Send a menu command, such as /help, to the assistant as its intent."""
+    command = update.effective_message.text.split()[0][1:].split("@")[0].lower()
+    payload = COMMANDS[command][0]
+    context.bot_data["relay"].submit(incoming(update, context, text=payload))
+
+
+async def on_text(update: Update, context: Context) -> None:
+    """Send typed words to the assistant."""
+    text = update.effective_message.text
+    if text.startswith("/"):  # an unknown command: send its words, not a made-up intent
+        text = text.lstrip("/").replace("_", " ") or text
+    context.bot_data["relay"].submit(incoming(update, context, text=text))
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """Take a button press once: stop the spinner, remove the buttons, send the payload."""
+    query, outbox, state = update.callback_query, context.bot_data["outbox"], context.bot_data["state"]
+    outbox.answer_button(query.id)
+    if query.message is None or not query.data:
+        return
+    outbox.remove_keyboard(query.message.chat.id, query.message.message_id)
+    if await asyncio.to_thread(state.spend_keyboard, keyboard_key(update, context)):
+        return  # a second press on the same buttons before they disappeared
+    payload = await resolve_payload(state, query.data)
+    context.bot_data["relay"].submit(incoming(update, context, text=payload))
+
+
+async def on_voice(update: Update, context: Context) -> None:
+    """Say kindly that voice messages cannot be heard yet."""
+    context.bot_data["relay"].submit(incoming(update, context, fixed_reply=CANNOT_LISTEN))
+
+
+async def on_something_else(update: Update, context: Context) -> None:
+    """Say kindly that photos, stickers, files and places cannot be read."""
+    context.bot_data["relay"].submit(incoming(update, context, fixed_reply=CANNOT_OPEN))
+
+
+async def on_edited(update: Update, context: Context) -> None:
+    """Say kindly that a changed message is not read again."""
+    context.bot_data["relay"].submit(incoming(update, context, fixed_reply=CANNOT_SEE_EDITS))
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log an error with its trace but without the update, which holds personal data."""
+    log.error("Error while handling an update: %s", context.error, exc_info=context.error)
+
+
+def keyboard_key(update: Update, context: Context) -> str:
+    """A keyed hash naming the message whose buttons were pressed."""
+    message = update.callback_query.message
+    return context.bot_data["pseudonymizer"].pseudonym(
+        f"{message.chat.id}:{message.message_id}", channel="telegram-keyboard")[:32]
+
+
+async def resolve_payload(state, data: str) -> str:
+    """The Rasa payload behind a button's callback data."""
+    if not data.startswith(PAYLOAD_KEY_PREFIX):
+        return data
+    payload = await asyncio.to_thread(state.payload, data)
+    if payload is None:
+        log.warning("A button's payload was forgotten; showing the last message again")
+    return payload or REPEAT_PAYLOAD

@@ -1,0 +1,169 @@
+"""Pass each chat's messages to Rasa in order, keep them while Rasa rests, and send the replies."""
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+import time
+from typing import Deque, Dict, List, Optional, Set
+
+from bot.rest_client import RasaUnavailable
+from bot.telegram.outbox import Outbox
+from bot.telegram.render import Outgoing
+from bot.telegram.words import MESSAGE_KEPT, RASA_RESTING, SEND_AGAIN, Wording
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Incoming:
+    """One thing a participant sent: words or a button payload for Rasa, or a fixed reply to give."""
+
+    chat_id: int
+    sender: str  # the pseudonymous Rasa sender id, never the Telegram user id
+    message_id: str
+    text: str = ""
+    language: Optional[str] = None
+    fixed_reply: Optional[str] = None  # a domain response to send instead of asking Rasa
+
+
+class Relay:
+    """One worker per busy chat sends its messages to Rasa one at a time, in the order they came."""
+
+    def __init__(self, rasa, outbox: Outbox, wording: Wording, *, patience: float = 900.0,
+                 first_delay: float = 0.5, max_delay: float = 30.0, typing_every: float = 4.5):
+        self.rasa = rasa
+        self.outbox = outbox
+        self.wording = wording
+        self.patience = patience
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.typing_every = typing_every
+        self._queues: Dict[int, Deque[Incoming]] = {}
+        self._workers: Dict[int, asyncio.Task] = {}
+        self._in_flight: Dict[int, Incoming] = {}
+        self._resting: Set[int] = set()  # chats whose message waits for Rasa to come back
+        self._closing = False
+        self.counts: collections.Counter = collections.Counter()
+
+    def submit(self, item: Incoming) -> None:
+        """Queue a message for its chat and make sure a worker is sending that chat's messages."""
+        self._queues.setdefault(item.chat_id, collections.deque()).append(item)
+        if item.chat_id in self._resting and item.fixed_reply is None:
+            self._say_soon(item.chat_id, item.sender, MESSAGE_KEPT)
+        if item.chat_id not in self._workers:
+            worker = asyncio.ensure_future(self._work(item.chat_id))
+            self._workers[item.chat_id] = worker
+
+    async def _work(self, chat_id: int) -> None:
+        queue = self._queues[chat_id]
+        item: Optional[Incoming] = None
+        try:
+            while queue:
+                item = queue.popleft()
+                await self._handle(item)
+        except Exception:  # noqa: BLE001 - one broken message must not silence the chat
+            log.exception("Failed to handle a message; the chat carries on")
+            self._say_soon(chat_id, item.sender if item else "", SEND_AGAIN)
+        finally:
+            self._workers.pop(chat_id, None)
+            if queue and not self._closing:  # a failure left messages behind: carry on with them
+                self._workers[chat_id] = asyncio.ensure_future(self._work(chat_id))
+            elif not queue:
+                self._queues.pop(chat_id, None)
+
+    async def _handle(self, item: Incoming) -> None:
+        if item.fixed_reply is not None:
+            await self.say(item.chat_id, item.sender, item.fixed_reply)
+            return
+        self.outbox.retire_keyboards(item.chat_id)
+        self._in_flight[item.chat_id] = item
+        try:
+            replies = await self._ask(item)
+        finally:
+            self._in_flight.pop(item.chat_id, None)
+            self._resting.discard(item.chat_id)
+        if replies is None:
+            self._give_up(item.chat_id)
+            await self.say(item.chat_id, item.sender, SEND_AGAIN)
+            return
+        await self.outbox.send_replies(item.chat_id, item.sender, replies)
+
+    async def _ask(self, item: Incoming) -> Optional[List[dict]]:
+        """Rasa's replies, trying again with back-off while it rests; None when patience runs out."""
+        deadline = time.monotonic() + self.patience
+        delay = self.first_delay
+        typing = asyncio.ensure_future(self._typing(item.chat_id))
+        try:
+            while True:
+                try:
+                    replies = await self.rasa.send(item.sender, item.text, message_id=item.message_id,
+                                                   metadata=_metadata(item))
+                    self.counts["answered"] += 1
+                    return replies
+                except RasaUnavailable as exc:
+                    typing.cancel()
+                    if item.chat_id not in self._resting:
+                        log.warning("Rasa is not answering (%s); keeping the message", exc)
+                        self._resting.add(item.chat_id)
+                        self.counts["kept"] += 1
+                        await self.say(item.chat_id, item.sender, RASA_RESTING, MESSAGE_KEPT)
+                    if time.monotonic() + delay > deadline:
+                        return None
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.max_delay)
+        finally:
+            typing.cancel()
+
+    async def _typing(self, chat_id: int) -> None:
+        while True:
+            await self.outbox.show_typing(chat_id)
+            await asyncio.sleep(self.typing_every)
+
+    async def say(self, chat_id: int, sender: str, *names: str) -> None:
+        """Send fixed domain responses, read aloud too when the participant has sound on."""
+        texts = [self.wording.text(name) for name in names]
+        await self.outbox.send_replies(chat_id, sender, [{"text": text} for text in texts])
+
+    def _say_soon(self, chat_id: int, sender: str, name: str) -> None:
+        self.outbox.background(self.say(chat_id, sender, name), f"saying {name}")
+
+    def _give_up(self, chat_id: int) -> None:
+        """Drop the chat's waiting messages; the participant is told to send them again."""
+        dropped = len(self._queues.get(chat_id, ()))
+        if chat_id in self._queues:
+            self._queues[chat_id].clear()
+        self.counts["gave_up"] += 1 + dropped
+        log.error("Rasa did not come back in %.0f s; asked the participant to send %d message(s) "
+                  "again", self.patience, 1 + dropped)
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Let workers finish (up to `grace` seconds); tell anyone still waiting to send again."""
+        self._closing = True
+        workers = list(self._workers.values())
+        if workers:
+            await asyncio.wait(workers, timeout=grace)
+        waiting = {chat_id: item.sender for chat_id, item in self._in_flight.items()}
+        for chat_id, queue in self._queues.items():
+            for item in queue:
+                if item.fixed_reply is None:
+                    waiting.setdefault(chat_id, item.sender)
+        for worker in list(self._workers.values()):
+            worker.cancel()
+        for chat_id, sender in waiting.items():
+            self.counts["gave_up"] += 1
+            await self.outbox.send_text(chat_id, Outgoing(self.wording.text(SEND_AGAIN)))
+        if waiting:
+            log.warning("Stopped with %d chat(s) waiting for Rasa; they were asked to send again",
+                        len(waiting))
+        close = getattr(self.rasa, "close", None)
+        if close is not None:
+            await close()
+
+
+def _metadata(item: Incoming) -> dict:
+    metadata = {"message_id": item.message_id}
+    if item.language:
+        metadata["language"] = item.language
+    return metadata

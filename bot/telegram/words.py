@@ -1,0 +1,46 @@
+"""The words the Telegram transport says by itself, read from domain.yml, and its menu commands."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from bot.wording import response_text
+
+# Menu command -> (Rasa payload, domain response that describes it in the menu).
+COMMANDS: Dict[str, Tuple[str, str]] = {
+    "start": ("/start", "utter_menu_start"),
+    "help": ("/help", "utter_menu_help"),
+    "repeat": ("/repeat", "utter_menu_repeat"),
+    "sound_on": ("/sound_on", "utter_menu_sound_on"),
+    "sound_off": ("/sound_off", "utter_menu_sound_off"),
+    "stop": ("/stop", "utter_menu_stop"),
+}
+RASA_RESTING = "utter_server_resting"
+MESSAGE_KEPT = "utter_message_kept"
+SEND_AGAIN = "utter_send_again"
+CANNOT_OPEN = "utter_cannot_open_that"
+CANNOT_LISTEN = "utter_cannot_listen_yet"
+CANNOT_SEE_EDITS = "utter_cannot_see_edits"
+FIXED_RESPONSES = (RASA_RESTING, MESSAGE_KEPT, SEND_AGAIN, CANNOT_OPEN, CANNOT_LISTEN,
+                   CANNOT_SEE_EDITS) + tuple(described for _, described in COMMANDS.values())
+
+
+class Wording:
+    """Looks up the transport's own messages in domain.yml, so none is written in Python."""
+
+    def __init__(self, domain_path: Path):
+        self.domain_path = Path(domain_path)
+
+    def text(self, name: str) -> str:
+        """The text of a domain response."""
+        return response_text(self.domain_path, name)
+
+    def missing(self) -> List[str]:
+        """The transport's responses that domain.yml does not have."""
+        missing = []
+        for name in FIXED_RESPONSES:
+            try:
+                self.text(name)
+            except KeyError:
+                missing.append(name)
+        return missing

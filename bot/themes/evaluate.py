@@ -1,0 +1,97 @@
+"""Measure a theme tagger against labelled answers: precision, recall and F1 per theme, micro and macro."""
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Sequence
+
+from bot.themes.examples import ThemeExample, as_examples
+
+
+def evaluate(tagger, examples: Iterable) -> dict:
+    """Tag the examples' texts and compare with their themes; return a report dict.
+
+    The report: {"examples": n, "themes": {id: {precision, recall, f1, support, predicted}},
+    "micro": {precision, recall, f1}, "macro": {precision, recall, f1}}. Themes are the
+    tagger's plus any the examples name that it does not know (these count as missed).
+    Macro averages skip a theme that no example has and the tagger never predicted.
+    """
+    examples = [example if isinstance(example, ThemeExample) else as_examples([example])[0]
+                for example in examples]
+    predicted = [result.themes for result in tagger.tag([example.text for example in examples])]
+    return compare([example.themes for example in examples], predicted, tagger.theme_ids)
+
+
+def compare(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
+            theme_ids: Sequence[str] = ()) -> dict:
+    """The evaluation report for gold and predicted theme lists, answer by answer."""
+    themes: List[str] = list(dict.fromkeys([*theme_ids, *(t for row in gold for t in row)]))
+    counts = {theme: {"tp": 0, "fp": 0, "fn": 0} for theme in themes}
+    for gold_row, predicted_row in zip(gold, predicted):
+        gold_set, predicted_set = set(gold_row), set(predicted_row)
+        for theme in themes:
+            if theme in gold_set and theme in predicted_set:
+                counts[theme]["tp"] += 1
+            elif theme in predicted_set:
+                counts[theme]["fp"] += 1
+            elif theme in gold_set:
+                counts[theme]["fn"] += 1
+    per_theme: Dict[str, dict] = {}
+    for theme, count in counts.items():
+        precision, recall, f1 = _prf(count["tp"], count["fp"], count["fn"])
+        per_theme[theme] = {"precision": precision, "recall": recall, "f1": f1,
+                            "support": count["tp"] + count["fn"], "predicted": count["tp"] + count["fp"]}
+    totals = [sum(count[key] for count in counts.values()) for key in ("tp", "fp", "fn")]
+    micro = dict(zip(("precision", "recall", "f1"), _prf(*totals)))
+    scored = [row for row in per_theme.values() if row["support"] or row["predicted"]]
+    macro = {key: (sum(row[key] for row in scored) / len(scored) if scored else 0.0)
+             for key in ("precision", "recall", "f1")}
+    return {"examples": len(gold), "themes": per_theme, "micro": micro, "macro": macro}
+
+
+def _prf(true_positive: int, false_positive: int, false_negative: int):
+    precision = true_positive / (true_positive + false_positive) if true_positive + false_positive else 0.0
+    recall = true_positive / (true_positive + false_negative) if true_positive + false_negative else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def format_report(report: dict) -> str:
+    """The report as a plain-text table for the terminal."""
+    width = max([len("theme"), *(len(theme) for theme in report["themes"])])
+    lines = [f"{'theme':<{width}}  precision  recall     f1  support",
+             f"{'-' * width}  ---------  ------  -----  -------"]
+    for theme, row in report["themes"].items():
+        lines.append(f"{theme:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  "
+                     f"{row['f1']:5.3f}  {row['support']:7d}")
+    lines.append("")
+    for name in ("micro", "macro"):
+        row = report[name]
+        lines.append(f"{name} precision {row['precision']:.3f}  recall {row['recall']:.3f}  F1 {row['f1']:.3f}")
+    lines.append(f"answers: {report['examples']}")
+    return "\n".join(lines)
+
+
+def cross_validate(examples: Iterable, *, encoder_dir, folds: int = 5, seed: int = 0, config=None) -> dict:
+    """Train on all folds but one and tag the one left out, in turn; report on all answers.
+
+    Each fold's tagger tunes its own thresholds on its own training part, so no answer is
+    ever scored by a tagger that saw it.
+    """
+    import random
+
+    from bot.themes.tagger import train_tagger
+
+    examples = [example if isinstance(example, ThemeExample) else as_examples([example])[0]
+                for example in examples]
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    predicted: List[List[str]] = [[] for _ in examples]
+    theme_ids: List[str] = []
+    for fold in range(folds):
+        held = order[fold::folds]
+        held_set = set(held)
+        tagger = train_tagger([examples[i] for i in order if i not in held_set], None,
+                              config=config, encoder_dir=encoder_dir)
+        theme_ids = tagger.theme_ids
+        for index, result in zip(held, tagger.tag([examples[i].text for i in held])):
+            predicted[index] = result.themes
+    return compare([example.themes for example in examples], predicted, theme_ids)

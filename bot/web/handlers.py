@@ -1,0 +1,167 @@
+"""The web chat's request handlers: the page, sending a message, audio and page looks."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+from typing import List, Optional, Tuple
+
+import requests
+from aiohttp import web
+
+from bot.rest_client import RasaUnavailable
+from bot.web import security
+from bot.web.render import (LOOKS, NO_STORE, entry_json, looks_of, new_message_id,
+                            render_page, set_looks_cookie)
+from bot.web.state import CHAT, WebChat
+from bot.web.transcript import Entry, Transcript
+
+log = logging.getLogger(__name__)
+
+GREETING = "/greet"
+_MESSAGE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclasses.dataclass
+class Visitor:
+    """The participant behind a request: their session token, Rasa sender and transcript."""
+
+    token: str
+    is_new: bool
+    sender: str
+    transcript: Transcript
+    csrf: str
+
+    @classmethod
+    def of(cls, request: web.Request) -> "Visitor":
+        """The visitor for this request; a device without a valid cookie gets a new session."""
+        chat = request.app[CHAT]
+        token = security.session_token(request)
+        is_new = token is None
+        token = token or security.new_session_token()
+        sender = security.sender_for(chat.pseudonymizer, token)
+        return cls(token, is_new, sender, chat.transcripts.get(sender),
+                   security.csrf_token(chat.pseudonymizer, token))
+
+    def finish(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+        """Give a new device its session cookie with the response."""
+        if self.is_new:
+            security.set_session_cookie(response, self.token, secure=request.secure)
+        return response
+
+
+async def page(request: web.Request) -> web.StreamResponse:
+    """Show the chat; on a first visit the page says hello, so the assistant speaks first."""
+    chat, visitor = request.app[CHAT], Visitor.of(request)
+    notice = ""
+    async with visitor.transcript.lock:
+        if not visitor.transcript:
+            _, notice = await exchange(chat, visitor, GREETING, said=None, message_id=None)
+    return visitor.finish(request, render_page(chat, request, visitor.transcript,
+                                               csrf=visitor.csrf, notice=notice))
+
+
+async def send(request: web.Request) -> web.StreamResponse:
+    """Send typed words or a pressed button to Rasa; the page shows the replies."""
+    chat, visitor = request.app[CHAT], Visitor.of(request)
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        return answer(request, visitor, status=413, notice=chat.words.too_long)
+    text = str(form.get("text", "")).strip()
+    payload = str(form.get("payload", "")).strip()
+    message_id = str(form.get("message_id", ""))
+    message_id = message_id if _MESSAGE_ID.match(message_id) else new_message_id()
+    kept = dict(kept=text, message_id=message_id)
+    offered = str(form.get("csrf", "")) or request.headers.get("X-CSRF-Token", "")
+    if not (security.same_origin(request)
+            and security.csrf_ok(chat.pseudonymizer, None if visitor.is_new else visitor.token,
+                                 offered)):
+        log.warning("Refused a web chat post without a valid form token")
+        return answer(request, visitor, status=403, notice=chat.words.send_failed, **kept)
+    message, said = (payload, visitor.transcript.title_for(payload)) if payload else (text, text)
+    if payload and said is None:
+        return answer(request, visitor, status=400, notice=chat.words.send_failed)
+    if not message:
+        return answer(request, visitor)
+    if len(text) > chat.max_chars:
+        return answer(request, visitor, status=413, notice=chat.words.too_long, **kept)
+    async with visitor.transcript.lock:
+        entries, notice = await exchange(chat, visitor, message, said=said, message_id=message_id)
+    if notice:
+        return answer(request, visitor, status=503, notice=notice, **kept)
+    return answer(request, visitor, entries=entries)
+
+
+async def audio(request: web.Request) -> web.StreamResponse:
+    """One of the assistant's messages read aloud, as MP3, for the page that showed it."""
+    chat = request.app[CHAT]
+    token = security.session_token(request)
+    transcript = token and chat.transcripts.find(security.sender_for(chat.pseudonymizer, token))
+    entry = transcript.helper_entry(request.match_info["entry_id"]) if transcript else None
+    if entry is None or not entry.text:
+        raise web.HTTPNotFound(text=chat.words.audio_failed)
+    try:
+        sound = await chat.synthesize(entry.text)
+    except Exception:  # a voice that breaks must not break the page
+        log.exception("Could not read a message aloud")
+        sound = None
+    if sound is None:
+        raise web.HTTPServiceUnavailable(text=chat.words.audio_failed)
+    return web.FileResponse(sound.mp3, headers={"Content-Type": "audio/mpeg",
+                                                "Cache-Control": "private, max-age=86400"})
+
+
+async def preferences(request: web.Request) -> web.StreamResponse:
+    """Switch bigger text or yellow on black on or off without JavaScript, then show the page."""
+    chat, visitor = request.app[CHAT], Visitor.of(request)
+    form = await request.post()
+    if not (security.same_origin(request) and not visitor.is_new
+            and security.csrf_ok(chat.pseudonymizer, visitor.token, str(form.get("csrf", "")))):
+        return answer(request, visitor, status=403, notice=chat.words.send_failed)
+    looks = set(looks_of(request)) ^ ({str(form.get("toggle"))} & set(LOOKS))
+    response = web.Response(status=303, headers={"Location": "/", **NO_STORE})
+    set_looks_cookie(response, looks)
+    return visitor.finish(request, response)
+
+
+async def health(request: web.Request) -> web.Response:
+    """Say that the web chat is running (Rasa may still be resting)."""
+    return web.Response(text="ok")
+
+
+async def exchange(chat: WebChat, visitor: Visitor, message: str, *, said: Optional[str],
+                   message_id: Optional[str]) -> Tuple[List[Entry], str]:
+    """Send one message to Rasa; return the new entries, or a kind notice when that failed."""
+    loop = asyncio.get_running_loop()
+    try:
+        replies = await loop.run_in_executor(None, chat.rasa.send, visitor.sender, message,
+                                             message_id)
+    except RasaUnavailable as error:
+        log.warning("Rasa did not answer the web chat: %s", error)
+        return [], chat.words.resting
+    except (requests.RequestException, ValueError) as error:
+        log.warning("Rasa refused a web chat message: %s", error)
+        return [], chat.words.send_failed
+    entries = visitor.transcript.add_exchange(said, replies)
+    chat.warm(entries)
+    return entries, ""
+
+
+def answer(request: web.Request, visitor: Visitor, *, status: int = 200, notice: str = "",
+           entries: Optional[List[Entry]] = None, kept: str = "",
+           message_id: str = "") -> web.StreamResponse:
+    """JSON for the page's script; without it the page itself, or a redirect after success."""
+    chat = request.app[CHAT]
+    if "application/json" in request.headers.get("Accept", ""):
+        body = {"ok": not notice, "notice": notice, "csrf": visitor.csrf,
+                "message_id": message_id if notice else new_message_id(),
+                "entries": [entry_json(entry, visitor.transcript) for entry in entries or []]}
+        return visitor.finish(request, web.json_response(body, status=status, headers=NO_STORE))
+    if notice:
+        return visitor.finish(request, render_page(
+            chat, request, visitor.transcript, csrf=visitor.csrf, notice=notice, kept=kept,
+            message_id=message_id, status=status))
+    return visitor.finish(request, web.Response(status=303, headers={"Location": "/#latest",
+                                                                      **NO_STORE}))

@@ -1,0 +1,63 @@
+"""What the web chat's handlers share, built once per app: wording, clients, transcripts."""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+from typing import Any, Dict, List
+
+import jinja2
+from aiohttp import web
+
+from bot.identity import Pseudonymizer
+from bot.rest_client import RestClient
+from bot.web.transcript import Entry, Transcripts
+from bot.web.words import PageWords
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000
+# A message of 2,000 characters, each four UTF-8 bytes sent as %XX, fits with room to spare.
+MAX_BODY_BYTES = 64 * 1024
+SPEECH_LANGUAGE = "en"
+
+
+@dataclasses.dataclass
+class WebChat:
+    """What the web chat's handlers share: built once per app."""
+
+    title: str
+    words: PageWords
+    pseudonymizer: Pseudonymizer
+    rasa: RestClient
+    speech: Any
+    transcripts: Transcripts
+    templates: jinja2.Environment
+    static_versions: Dict[str, str]
+    speech_pool: concurrent.futures.ThreadPoolExecutor
+    max_chars: int = MAX_MESSAGE_CHARS
+    warm_audio: bool = True
+
+    async def synthesize(self, text: str):
+        """The message read aloud (Audio) or None; blocking speech runs in its own thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.speech_pool, self.speech.synthesize, text,
+                                          SPEECH_LANGUAGE)
+
+    def warm(self, entries: List[Entry]) -> None:
+        """Start reading new messages aloud in the background, so Listen answers quickly."""
+        if not self.warm_audio:
+            return
+        for entry in entries:
+            if entry.from_helper and entry.text:
+                future = self.speech_pool.submit(self.speech.synthesize, entry.text, SPEECH_LANGUAGE)
+                future.add_done_callback(_log_failure)
+
+
+CHAT = web.AppKey("chat", WebChat)
+
+
+def _log_failure(future: concurrent.futures.Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("Could not read a message aloud ahead of time: %s", future.exception())

@@ -1,0 +1,269 @@
+// The web chat's script: sends without reloading, plays audio when asked, remembers looks.
+// The page works without it: every form posts to the server and the server renders the page.
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var words = body.dataset;
+  var maxChars = parseInt(words.maxChars, 10) || 2000;
+  var LOOKS = ["large", "contrast"];
+  var LOOKS_KEY = "coproduce-looks";
+  var compose = document.getElementById("compose");
+  var textbox = document.getElementById("message");
+  var messages = document.getElementById("messages");
+  var notice = document.getElementById("notice");
+  var busy = false;
+
+  function field(name) {
+    return compose.querySelector("input[name='" + name + "']");
+  }
+
+  // Messages and notices --------------------------------------------------------------
+
+  function showNotice(text) {
+    notice.textContent = "";
+    if (text) {
+      var paragraph = document.createElement("p");
+      paragraph.textContent = text;
+      notice.appendChild(paragraph);
+    }
+  }
+
+  function markTextbox(invalid) {
+    var describedBy = invalid ? "message-hint notice" : "message-hint";
+    textbox.setAttribute("aria-describedby", describedBy);
+    if (invalid) {
+      textbox.setAttribute("aria-invalid", "true");
+    } else {
+      textbox.removeAttribute("aria-invalid");
+    }
+  }
+
+  function listenButton(id, url) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "listen";
+    button.dataset.audio = url;
+    button.setAttribute("aria-describedby", "t-" + id);
+    button.textContent = words.listen;
+    return button;
+  }
+
+  function choicesForm(choices) {
+    var form = document.createElement("form");
+    form.className = "choices";
+    form.method = "post";
+    form.action = "/send";
+    choices.forEach(function (choice) {
+      var button = document.createElement("button");
+      button.type = "submit";
+      button.name = "payload";
+      button.value = choice.payload;
+      button.textContent = choice.title;
+      form.appendChild(button);
+    });
+    return form;
+  }
+
+  function messageItem(entry) {
+    var item = document.createElement("li");
+    item.className = "message from-" + entry.speaker;
+    item.id = "m-" + entry.id;
+    item.dataset.id = entry.id;
+    var speaker = document.createElement("p");
+    speaker.className = "speaker";
+    speaker.textContent = entry.speaker === "helper" ? words.helper : words.you;
+    var text = document.createElement("p");
+    text.className = "text";
+    text.id = "t-" + entry.id;
+    text.textContent = entry.text;   // never innerHTML: a participant's words stay words
+    item.appendChild(speaker);
+    item.appendChild(text);
+    if (entry.audio) {
+      item.appendChild(listenButton(entry.id, entry.audio));
+    }
+    if (entry.choices && entry.choices.length) {
+      item.appendChild(choicesForm(entry.choices));
+    }
+    return item;
+  }
+
+  function addEntries(entries) {
+    if (!entries.length) {
+      return;
+    }
+    messages.querySelectorAll(".choices").forEach(function (old) { old.remove(); });
+    var items = entries.map(messageItem);
+    items.forEach(function (item) { messages.appendChild(item); });
+    var firstChoice = messages.querySelector(".choices button");
+    if (firstChoice) {
+      firstChoice.focus();
+    } else {
+      textbox.focus();
+    }
+    items[0].scrollIntoView({block: "start"});
+  }
+
+  // Sending ------------------------------------------------------------------------------
+
+  function send(fields, typed) {
+    if (busy) {
+      return;
+    }
+    busy = true;
+    var data = new URLSearchParams(fields);
+    data.set("message_id", field("message_id").value);
+    fetch("/send", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Accept": "application/json", "X-CSRF-Token": field("csrf").value},
+      body: data
+    }).then(function (response) {
+      return response.json();
+    }).then(function (reply) {
+      document.querySelectorAll("input[name='csrf']").forEach(function (input) {
+        input.value = reply.csrf;
+      });
+      field("message_id").value = reply.message_id;
+      showNotice(reply.notice);
+      markTextbox(!reply.ok && typed);
+      if (reply.ok && typed) {
+        textbox.value = "";
+      }
+      addEntries(reply.entries || []);
+      if (!reply.ok && typed) {
+        textbox.focus();
+      }
+    }).catch(function () {
+      showNotice(words.sendFailed);
+    }).then(function () {
+      busy = false;
+    });
+  }
+
+  compose.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = textbox.value.trim();
+    if (!text) {
+      textbox.focus();
+      return;
+    }
+    if (Array.from(text).length > maxChars) {
+      showNotice(words.tooLong);
+      markTextbox(true);
+      textbox.focus();
+      return;
+    }
+    send({text: text}, true);
+  });
+
+  textbox.addEventListener("keydown", function (event) {
+    // Enter sends; Shift and Enter starts a new line.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      compose.requestSubmit();
+    }
+  });
+
+  messages.addEventListener("submit", function (event) {
+    if (!event.target.classList.contains("choices")) {
+      return;
+    }
+    event.preventDefault();
+    var button = event.submitter;
+    if (button && button.name === "payload") {
+      send({payload: button.value}, false);
+    }
+  });
+
+  // Listening: audio only ever plays when the participant presses Listen. ---------------
+
+  var playing = null;
+
+  function stopPlaying() {
+    if (playing) {
+      playing.audio.pause();
+      playing.audio.currentTime = 0;
+      playing.button.textContent = words.listen;
+      playing.button.classList.remove("playing");
+      playing = null;
+    }
+  }
+
+  function audioFor(button) {
+    var audio = button.parentNode.querySelector("audio");
+    if (!audio) {
+      audio = document.createElement("audio");
+      audio.preload = "none";
+      audio.src = button.dataset.audio;
+      button.parentNode.insertBefore(audio, button.nextSibling);
+    }
+    return audio;
+  }
+
+  messages.addEventListener("click", function (event) {
+    var button = event.target.closest(".listen");
+    if (!button) {
+      return;
+    }
+    event.preventDefault();
+    if (playing && playing.button === button) {
+      stopPlaying();
+      return;
+    }
+    stopPlaying();
+    var audio = audioFor(button);
+    playing = {audio: audio, button: button};
+    button.textContent = words.stopListening;
+    button.classList.add("playing");
+    audio.onended = stopPlaying;
+    audio.play().catch(function () {
+      stopPlaying();
+      showNotice(words.audioFailed);
+    });
+  });
+
+  // Links to the MP3 work without the script; with it they become Listen buttons.
+  messages.querySelectorAll("a.listen").forEach(function (link) {
+    var id = link.closest(".message").dataset.id;
+    link.replaceWith(listenButton(id, link.getAttribute("href")));
+  });
+
+  // Page looks: bigger text and yellow on black, remembered on this device. ---------------
+
+  function currentLooks() {
+    return LOOKS.filter(function (look) {
+      return document.documentElement.classList.contains(look);
+    });
+  }
+
+  function applyLooks(looks) {
+    LOOKS.forEach(function (look) {
+      var on = looks.indexOf(look) >= 0;
+      document.documentElement.classList.toggle(look, on);
+      var button = document.querySelector(".looks button[value='" + look + "']");
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    try {
+      localStorage.setItem(LOOKS_KEY, looks.join("."));
+    } catch (error) { /* private browsing: the cookie still remembers */ }
+    document.cookie = "coproduce_looks=" + (looks.join(".") || "none") +
+      "; path=/; max-age=34560000; samesite=lax";
+  }
+
+  document.querySelector(".looks").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var look = event.submitter && event.submitter.value;
+    var looks = currentLooks();
+    looks = looks.indexOf(look) >= 0 ?
+      looks.filter(function (other) { return other !== look; }) : looks.concat([look]);
+    applyLooks(looks);
+  });
+
+  try {
+    var saved = localStorage.getItem(LOOKS_KEY);
+    if (saved !== null && saved !== currentLooks().join(".")) {
+      applyLooks(saved.split(".").filter(function (look) { return LOOKS.indexOf(look) >= 0; }));
+    }
+  } catch (error) { /* no storage: the server's cookie already set the looks */ }
+}());

@@ -1,0 +1,129 @@
+"""What each web participant's page shows: the transcript, kept in memory per session.
+
+The transcript is kept only in this process's memory, by design. Rasa's tracker store
+already keeps the conversation itself, so nothing is lost when the web app restarts:
+the page then starts with an empty transcript, says hello to Rasa, and Rasa welcomes
+the participant back where they left off. Keeping the words out of another table
+means the web chat writes no participant's words to disk of its own.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import secrets
+from typing import Iterable, List, Optional, Tuple
+
+HELPER = "helper"
+PARTICIPANT = "you"
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """A button the assistant offered: what it says and what it sends to Rasa."""
+
+    title: str
+    payload: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One message on the page, from the chat helper or from the participant."""
+
+    id: str
+    speaker: str
+    text: str
+    turn: int
+    choices: Tuple[Choice, ...] = ()
+
+    @property
+    def from_helper(self) -> bool:
+        """True for the assistant's messages (the ones that can be heard)."""
+        return self.speaker == HELPER
+
+
+def choices_from(message: dict) -> Tuple[Choice, ...]:
+    """The buttons of one Rasa message that have both a title and something to send."""
+    found = []
+    for button in message.get("buttons") or []:
+        title = str(button.get("title") or "").strip()
+        payload = str(button.get("payload") or title).strip()
+        if title and payload:
+            found.append(Choice(title=title, payload=payload))
+    return tuple(found)
+
+
+class Transcript:
+    """One participant's messages in order; a lock keeps their sends one at a time."""
+
+    def __init__(self, max_entries: int):
+        self.entries: collections.deque = collections.deque(maxlen=max_entries)
+        self.turn = 0
+        self.lock = asyncio.Lock()
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def add_exchange(self, said: Optional[str], replies: Iterable[dict]) -> List[Entry]:
+        """Add what the participant said (None for the page's own hello) and the replies."""
+        self.turn += 1
+        added = []
+        if said is not None:
+            added.append(Entry(_new_id(), PARTICIPANT, said, self.turn))
+        for message in replies:
+            text = str(message.get("text") or "")
+            choices = choices_from(message)
+            if text or choices:
+                added.append(Entry(_new_id(), HELPER, text, self.turn, choices))
+        self.entries.extend(added)
+        return added
+
+    def is_latest(self, entry: Entry) -> bool:
+        """True when the entry belongs to the newest exchange (whose buttons still work)."""
+        return entry.turn == self.turn
+
+    def first_of_latest(self) -> Optional[Entry]:
+        """The first message of the newest exchange, where a page without JavaScript jumps to."""
+        return next((entry for entry in self.entries if entry.turn == self.turn), None)
+
+    def helper_entry(self, entry_id: str) -> Optional[Entry]:
+        """The assistant's message with this id, if it is still on the page."""
+        return next((entry for entry in self.entries
+                     if entry.id == entry_id and entry.from_helper), None)
+
+    def title_for(self, payload: str) -> Optional[str]:
+        """The title of a button this participant was offered, newest first; None if never offered."""
+        for entry in reversed(self.entries):
+            for choice in entry.choices:
+                if choice.payload == payload:
+                    return choice.title
+        return None
+
+
+class Transcripts:
+    """Every participant's transcript by Rasa sender; the least recently used go first when full."""
+
+    def __init__(self, max_conversations: int = 5000, max_entries: int = 400):
+        self.max_conversations = max_conversations
+        self.max_entries = max_entries
+        self._by_sender: collections.OrderedDict = collections.OrderedDict()
+
+    def get(self, sender: str) -> Transcript:
+        """The transcript for a sender, made empty on first use."""
+        transcript = self._by_sender.pop(sender, None) or Transcript(self.max_entries)
+        self._by_sender[sender] = transcript
+        while len(self._by_sender) > self.max_conversations:
+            self._by_sender.popitem(last=False)
+        return transcript
+
+    def find(self, sender: str) -> Optional[Transcript]:
+        """The transcript for a sender if there is one, without making one."""
+        return self._by_sender.get(sender)
+
+    def __len__(self) -> int:
+        return len(self._by_sender)
+
+
+def _new_id() -> str:
+    # Random, so one page cannot guess the audio address of another participant's message.
+    return secrets.token_hex(8)

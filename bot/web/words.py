@@ -1,0 +1,59 @@
+"""The web page's words, read once from domain.yml responses so they are checked like the rest."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from bot.wording import load_responses, response_text
+
+# Field name on the page -> the domain.yml response that holds its words.
+RESPONSES = {
+    "chat_label": "utter_web_chat_label",
+    "helper_name": "utter_web_helper_name",
+    "you": "utter_web_you",
+    "message_label": "utter_web_message_label",
+    "message_hint": "utter_web_message_hint",
+    "send": "utter_web_send",
+    "listen": "utter_web_listen",
+    "stop_listening": "utter_web_stop_listening",
+    "bigger_text": "utter_web_bigger_text",
+    "contrast": "utter_web_contrast",
+    "send_failed": "utter_web_send_failed",
+    "too_long": "utter_web_too_long",
+    "audio_failed": "utter_web_audio_failed",
+    "resting": "utter_server_resting",
+}
+
+
+class MissingWords(LookupError):
+    """domain.yml lacks responses the web page needs."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PageWords:
+    """Every word the web page shows around the conversation itself."""
+
+    chat_label: str
+    helper_name: str
+    you: str
+    message_label: str
+    message_hint: str
+    send: str
+    listen: str
+    stop_listening: str
+    bigger_text: str
+    contrast: str
+    send_failed: str
+    too_long: str
+    audio_failed: str
+    resting: str
+
+
+def load_page_words(domain_path: Path) -> PageWords:
+    """Read the page's words from domain.yml; raise MissingWords naming every response not there."""
+    responses = load_responses(Path(domain_path))
+    missing = sorted(name for name in RESPONSES.values() if not responses.get(name))
+    if missing:
+        raise MissingWords(f"{domain_path} has no response called {', '.join(missing)}")
+    return PageWords(**{field: response_text(Path(domain_path), name)
+                        for field, name in RESPONSES.items()})

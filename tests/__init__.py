@@ -1,0 +1,1 @@
+"""Coproduce test suite."""

@@ -1,0 +1,174 @@
+"""Action tests: saved trackers in, a collecting dispatcher out, the real store underneath."""
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions import control, questions, welcome
+from bot.app import build_services, use_services
+from bot.store import queries
+from bot.store.migrate import upgrade
+from bot.store.models import Answer, Participant
+
+
+@pytest.fixture
+def app(settings):
+    """Real services on a scratch SQLite database, installed for the actions."""
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    use_services(services)
+    yield services
+    use_services(None)
+    services.engine.dispose()
+
+
+def tracker(sender="s1", *, intent="greet", text="hi", slots=None, message_id="m1",
+            active_loop=None, events=None, confidence=0.99):
+    """A tracker as the Rasa server would send it to the action server."""
+    latest = {"intent": {"name": intent, "confidence": confidence}, "text": text,
+              "message_id": message_id, "metadata": {}, "entities": []}
+    return Tracker(sender, slots or {}, latest, events or [], False, None,
+                   {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def run(action, tracker_):
+    """Run an action; return what it said (response names) and its events."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker_, {}))
+    return [m.get("response") or m.get("text") for m in dispatcher.messages], events, dispatcher
+
+
+def slot(events, name):
+    return next((e["value"] for e in events if e.get("event") == "slot" and e["name"] == name), "unset")
+
+
+def test_a_new_participant_is_asked_about_sound_first(app):
+    said, events, _ = run(welcome.ActionWelcome(), tracker())
+    assert said == ["utter_ask_sound"] and slot(events, "stage") == "sound"
+
+
+def test_sound_choice_then_introduction_with_privacy_and_consent(app):
+    said, events, _ = run(welcome.ActionChooseSound(), tracker(intent="sound_on"))
+    assert said == ["utter_welcome", "utter_purpose", "utter_remit", "utter_privacy",
+                    "utter_ask_consent"]
+    assert slot(events, "stage") == "consent"
+    assert app.conversation.sound_preference("s1") is True
+
+
+def test_saying_no_keeps_only_a_count(app):
+    run(welcome.ActionChooseSound(), tracker(intent="sound_off"))
+    said, events, _ = run(welcome.ActionRefuseConsent(), tracker(intent="deny"))
+    assert said == ["utter_consent_refused"] and slot(events, "stage") == "declined"
+    with app.sessions() as session:
+        assert session.execute(select(Participant)).first() is None
+        assert queries.get_counter(session, engagement_id=app.engagement.id,
+                                   name="consent_declined") == 1
+
+
+def test_carer_is_asked_if_the_person_agrees_and_questions_say_them(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, events, _ = run(welcome.ActionSetRole(), tracker(intent="role_on_behalf"))
+    assert said == ["utter_ask_person_agrees"] and slot(events, "stage") == "carer_agree"
+    said, events, _ = run(welcome.ActionPersonAgrees(), tracker(intent="deny"))
+    assert said == ["utter_carer_ask_first"] and slot(events, "stage") == "carer_agree"
+    said, events, _ = run(welcome.ActionPersonAgrees(), tracker(intent="affirm"))
+    assert said == ["utter_carer_thanks"] and slot(events, "stage") == "question"
+    _, _, dispatcher = run(questions.ActionAskAnswerText(), tracker())
+    assert dispatcher.messages[0]["question"] == app.engagement.questions[0].text_for_them
+
+
+def test_answer_is_saved_once_reflected_and_more_is_offered(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    answered = tracker(intent="share", text="My friends", slots={"answer_text": "My friends"},
+                       message_id="tg-77")
+    said, events, dispatcher = run(questions.ActionSaveAnswer(), answered)
+    run(questions.ActionSaveAnswer(), answered)  # the same message again
+    assert said == ["utter_reflect", "utter_ask_add_more"]
+    assert dispatcher.messages[0]["answer"] == "My friends"
+    assert slot(events, "stage") == "add_more"
+    with app.sessions() as session:
+        rows = session.execute(select(Answer)).scalars().all()
+    assert [(a.text, a.question_id, a.role) for a in rows] == [("My friends", "good_life", "self")]
+
+
+def test_long_answers_are_stored_whole_but_reflected_short(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    long_text = "word " * 1000
+    _, _, dispatcher = run(questions.ActionSaveAnswer(),
+                           tracker(slots={"answer_text": long_text}, message_id="m-long"))
+    assert len(dispatcher.messages[0]["answer"]) < 300
+    with app.sessions() as session:
+        assert session.execute(select(Answer.text)).scalar_one() == long_text
+
+
+def test_commands_are_not_taken_as_answers():
+    form = questions.ValidateAnswerForm()
+    asking = {"requested_slot": "answer_text"}
+    extract = lambda t: asyncio.run(form.extract_answer_text(CollectingDispatcher(), t, {}))
+    assert extract(tracker(intent="help", text="help", slots=asking)) == {}
+    assert extract(tracker(intent="stop", text="/stop", slots=asking)) == {}
+    long_help = "my support worker helps me with my shopping every week"
+    assert extract(tracker(intent="help", text=long_help, slots=asking)) == {"answer_text": long_help}
+    assert extract(tracker(intent="help", text="helps me", slots=asking, confidence=0.5)) \
+        == {"answer_text": "helps me"}
+    assert extract(tracker(intent="share", text="my dog", slots={})) == {}
+
+
+def test_an_empty_answer_gets_a_kind_reply():
+    dispatcher = CollectingDispatcher()
+    result = questions.ValidateAnswerForm().validate_answer_text("   ", dispatcher, tracker(), {})
+    assert result == {"answer_text": None}
+    assert dispatcher.messages[0]["response"] == "utter_empty_answer"
+
+
+def test_after_the_last_question_the_participant_hears_what_happens_next(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    for _ in app.engagement.questions[1:]:
+        _, events, _ = run(questions.ActionNextQuestion(), tracker(intent="deny"))
+        assert slot(events, "stage") == "question"
+    said, events, _ = run(questions.ActionSkipQuestion(), tracker(intent="skip"))
+    assert said == ["utter_skip_ok", "utter_end_thanks", "utter_next_steps", "utter_ask_later",
+                    "utter_contact"]
+    assert slot(events, "stage") == "done"
+    assert app.conversation.progress("s1").status == "finished"
+
+
+def test_stop_then_hello_carries_on_where_they_left(app):
+    run(welcome.ActionChooseSound(), tracker(intent="sound_off"))
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    run(questions.ActionNextQuestion(), tracker(intent="deny"))
+    said, _, _ = run(control.ActionPause(), tracker(intent="stop", active_loop="answer_form"))
+    assert said == ["utter_pause"] and app.conversation.progress("s1").status == "paused"
+    said, events, _ = run(welcome.ActionWelcome(), tracker(intent="greet"))
+    assert said == ["utter_welcome_back"] and slot(events, "stage") == "question"
+    assert app.conversation.progress("s1").question_index == 1
+
+
+def test_repeat_sends_the_last_messages_again_with_buttons(app):
+    events = [{"event": "user", "text": "hi"},
+              {"event": "bot", "text": "Do you want to take part?",
+               "data": {"buttons": [{"title": "Yes", "payload": "/affirm"}]}},
+              {"event": "user", "text": "repeat"}]
+    _, _, dispatcher = run(control.ActionRepeat(), tracker(intent="repeat", events=events))
+    assert dispatcher.messages[0]["text"] == "Do you want to take part?"
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/affirm"
+
+
+def test_words_typed_instead_of_yes_are_kept_as_more_answer(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, events, _ = run(control.ActionKindFallback(),
+                          tracker(intent="more_info", text="and my garden too",
+                                  slots={"stage": "add_more"}, message_id="m-9"))
+    assert said == ["utter_reflect", "utter_ask_add_more"]
+    with app.sessions() as session:
+        assert session.execute(select(Answer.text)).scalar_one() == "and my garden too"
+
+
+def test_not_understood_elsewhere_offers_buttons(app):
+    said, events, _ = run(control.ActionKindFallback(), tracker(intent="nlu_fallback",
+                                                                  slots={"stage": "done"}))
+    assert said == ["utter_not_understood"] and events[0]["event"] == "rewind"

@@ -1,0 +1,166 @@
+"""End to end through the REST channel of the real servers: the database holds exactly the answers."""
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import build_services
+from bot.rest_client import RasaUnavailable, RestClient
+from bot.store import queries
+from bot.store.models import Answer, Participant
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.servers
+
+
+class Participant_:
+    """A scripted participant talking to the REST channel."""
+
+    def __init__(self, rasa_url):
+        self.client = RestClient(rasa_url, channel="rest")
+        self.sender = "e2e-" + uuid.uuid4().hex[:8]
+
+    def say(self, text, message_id=None):
+        replies = self.client.send(self.sender, text, message_id=message_id)
+        assert replies, f"no reply to {text!r}"
+        return " ".join(r.get("text") or "" for r in replies)
+
+
+@pytest.fixture(scope="module")
+def services(rasa_servers):
+    app = build_services(rasa_servers.settings)
+    yield app
+    app.engine.dispose()
+
+
+def stored(services, sender):
+    with services.sessions() as session:
+        person = queries.get_participant(session, pseudonym=services.pseudonymizer.pseudonym(sender))
+        if person is None:
+            return None
+        return [(a.question_id, a.text) for a in queries.answers_for(session, participant=person)]
+
+
+def start(rasa_servers, role="/role_self"):
+    person = Participant_(rasa_servers.rasa_url)
+    assert "read my messages out loud" in person.say("hello")
+    assert "take part" in person.say("/sound_off")
+    assert "answering for" in person.say("/affirm")
+    return person, person.say(role)
+
+
+def test_a_whole_conversation_is_stored_exactly(rasa_servers, services):
+    person, reply = start(rasa_servers)
+    assert "What makes a good life for you?" in reply
+    assert "You said: My friends and my flat" in person.say("My friends and my flat")
+    assert "What else" in person.say("/affirm")
+    person.say("Going to work at the cafe")
+    assert "What helps you" in person.say("/deny")
+    person.say("Staff who know me")
+    assert "What gets in the way" in person.say("no")
+    person.say("Long waits at the doctors")
+    assert "Thank you for your answers" in person.say("/deny")
+    assert stored(services, person.sender) == [
+        ("good_life", "My friends and my flat"), ("good_life", "Going to work at the cafe"),
+        ("what_helps", "Staff who know me"), ("what_gets_in_the_way", "Long waits at the doctors")]
+    assert "You told us 4 things" in person.say("what happened to my answers")
+
+
+def test_a_carer_is_recorded_as_answering_on_behalf(rasa_servers, services):
+    person, reply = start(rasa_servers, "/role_on_behalf")
+    assert "happy" in reply
+    assert "What makes a good life for them?" in person.say("/affirm")
+    person.say("She loves her music group")
+    with services.sessions() as session:
+        answer = session.execute(select(Answer).where(Answer.text == "She loves her music group")).scalar_one()
+        assert answer.role == "on_behalf"
+        assert answer.participant.person_agrees is True
+
+
+def test_bad_input_gets_a_reply_and_is_stored_word_for_word(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    assert "did not get any words" in person.say("")
+    odd = ["😀😀😀", "<b>bold</b> <script>x</script>", "'; DROP TABLE answers; --",
+           "Quiero un trabajo", "a" * 5000]
+    for text in odd:
+        assert "You said" in person.say(text)
+        person.say("/affirm")
+    assert [text for _, text in stored(services, person.sender)] == odd
+
+
+def test_the_same_message_twice_is_stored_once(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    person.say("My cat", message_id="dup-1")
+    person.say("/affirm")
+    person.say("My cat", message_id="dup-1")
+    assert stored(services, person.sender) == [("good_life", "My cat")]
+
+
+def test_stop_and_come_back_later(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    person.say("My garden")
+    person.say("/deny")
+    assert "kept your answers" in person.say("stop")
+    reply = person.say("hello")
+    assert "Welcome back" in reply and "What helps you" in reply
+
+
+def test_saying_no_stores_nothing_but_a_count(rasa_servers, services):
+    with services.sessions() as session:
+        before = queries.get_counter(session, engagement_id=services.engagement.id,
+                                     name="consent_declined")
+    person = Participant_(rasa_servers.rasa_url)
+    person.say("hi")
+    person.say("/sound_on")
+    assert "That is fine" in person.say("/deny")
+    assert stored(services, person.sender) is None
+    with services.sessions() as session:
+        assert queries.get_counter(session, engagement_id=services.engagement.id,
+                                   name="consent_declined") == before + 1
+
+
+def test_not_understood_gets_buttons(rasa_servers):
+    person, _ = start(rasa_servers)
+    person.say("/skip"), person.say("/skip"), person.say("/skip")
+    replies = person.client.send(person.sender, "/nlu_fallback")
+    assert any(r.get("buttons") for r in replies)
+
+
+def test_a_message_sent_while_rasa_restarts_is_delivered_when_it_is_back():
+    port = free_port()
+    client = RestClient(f"http://127.0.0.1:{port}")
+    with pytest.raises(RasaUnavailable):
+        client.send("s", "hello")
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'[{"text": "back"}]')
+
+        def log_message(self, *args):
+            pass
+
+    servers = []
+
+    def come_back():
+        servers.append(HTTPServer(("127.0.0.1", port), Handler))
+        servers[0].serve_forever()
+
+    timer = threading.Timer(1.0, come_back)
+    timer.start()
+    waited = []
+    try:
+        replies = client.send_reliably("s", "my answer", "msg-1", patience=10,
+                                       on_wait=lambda: waited.append(True))
+    finally:
+        timer.join(0.1) if not servers else servers[0].shutdown()
+        timer.join()
+    assert replies == [{"text": "back"}] and waited == [True]
+    assert [r["metadata"]["message_id"] for r in received] == ["msg-1"]

@@ -1,0 +1,104 @@
+"""Store tests on SQLite and PostgreSQL: idempotent answers, verbatim text, counts, erasure."""
+import pytest
+from sqlalchemy import select
+
+from bot.store import queries
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import Answer, Consent, Contact, Participant
+
+ODD_ANSWERS = [
+    "😀🙂👍",
+    "x" * 5000,
+    "<script>alert('hi')</script> **bold** _it_",
+    "'; DROP TABLE answers; --",
+    "Je voudrais un travail et des amis.",
+    "  leading and trailing spaces  ",
+    "line one\nline two\r\n\ttabbed",
+]
+
+
+@pytest.fixture
+def sessions(database_url):
+    """A migrated database and its session factory."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def participant(session, pseudonym="p1"):
+    return queries.get_or_create_participant(session, pseudonym=pseudonym,
+                                             engagement_id="e1", channel="rest")
+
+
+def test_same_message_is_stored_once(sessions):
+    with sessions.begin() as session:
+        person = participant(session)
+        first, created = queries.save_answer(session, participant=person, question_id="q1",
+                                             text="my friends", channel="rest",
+                                             channel_message_id="m-1")
+        again, created_again = queries.save_answer(session, participant=person, question_id="q1",
+                                                   text="my friends", channel="rest",
+                                                   channel_message_id="m-1")
+    assert created and not created_again and first.id == again.id
+    with sessions() as session:
+        assert queries.count_answers(session) == 1
+
+
+def test_duplicate_message_in_a_second_transaction_is_not_stored(sessions):
+    for _ in range(2):
+        with sessions.begin() as session:
+            queries.save_answer(session, participant=participant(session), question_id="q1",
+                                text="twice?", channel="telegram", channel_message_id="tg-9")
+    with sessions() as session:
+        assert queries.count_answers(session) == 1
+
+
+@pytest.mark.parametrize("text", ODD_ANSWERS)
+def test_answers_are_kept_word_for_word(sessions, text):
+    with sessions.begin() as session:
+        queries.save_answer(session, participant=participant(session), question_id="q1",
+                            text=text, channel="rest", channel_message_id="m-odd")
+    with sessions() as session:
+        assert session.execute(select(Answer.text)).scalar_one() == text
+
+
+def test_participant_is_created_once(sessions):
+    with sessions.begin() as session:
+        a = participant(session, "same")
+        b = participant(session, "same")
+    assert a.id == b.id
+
+
+def test_counter_counts_without_personal_data(sessions):
+    for _ in range(3):
+        with sessions.begin() as session:
+            queries.increment_counter(session, engagement_id="e1", name="consent_declined")
+    with sessions() as session:
+        assert queries.get_counter(session, engagement_id="e1", name="consent_declined") == 3
+        assert session.execute(select(Participant)).first() is None
+
+
+def test_deleting_a_participant_removes_answers_consent_and_contact(sessions):
+    with sessions.begin() as session:
+        person = participant(session)
+        queries.record_consent(session, participant=person, version="v1", agreed=True)
+        queries.set_contact(session, participant=person, channel="telegram", address="123")
+        queries.save_answer(session, participant=person, question_id="q1", text="words",
+                            channel="rest", channel_message_id="m-1")
+    with sessions.begin() as session:
+        session.delete(queries.get_participant(session, pseudonym="p1"))
+    with sessions() as session:
+        for model in (Answer, Consent, Contact, Participant):
+            assert session.execute(select(model)).first() is None
+
+
+def test_latest_consent_is_the_newest(sessions):
+    with sessions.begin() as session:
+        person = participant(session)
+        queries.record_consent(session, participant=person, version="v1", agreed=True)
+        queries.record_consent(session, participant=person, version="v2", agreed=False)
+    with sessions() as session:
+        latest = queries.latest_consent(session, participant=participant(session))
+        assert (latest.version, latest.agreed) == ("v2", False)
