@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import uuid
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -45,26 +47,73 @@ def choose(text: str, buttons: List[dict]) -> str:
     return text
 
 
+class Speaker:
+    """Plays (or points to) each message's audio in the background, after its text."""
+
+    def __init__(self, settings: Settings, sender: str, echo: Callable[[str], None]):
+        self.settings, self.sender, self.echo = settings, sender, echo
+        self.jobs: "queue.Queue[Optional[str]]" = queue.Queue()
+        self._services = self._speech = None
+        threading.Thread(target=self._work, name="chat-audio", daemon=True).start()
+
+    def wants_sound(self) -> bool:
+        """True when this participant chose to hear messages."""
+        from bot.app import build_services
+
+        if self._services is None:
+            self._services = build_services(self.settings)
+        return bool(self._services.conversation.sound_preference(self.sender))
+
+    def say(self, texts: List[str]) -> None:
+        """Queue these messages to be heard, if the participant wants sound."""
+        try:
+            if not self.wants_sound():
+                return
+        except Exception as exc:  # a sound problem never stops the chat
+            log.warning("Could not read the sound choice: %s", exc.__class__.__name__)
+            return
+        for text in texts:
+            self.jobs.put(text)
+
+    def _work(self) -> None:
+        from bot.speech.play import play_or_path
+        from bot.speech.service import build_speech_service
+
+        while True:
+            text = self.jobs.get()
+            try:
+                if self._speech is None:
+                    self._speech = build_speech_service(self.settings)
+                audio = self._speech.synthesize(text)
+                path = play_or_path(audio) if audio else None
+                if path:
+                    self.echo(click.style(f"   (audio: {path})", dim=True))
+            except Exception as exc:
+                log.warning("Could not play audio: %s", exc.__class__.__name__)
+
+
 def run_chat(settings: Settings, sender: Optional[str] = None,
              read: Callable[[], str] = None, echo: Callable[[str], None] = click.echo) -> None:
     """Talk until the participant closes the chat (Ctrl-D or Ctrl-C)."""
     domain = Path(settings.project_root) / "domain.yml"
     client = RestClient(settings.rasa_url, channel="terminal")
     sender = sender or local_sender(settings)
+    speaker = Speaker(settings, sender, echo)
     read = read or (lambda: input(click.style("You: ", fg="green", bold=True)))
     echo("Type your message and press Enter. Type the number of a button to press it. "
          "Press Ctrl-D to leave.")
-    buttons = _exchange(client, sender, "/greet", domain, echo, [])
+    buttons = _exchange(client, sender, "/greet", domain, echo, [], speaker)
     while True:
         try:
             text = read()
         except (EOFError, KeyboardInterrupt):
             echo("")
             return
-        buttons = _exchange(client, sender, choose(text, buttons), domain, echo, buttons)
+        buttons = _exchange(client, sender, choose(text, buttons), domain, echo, buttons, speaker)
 
 
-def _exchange(client: RestClient, sender: str, text: str, domain: Path, echo, buttons):
+def _exchange(client: RestClient, sender: str, text: str, domain: Path, echo, buttons,
+              speaker: Optional[Speaker] = None):
     def resting() -> None:
         echo(response_text(domain, "utter_server_resting"))
         echo(response_text(domain, "utter_message_kept"))
@@ -74,4 +123,7 @@ def _exchange(client: RestClient, sender: str, text: str, domain: Path, echo, bu
     except RasaUnavailable:
         echo(response_text(domain, "utter_send_again"))
         return buttons
-    return render(replies, echo) or buttons
+    new_buttons = render(replies, echo)
+    if speaker is not None:
+        speaker.say([r["text"] for r in replies if r.get("text")])
+    return new_buttons or buttons

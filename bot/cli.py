@@ -56,9 +56,27 @@ def _prepare(settings: Settings) -> Path:
         raise UserError(f"Could not prepare the database: {exc.__class__.__name__}: "
                         f"{str(exc).splitlines()[0]}")
     try:
-        return ensure_model(settings)
+        model = ensure_model(settings)
     except Exception as exc:
         raise UserError(f"Could not train the Rasa model: {exc}")
+    _warm_audio(settings)
+    return model
+
+
+def _warm_audio(settings: Settings) -> None:
+    """Render every fixed message's audio once, so no participant waits on speech."""
+    from bot.speech.service import build_speech_service
+    from bot.speech.warm import warm_domain
+
+    click.echo("Preparing the spoken messages ...")
+    try:
+        counts = warm_domain(build_speech_service(settings),
+                             Path(settings.project_root) / "domain.yml", progress=True)
+    except Exception as exc:  # speech is never allowed to stop the text conversation
+        log.warning("Could not prepare audio: %s", exc)
+        return
+    if counts.failed:
+        click.echo(f"{counts.failed} messages have no audio yet; they will be tried again later.")
 
 
 def _start_servers(settings: Settings, model: Path):
@@ -155,6 +173,14 @@ def run(settings: Settings) -> None:
         servers.stop()
         click.echo("Stopped. Everything you said is kept. Run `make run` to carry on.")
 
+
+def _register_groups() -> None:
+    from bot.speech.cli import audio
+
+    main.add_command(audio)
+
+
+_register_groups()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -96,7 +96,9 @@ def load_engagement(path: Path) -> Engagement:
     except FileNotFoundError:
         raise EngagementError(f"The engagement file {path} does not exist.") from None
     except yaml.YAMLError as exc:
-        raise EngagementError(f"The engagement file {path} is not valid YAML: {exc}") from None
+        where = getattr(exc, "problem_mark", None)
+        place = f" (line {where.line + 1})" if where else ""
+        raise EngagementError(f"The engagement file {path} is not valid YAML{place}.") from None
     if not isinstance(raw, dict):
         raise EngagementError(f"The engagement file {path} must be a mapping of settings.")
     missing = [key for key in _REQUIRED if not raw.get(key)]

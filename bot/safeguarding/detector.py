@@ -1,6 +1,7 @@
 """Decide whether an answer discloses harm or risk, from the phrase list and an optional intent score."""
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import logging
@@ -14,6 +15,8 @@ from bot.safeguarding.phrasebook import Phrase, PhraseBook, Scope, load_phrasebo
 log = logging.getLogger(__name__)
 
 _MASK = "~"
+# Negation and "if" look back a few words only; this many characters hold them.
+_LOOK_BACK = 300
 # The category given when only the model or the intent signal raised the flag.
 UNCLASSIFIED = "unclassified"
 
@@ -54,7 +57,7 @@ class Detector:
                     try:
                         self._model = train_from_file(settings.examples, self.prepare)
                     except (OSError, ValueError, KeyError, ImportError) as error:
-                        # Phrases alone still meet the recall target; say loudly that a signal is missing.
+                        # Phrases still work, but they miss more unseen wordings: say so loudly.
                         log.error("safeguarding model not trained from %s: %s", settings.examples, error)
                     self._model_ready = True
         return self._model
@@ -71,7 +74,8 @@ class Detector:
             if first is not None:
                 self._matches(phrase, normalised, first, found, negated)
         evidence = _strongest_apart(found)
-        categories = {phrase.category: None for phrase, _, _ in evidence}
+        # Every surviving match names its category, even one outweighed by an overlapping match.
+        categories = {phrase.category: None for phrase, _, _ in sorted(found, key=lambda item: -item[1])}
         immediate_phrase = any(phrase.immediate for phrase, _, _ in evidence)
         phrase_score = _noisy_or(weight for _, weight, _ in evidence)
         signals = [phrase_score, _rescale(intent_confidence, book.scoring.intent_floor, 1.0)]
@@ -96,7 +100,7 @@ class Detector:
         return Detection(
             disclosure=disclosure,
             score=round(score, 4),
-            categories=list(categories) if disclosure or categories else [],
+            categories=list(categories),
             matched=matched,
             immediate_danger=immediate,
         )
@@ -106,7 +110,7 @@ class Detector:
         negation = self.phrasebook.negation
         hypothetical = self.phrasebook.hypothetical
         for match in word_matches(phrase.regex, normalised, first):
-            before = normalised[: match.start()].split()
+            before = normalised[max(0, match.start() - _LOOK_BACK) : match.start()].split()
             if phrase.negatable and (
                 _in_scope(before, negation)
                 or (phrase.negation_inside and negation.cues.intersection(match.group(0).split()))
@@ -135,10 +139,14 @@ def word_matches(regex, text: str, match=None):
 
 def _strongest_apart(found):
     """Keep the strongest matches that do not overlap, so one phrase is not counted twice."""
-    kept = []
+    kept, starts, ends = [], [], []  # starts/ends: kept spans in text order, never overlapping
     for phrase, weight, (start, end) in sorted(found, key=lambda item: (-item[1], item[2])):
-        if all(end <= other_start or start >= other_end for _, _, (other_start, other_end) in kept):
-            kept.append((phrase, weight, (start, end)))
+        at = bisect.bisect_left(starts, start)
+        if (at and ends[at - 1] > start) or (at < len(starts) and starts[at] < end):
+            continue
+        starts.insert(at, start)
+        ends.insert(at, end)
+        kept.append((phrase, weight, (start, end)))
     return kept
 
 

@@ -9,7 +9,8 @@ import requests
 
 from bot.identity import Pseudonymizer
 from bot.web.security import SESSION_COOKIE
-from pages import read_page
+from web_pages import read_page
+from web_support import FakeSpeech
 
 JSON = {"Accept": "application/json"}
 
@@ -209,8 +210,6 @@ def test_listen_serves_this_pages_messages_as_mp3_only(fake_rasa, serve_web):
 
 
 def test_listen_says_kindly_when_no_voice_works(fake_rasa, serve_web, tmp_path, words):
-    from conftest import FakeSpeech
-
     served = serve_web(fake_rasa.url, speech=FakeSpeech(tmp_path, works=False))
     browser, page = visit(served)
     clip = browser.get(served.url + page.listen_links[0])

@@ -29,9 +29,10 @@
     }
   }
 
-  function markTextbox(invalid) {
-    var describedBy = invalid ? "message-hint notice" : "message-hint";
-    textbox.setAttribute("aria-describedby", describedBy);
+  // The notice describes the box while it is about the words in it; only "too long" makes
+  // the words themselves invalid (a resting server is nobody's mistake).
+  function markTextbox(described, invalid) {
+    textbox.setAttribute("aria-describedby", described ? "message-hint notice" : "message-hint");
     if (invalid) {
       textbox.setAttribute("aria-invalid", "true");
     } else {
@@ -126,7 +127,7 @@
       });
       field("message_id").value = reply.message_id;
       showNotice(reply.notice);
-      markTextbox(!reply.ok && typed);
+      markTextbox(!reply.ok && typed, reply.notice === words.tooLong);
       if (reply.ok && typed) {
         textbox.value = "";
       }
@@ -150,7 +151,7 @@
     }
     if (Array.from(text).length > maxChars) {
       showNotice(words.tooLong);
-      markTextbox(true);
+      markTextbox(true, true);
       textbox.focus();
       return;
     }

@@ -1,0 +1,87 @@
+"""CLI tests: `safeguarding check` round trip and one-line errors for bad input."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.safeguarding.cli import safeguarding
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def run_check(stdin: str, *args):
+    runner = CliRunner(mix_stderr=False)
+    return runner.invoke(safeguarding, ["check", *args], input=stdin)
+
+
+def test_round_trip_keeps_fields_and_adds_disclosure_and_score():
+    lines = [
+        {"text": "sum1 hits me", "id": 1, "who": "self"},
+        {"text": "I feel safe at home", "id": 2, "nested": {"a": [1, 2]}},
+        {"text": "😊", "id": 3},
+    ]
+    stdin = "\n".join(json.dumps(line) for line in lines) + "\n\n"
+    result = run_check(stdin)
+    assert result.exit_code == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in out] == [1, 2, 3]
+    assert out[0]["who"] == "self" and out[1]["nested"] == {"a": [1, 2]}
+    assert [line["disclosure"] for line in out] == [True, False, False]
+    assert all(0.0 <= line["score"] <= 1.0 for line in out)
+    assert set(out[0]) == {"text", "id", "who", "disclosure", "score"}
+
+
+def test_details_and_intent_confidence():
+    stdin = json.dumps({"text": "hello", "intent_confidence": 0.95}) + "\n"
+    stdin += json.dumps({"text": "he's outside now"}) + "\n"
+    result = run_check(stdin, "--details")
+    assert result.exit_code == 0, result.stderr
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert first["disclosure"] is True and first["categories"] == ["unclassified"]
+    assert second["immediate_danger"] is True and second["matched"] == ["he is outside now"]
+
+
+@pytest.mark.parametrize(
+    "stdin, message",
+    [
+        ('{"text": "ok"}\nnot json\n', "line 2: not valid JSON"),
+        ('{"words": "ok"}\n', 'line 1: has no "text" field'),
+        ('{"text": 5}\n', 'line 1: has a non-string "text" field'),
+        ("[1, 2]\n", "line 1: expected a JSON object"),
+        ('{"text": "ok", "intent_confidence": "high"}\n', "intent_confidence"),
+    ],
+)
+def test_bad_lines_give_one_error_line_and_no_output(stdin, message):
+    result = run_check(stdin)
+    assert result.exit_code != 0
+    assert result.stdout == ""
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_phrase_file_is_one_error_line(tmp_path):
+    broken = tmp_path / "phrases.yml"
+    broken.write_text("categories: [\n")
+    result = run_check('{"text": "ok"}\n', "--phrases", str(broken))
+    assert result.exit_code != 0
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "cannot read safeguarding phrases" in result.stderr
+
+
+def test_real_process_round_trip_and_binary_garbage():
+    command = [sys.executable, "-m", "bot.safeguarding.cli", "check"]
+    good = subprocess.run(command, input=b'{"text": "i wanna die"}\n', capture_output=True, cwd=PROJECT)
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["disclosure"] is True
+    bad = subprocess.run(command, input=b"\xff\xfe\x00\n", capture_output=True, cwd=PROJECT)
+    assert bad.returncode != 0
+    assert bad.stderr.decode().strip() == "Error: line 1: not UTF-8 text"
+
+
+def test_group_is_extensible():
+    assert "check" in safeguarding.commands
+    assert safeguarding.name == "safeguarding"

@@ -1,0 +1,226 @@
+"""Detector tests: the recall and false-alarm targets, negation, voices, danger and robustness."""
+import dataclasses
+import math
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot.safeguarding import Detection, Detector, detect
+from bot.safeguarding.phrasebook import load_phrasebook
+
+from safeguarding_support import rates, read_cases
+
+RECALL_TARGET = 0.95
+FALSE_ALARM_LIMIT = 0.10
+
+
+@pytest.mark.parametrize("name", ["safeguarding_cases", "safeguarding_holdout"])
+def test_recall_and_false_alarm_targets(detector, name):
+    cases = read_cases(name)
+    recall, false_alarms, missed, alarms = rates(detector, cases)
+    assert recall >= RECALL_TARGET, f"recall {recall:.3f}; missed: {missed}"
+    assert false_alarms < FALSE_ALARM_LIMIT, f"false alarms {false_alarms:.3f}: {alarms}"
+
+
+def test_test_set_is_large_balanced_and_covers_every_voice():
+    cases = read_cases("safeguarding_cases")
+    assert len(cases) >= 300
+    disclosures = [case for case in cases if case["disclosure"]]
+    assert 0.4 <= len(disclosures) / len(cases) <= 0.6
+    assert {case["who"] for case in disclosures} == {"self", "carer", "worker"}
+    assert {case["category"] for case in disclosures} >= {
+        "physical", "sexual", "emotional", "financial", "neglect", "exploitation",
+        "domestic", "bullying_hate", "self_harm", "suicidal", "immediate_danger", "unsafe",
+    }
+
+
+def test_phrase_list_alone_reaches_recall_on_test_set():
+    phrases_only = Detector(dataclasses.replace(load_phrasebook(), model=None))
+    recall, false_alarms, missed, _ = rates(phrases_only, read_cases("safeguarding_cases"))
+    assert recall >= RECALL_TARGET, missed
+    assert false_alarms < FALSE_ALARM_LIMIT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I feel safe at home",
+        "nobody hurts me",
+        "no one hurts me",
+        "I am not being hurt",
+        "I am not scared any more",
+        "my carer does not hit me, she is kind",
+        "I've never been hurt by staff",
+        "nobody in my house shouts at me",
+        "I do not feel unsafe",
+        "i aint scared of nobody",
+        "no one takes my money, I keep it in the bank",
+    ],
+)
+def test_negated_harm_is_not_a_disclosure(detector, text):
+    assert not detector.detect(text).disclosure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't feel safe",
+        "i dont feel safe at home",
+        "I never feel safe there",
+        "nobody helps me and he hits me",
+        "I am not ok, he hurts me",
+        "I can't tell anyone he hits me",
+        "nobody feeds me",
+        "I don't want to be here any more",
+        "i dont want to live anymore",
+        "he won't let me see my friends",
+        "everyone would be better off without me",
+    ],
+)
+def test_negation_words_do_not_hide_risk(detector, text):
+    assert detector.detect(text).disclosure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I would die for a good cup of tea",
+        "the bus kills me it's so slow",
+        "I hate waiting at the doctors",
+        "being safe means having staff who know me",
+        "I want to be safe when I go out",
+        "my support worker helps me feel safe",
+        "my feet are killing me after the walk",
+        "what happens to what I say?",
+    ],
+)
+def test_harmless_uses_of_risky_words(detector, text):
+    assert not detector.detect(text).disclosure
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("she comes back from the day centre with bruises", "physical"),
+        ("staff shout at him", "emotional"),
+        ("the person I support told me her boyfriend hits her", "physical"),
+        ("money keeps going missing from his account", "financial"),
+        ("he's left sitting in a soiled pad when I visit", "neglect"),
+        ("she keeps saying she wants to die", "suicidal"),
+        ("I think he is being cuckooed", "exploitation"),
+    ],
+)
+def test_carer_or_worker_speaking_of_the_person_they_support(detector, text, category):
+    found = detector.detect(text)
+    assert found.disclosure
+    assert category in found.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he's outside now",
+        "I'm scared to go home tonight",
+        "please help he is hitting me right now",
+        "im going to kill myself tonight",
+        "I've taken all my pills",
+        "he has a knife",
+    ],
+)
+def test_immediate_danger_is_flagged(detector, text):
+    found = detector.detect(text)
+    assert found.disclosure and found.immediate_danger
+
+
+@pytest.mark.parametrize("text", ["he takes my money", "my dad hit me last year", "I cut myself"])
+def test_disclosure_without_immediate_danger(detector, text):
+    found = detector.detect(text)
+    assert found.disclosure and not found.immediate_danger
+
+
+@pytest.mark.parametrize("text", ["sum1 hits me", "i wanna die", "im bein hurt", "he hurtz me", "i am so scaired of him"])
+def test_txt_speak_and_misspellings(detector, text):
+    assert detector.detect(text).disclosure
+
+
+def test_detection_fields(detector):
+    found = detector.detect("my husband hits me")
+    assert isinstance(found, Detection)
+    assert found.disclosure is True
+    assert 0.0 <= found.score <= 1.0
+    assert {"physical", "domestic"} <= set(found.categories)
+    assert found.matched == ["hits me"]
+    assert found.immediate_danger is False
+
+
+def test_high_intent_confidence_raises_the_flag_and_low_does_not(detector):
+    text = "things are difficult at the moment"
+    assert not detector.detect(text).disclosure
+    assert detector.detect(text, intent_confidence=0.9).disclosure
+    assert not detector.detect(text, intent_confidence=0.2).disclosure
+    # a low confidence never lowers a phrase match
+    assert detector.detect("he hits me", intent_confidence=0.0).disclosure
+
+
+@pytest.mark.parametrize("confidence", [None, math.nan, "high", -1, 7])
+def test_odd_intent_confidence_does_not_crash(detector, confidence):
+    assert 0.0 <= detector.detect("hello", intent_confidence=confidence).score <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t ",
+        "😊😊👍",
+        "💀💀💀",
+        "我想回家",
+        "Je voudrais plus d'aide",
+        "\x00\x01\x02",
+        "ß" * 50,
+        "." * 5000,
+        "İstanbul",
+    ],
+)
+def test_odd_input_never_crashes(detector, text):
+    found = detector.detect(text)
+    assert not found.disclosure
+    assert found.score <= 0.5
+
+
+def test_huge_input_is_checked_quickly_and_still_finds_harm(detector):
+    filler = "I like the day centre and the bus is slow. " * 240
+    assert len(filler) > 10_000
+    start = time.perf_counter()
+    assert not detector.detect(filler).disclosure
+    assert detector.detect(filler + "He hits me.").disclosure
+    assert not detector.detect("a" * 10_000).disclosure
+    assert time.perf_counter() - start < 1.0
+
+
+def test_thousand_messages_well_under_a_second(detector):
+    messages = [case["text"] for case in read_cases("safeguarding_cases")]
+    messages = (messages * 2)[:1000]
+    detector.detect("warm up")
+    start = time.perf_counter()
+    for message in messages:
+        detector.detect(message)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_module_level_detect_uses_the_default_phrase_list():
+    assert detect("sum1 hits me").disclosure
+
+
+def test_importing_does_no_work():
+    code = (
+        "import sys, bot.safeguarding, bot.safeguarding.cli;"
+        "from bot.safeguarding import detector, phrasebook;"
+        "assert detector.get_detector.cache_info().currsize == 0;"
+        "assert phrasebook.load_phrasebook.cache_info().currsize == 0;"
+        "assert 'sklearn' not in sys.modules;"
+        "assert not any(m.startswith(('telegram', 'rasa_sdk', 'fastapi', 'flask')) for m in sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,380 @@
+"""A fake Telegram Bot API server on 127.0.0.1 (aiohttp, in its own thread) for tests and the bench.
+
+It implements the methods the bot uses, records every call, can fail a method on purpose
+(429 with retry_after, 502), and plays participants who send messages and press buttons.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import json
+import threading
+import time
+import uuid
+from typing import Any, Callable, Dict, List, Optional
+
+from aiohttp import web
+
+BOT_ID = 700000001
+TOKEN = f"{BOT_ID}:FAKE-token-for-tests"
+JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "chat_id", "message_id", "offset",
+               "limit", "timeout", "disable_notification", "drop_pending_updates", "cache_time"}
+
+
+@dataclasses.dataclass
+class Call:
+    """One request the bot made: method, decoded parameters, uploaded files and the answer's status."""
+
+    method: str
+    params: Dict[str, Any]
+    files: Dict[str, bytes]
+    status: int
+    at: float
+
+
+class FakeBotApi:
+    """The Bot API as the bot sees it, and the participants' side for the test to drive."""
+
+    def __init__(self, token: str = TOKEN):
+        self.token = token
+        self.url = ""
+        self.calls: List[Call] = []
+        self.commands: List[dict] = []
+        self.webhook: Dict[str, Any] = {}
+        self.uploads: Dict[str, bytes] = {}  # file_id -> the OGG bytes uploaded
+        self.messages: Dict[int, Dict[int, dict]] = {}  # chat id -> message id -> message
+        self._failures: Dict[str, List[dict]] = {}
+        self._pending: List[dict] = []  # updates not yet fetched (or to be delivered again)
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._update_ids = itertools.count(100000)
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._arrived: Optional[asyncio.Event] = None
+        self._runner: Optional[web.AppRunner] = None
+        self._thread: Optional[threading.Thread] = None
+
+    # ---- life cycle -------------------------------------------------------------------
+    def start(self) -> "FakeBotApi":
+        """Start serving on a free port of 127.0.0.1 and return once it listens."""
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True,
+                                        name="fake-bot-api")
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("The fake Bot API did not start")
+        return self
+
+    def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        self._arrived = asyncio.Event()
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        port = site._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
+
+    def stop(self) -> None:
+        """Stop the server and its thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    # ---- the test's controls ----------------------------------------------------------
+    def fail_next(self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1) -> None:
+        """Make the next `times` calls of a method fail (429 Too Many Requests, or e.g. 502)."""
+        with self._lock:
+            self._failures.setdefault(method, []).extend(
+                [{"status": status, "retry_after": retry_after}] * times)
+
+    def push(self, update: dict, *, again: bool = False) -> dict:
+        """Queue an update for getUpdates; `again` delivers it even if already confirmed."""
+        update.setdefault("update_id", next(self._update_ids))
+        with self._lock:
+            self._pending.append({"update": update, "again": again})
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._arrived.set)
+        return update
+
+    def user(self, user_id: int, *, first_name: str = "Sam", language_code: str = "en") -> "FakeUser":
+        """A participant in a private chat with the bot."""
+        return FakeUser(self, user_id, first_name, language_code)
+
+    def calls_to(self, method: str, chat_id: Optional[int] = None) -> List[Call]:
+        """The recorded calls of one method, optionally for one chat only."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method
+                    and (chat_id is None or c.params.get("chat_id") == chat_id)]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+        """Poll until predicate() is truthy and return its value; fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                value = predicate()
+            if value:
+                return value
+            time.sleep(0.01)
+        raise AssertionError(f"Timed out after {timeout} s waiting for {what or predicate}")
+
+    def next_message_id(self) -> int:
+        """A new message id (one sequence for everyone keeps the fake simple)."""
+        return next(self._ids)
+
+    # ---- the Bot API ------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params, files = await _read_params(request)
+        if request.match_info["token"] != self.token:
+            return self._record(method, params, files, 401, {"ok": False, "error_code": 401,
+                                                              "description": "Unauthorized"})
+        with self._lock:
+            failures = self._failures.get(method)
+            failure = failures.pop(0) if failures else None
+        if failure:
+            return self._record(method, params, files, failure["status"], _failure(failure))
+        if method == "getUpdates":
+            result = await self._get_updates(params)
+            return self._record(method, params, files, 200, {"ok": True, "result": result})
+        handler = getattr(self, "_api_" + method, None)
+        if handler is None:
+            return self._record(method, params, files, 404, {
+                "ok": False, "error_code": 404, "description": "Not Found: method not found"})
+        with self._lock:
+            status, result = handler(params, files)
+        body = {"ok": True, "result": result} if status == 200 else {
+            "ok": False, "error_code": status, "description": result}
+        return self._record(method, params, files, status, body)
+
+    def _record(self, method, params, files, status, body) -> web.Response:
+        with self._lock:
+            self.calls.append(Call(method, params, files, status, time.monotonic()))
+        return web.json_response(body, status=status)
+
+    async def _get_updates(self, params: dict) -> List[dict]:
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        while True:
+            with self._lock:
+                ready = [p for p in self._pending if p["update"]["update_id"] >= offset or p["again"]]
+                self._pending = [p for p in self._pending if p not in ready
+                                 and p["update"]["update_id"] >= offset]
+            if ready or time.monotonic() >= deadline:
+                return [p["update"] for p in ready]
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
+
+    def _api_getMe(self, params, files):
+        return 200, {"id": BOT_ID, "is_bot": True, "first_name": "Coproduce",
+                     "username": "coproduce_test_bot", "can_join_groups": False,
+                     "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    def _api_deleteWebhook(self, params, files):
+        self.webhook = {}
+        return 200, True
+
+    def _api_setWebhook(self, params, files):
+        self.webhook = dict(params)
+        return 200, True
+
+    def _api_getWebhookInfo(self, params, files):
+        return 200, {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                     "pending_update_count": 0}
+
+    def _api_setMyCommands(self, params, files):
+        self.commands = params["commands"]
+        return 200, True
+
+    def _api_sendChatAction(self, params, files):
+        return 200, True
+
+    def _api_answerCallbackQuery(self, params, files):
+        return 200, True
+
+    def _api_sendMessage(self, params, files):
+        text = params.get("text") or ""
+        if not text.strip() or len(text.encode("utf-16-le")) // 2 > 4096:
+            return 400, "Bad Request: message text is empty or too long"
+        return 200, self._bot_message(params, text=text)
+
+    def _api_sendVoice(self, params, files):
+        if "voice" in files:
+            data = files["voice"]
+            if not data.startswith(b"OggS"):
+                return 400, "Bad Request: voice notes must be OGG/Opus"
+            file_id = "voice-" + uuid.uuid4().hex
+            self.uploads[file_id] = data
+        else:
+            file_id = params.get("voice")
+            if file_id not in self.uploads:
+                return 400, "Bad Request: wrong file identifier/HTTP URL specified"
+        voice = {"file_id": file_id, "file_unique_id": file_id[-12:], "duration": 2,
+                 "mime_type": "audio/ogg"}
+        return 200, self._bot_message(params, voice=voice)
+
+    def _api_editMessageReplyMarkup(self, params, files):
+        message = self.messages.get(params.get("chat_id"), {}).get(params.get("message_id"))
+        if message is None:
+            return 400, "Bad Request: message to edit not found"
+        markup = params.get("reply_markup")
+        if markup == message.get("reply_markup") or (not markup and "reply_markup" not in message):
+            return 400, "Bad Request: message is not modified"
+        if markup and markup.get("inline_keyboard"):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return 200, message
+
+    def _bot_message(self, params: dict, **content) -> dict:
+        chat_id = params["chat_id"]
+        message = {"message_id": self.next_message_id(), "date": int(time.time()),
+                   "chat": {"id": chat_id, "type": "private"},
+                   "from": {"id": BOT_ID, "is_bot": True, "first_name": "Coproduce"}, **content}
+        markup = params.get("reply_markup")
+        if markup and markup.get("inline_keyboard"):
+            message["reply_markup"] = markup
+        self.messages.setdefault(chat_id, {})[message["message_id"]] = message
+        return message
+
+
+async def _read_params(request: web.Request):
+    params: Dict[str, Any] = {}
+    files: Dict[str, bytes] = {}
+    if request.method == "POST":
+        form = await request.post()
+        for name, value in form.items():
+            if isinstance(value, web.FileField):
+                files[name] = value.file.read()
+            elif name in JSON_FIELDS:
+                try:
+                    params[name] = json.loads(value)
+                except ValueError:
+                    params[name] = value
+            else:
+                params[name] = value
+    params.update({k: v for k, v in request.query.items() if k not in params})
+    return params, files
+
+
+def _failure(failure: dict) -> dict:
+    if failure["status"] == 429:
+        return {"ok": False, "error_code": 429,
+                "description": f"Too Many Requests: retry after {failure['retry_after']}",
+                "parameters": {"retry_after": failure["retry_after"]}}
+    return {"ok": False, "error_code": failure["status"], "description": "Bad Gateway"}
+
+
+class FakeUser:
+    """A participant: sends messages, presses buttons and reads what the bot sent to their chat."""
+
+    def __init__(self, api: FakeBotApi, user_id: int, first_name: str, language_code: str):
+        self.api = api
+        self.id = user_id
+        self.profile = {"id": user_id, "is_bot": False, "first_name": first_name,
+                        "language_code": language_code}
+
+    # ---- sending ------------------------------------------------------------------
+    def message(self, **content) -> dict:
+        """Send a message with any content (text, sticker, voice ...) and return its update."""
+        message = {"message_id": self.api.next_message_id(), "date": int(time.time()),
+                   "chat": {"id": self.id, "type": "private", "first_name": self.profile["first_name"]},
+                   "from": self.profile, **content}
+        return self.api.push({"message": message})
+
+    def say(self, text: str) -> dict:
+        """Type words and send them."""
+        return self.message(text=text)
+
+    def command(self, name: str) -> dict:
+        """Send a /command from the menu."""
+        text = "/" + name
+        return self.message(text=text, entities=[{"type": "bot_command", "offset": 0,
+                                                  "length": len(text)}])
+
+    def sticker(self) -> dict:
+        """Send a sticker."""
+        return self.message(sticker={"file_id": "sticker-1", "file_unique_id": "s1", "type": "regular",
+                                     "width": 512, "height": 512, "is_animated": False,
+                                     "is_video": False})
+
+    def voice(self) -> dict:
+        """Send a voice note."""
+        return self.message(voice={"file_id": "user-voice-1", "file_unique_id": "uv1", "duration": 3})
+
+    def photo(self) -> dict:
+        """Send a photo."""
+        return self.message(photo=[{"file_id": "photo-1", "file_unique_id": "p1", "width": 90,
+                                    "height": 90}])
+
+    def document(self) -> dict:
+        """Send a file."""
+        return self.message(document={"file_id": "doc-1", "file_unique_id": "d1",
+                                      "file_name": "my answers.pdf"})
+
+    def location(self) -> dict:
+        """Share a place."""
+        return self.message(location={"latitude": 51.27, "longitude": 1.08})
+
+    def edit(self, update: dict, text: str) -> dict:
+        """Change the words of a message sent before."""
+        edited = {**update["message"], "text": text, "edit_date": int(time.time())}
+        return self.api.push({"edited_message": edited})
+
+    def press(self, title: str, message: Optional[dict] = None) -> dict:
+        """Press the button with this title on the latest message that still shows it."""
+        message = message or self.api.wait_for(lambda: self._with_button(title), 30,
+                                               f"a button {title!r}")
+        data = next(b["callback_data"] for row in message["reply_markup"]["inline_keyboard"]
+                    for b in row if b["text"] == title)
+        return self.api.push({"callback_query": {
+            "id": uuid.uuid4().hex, "from": self.profile, "chat_instance": f"ci-{self.id}",
+            "data": data, "message": json.loads(json.dumps(message))}})
+
+    def _with_button(self, title: str) -> Optional[dict]:
+        for message in reversed(list(self.api.messages.get(self.id, {}).values())):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                if any(b["text"] == title for b in row):
+                    return message
+        return None
+
+    # ---- reading ------------------------------------------------------------------
+    def inbox(self) -> List[dict]:
+        """Every message the bot sent to this chat, oldest first."""
+        with self.api._lock:
+            return list(self.api.messages.get(self.id, {}).values())
+
+    def texts(self) -> List[str]:
+        """The words of every text message the bot sent to this chat."""
+        return [m["text"] for m in self.inbox() if "text" in m]
+
+    def voices(self) -> List[dict]:
+        """The voice notes the bot sent to this chat."""
+        return [m["voice"] for m in self.inbox() if "voice" in m]
+
+    def mark(self) -> int:
+        """How many messages the chat has now, to wait for new ones after it."""
+        return len(self.inbox())
+
+    def wait_for_text(self, fragment: str, after: int = 0, timeout: float = 60.0) -> dict:
+        """Wait for a bot text message containing `fragment`, sent after position `after`."""
+        def found():
+            messages = list(self.api.messages.get(self.id, {}).values())[after:]
+            return next((m for m in messages if fragment in m.get("text", "")), None)
+        return self.api.wait_for(found, timeout, f"a message with {fragment!r}")
+
+    def ask(self, send: Callable[[], Any], expect: str, timeout: float = 60.0) -> dict:
+        """Do something (send or press) and wait for the bot's message containing `expect`."""
+        mark = self.mark()
+        send()
+        return self.wait_for_text(expect, after=mark, timeout=timeout)

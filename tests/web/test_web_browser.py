@@ -1,0 +1,227 @@
+"""The web chat in headless Chromium against the real Rasa and action servers: a whole
+conversation by mouse and typing, listening, reloading, keyboard alone, 320 px, errors, no
+JavaScript; axe-core finds no serious or critical problem in any state."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from bot.app import build_services
+from bot.web import build_web_app
+from tests.conftest import make_settings
+from web_driving import Browser, missing_tools
+from web_support import ServedApp, espeak_speech
+
+pytestmark = pytest.mark.servers
+
+QUESTION_1 = "What makes a good life for you?"
+QUESTION_2 = "What helps you to have a good life?"
+QUESTION_3 = "What gets in the way?"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def browser_tools():
+    """Fail with the fix when Chromium, its driver or axe-core is missing."""
+    missing = missing_tools()
+    if missing:
+        pytest.fail(f"Missing {', '.join(missing)}: run scripts/install-browser.sh")
+
+
+@pytest.fixture(scope="module")
+def live_web(rasa_servers, tmp_path_factory, domain_path):
+    """The web chat on a free port, talking to the real Rasa, with espeak-ng as its voice."""
+    audio = tmp_path_factory.mktemp("web-audio")
+    settings = dataclasses.replace(rasa_servers.settings, audio_dir=audio, tts="espeak")
+    app = build_web_app(settings, build_services(settings), espeak_speech(settings),
+                        domain_path=domain_path)
+    served = ServedApp(app).start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def browser(live_web):
+    """A new device (empty profile) with JavaScript on."""
+    device = Browser(live_web.url)
+    yield device
+    device.close()
+
+
+def assert_accessible(browser: Browser, state: str) -> None:
+    """axe-core finds nothing serious or critical, and a screenshot of the state is kept."""
+    browser.screenshot(state)
+    assert browser.axe(state) == [], state
+
+
+def test_a_participant_takes_part_by_clicking_and_typing_and_carries_on_after_reload(browser):
+    browser.open()
+    assert browser.texts()[0].startswith("Hello! I am a chat helper.")
+    log = browser.driver.find_element(By.ID, "log")
+    assert (log.get_attribute("role"), log.get_attribute("aria-live")) == ("log", "polite")
+    assert browser.choices() == ["Yes", "No", "Tell me more"]
+    assert_accessible(browser, "01-start")
+
+    browser.press("Yes")
+    browser.wait_for_choice("For myself")
+    assert browser.texts()[-2] == "Yes"  # what they pressed shows as their message
+    browser.press("For myself")
+    browser.wait_for_message(QUESTION_1)
+    assert_accessible(browser, "02-after-buttons")
+
+    browser.say('<b>Friends</b> & my dog "Rex"')
+    browser.wait_for_message("You said:")
+    assert 'You said: <b>Friends</b> & my dog "Rex"' in browser.texts()
+    assert not browser.driver.find_elements(By.CSS_SELECTOR, "#messages b")
+    browser.press("No")
+    browser.wait_for_message(QUESTION_2)
+    before = browser.texts()
+
+    browser.driver.refresh()  # close and come back on the same device
+    browser.wait_for_choice("Skip this question")
+    assert browser.texts() == before
+    browser.press("Skip this question")
+    browser.wait_for_message(QUESTION_3)
+    browser.say("Long waits for the bus", press_enter=False)
+    browser.wait_for_message("You said: Long waits for the bus")
+    browser.press("No")
+    browser.wait_for_message("Thank you for your answers.")
+    assert_accessible(browser, "03-finished")
+
+
+def test_listen_plays_the_message_from_an_mp3_the_app_serves(browser):
+    browser.open()
+    listen = browser.driver.find_elements(By.CSS_SELECTOR, "#messages .listen")
+    first_text = browser.driver.find_element(By.CSS_SELECTOR, "#messages .text")
+    assert len(listen) == len(browser.texts())
+    assert listen[0].tag_name == "button" and listen[0].text == "Listen"
+    assert listen[0].get_attribute("aria-describedby") == first_text.get_attribute("id")
+    assert not browser.driver.find_elements(By.TAG_NAME, "audio")  # nothing plays by itself
+
+    listen[0].click()
+    audio = browser.driver.find_element(By.CSS_SELECTOR, "#messages audio")
+    clip = browser.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0].src).then(r => r.arrayBuffer().then(b => done("
+        "{status: r.status, type: r.headers.get('Content-Type'), size: b.byteLength})));", audio)
+    assert clip["status"] == 200 and clip["type"] == "audio/mpeg" and clip["size"] > 1000
+    browser.wait.until(lambda d: d.execute_script(
+        "const a = arguments[0]; return a.currentTime > 0 || a.ended;", audio),
+        message="the clip did not play")
+    assert browser.driver.execute_script("return arguments[0].error", audio) is None
+    assert browser.notice() == ""
+
+
+def test_keyboard_alone_with_focus_always_visible(browser):
+    browser.open()
+    keys = browser.driver.switch_to
+
+    def tab_to(label: str, limit: int = 40) -> None:
+        for _ in range(limit):
+            keys.active_element.send_keys(Keys.TAB)
+            assert browser.focus_is_visible(), keys.active_element.get_attribute("outerHTML")
+            if (keys.active_element.text or keys.active_element.get_attribute("id")) == label:
+                return
+        pytest.fail(f"Tab never reached {label!r}")
+
+    tab_to("Bigger text")
+    keys.active_element.send_keys(Keys.ENTER)
+    assert "large" in browser.driver.find_element(By.TAG_NAME, "html").get_attribute("class")
+    assert_accessible(browser, "04-large-text")
+    tab_to("Yellow on black")
+    keys.active_element.send_keys(Keys.ENTER)
+    assert keys.active_element.get_attribute("aria-pressed") == "true"
+    assert_accessible(browser, "05-high-contrast")
+
+    tab_to("Yes")
+    keys.active_element.send_keys(Keys.ENTER)
+    browser.wait_for_choice("For myself")
+    browser.wait.until(lambda d: keys.active_element.text == "For myself")  # focus follows
+    assert browser.focus_is_visible()
+    keys.active_element.send_keys(Keys.ENTER)
+    browser.wait_for_message(QUESTION_1)
+    tab_to("message")
+    keys.active_element.send_keys("Being with my friends", Keys.ENTER)
+    browser.wait_for_message("You said: Being with my friends")
+    browser.wait.until(lambda d: keys.active_element.text == "Yes")
+    tab_to("No")
+    keys.active_element.send_keys(Keys.ENTER)
+    browser.wait_for_message(QUESTION_2)
+
+    browser.driver.refresh()  # the looks are remembered on this device
+    browser.wait_for_choice("Skip this question")
+    assert browser.driver.find_element(By.TAG_NAME, "html").get_attribute("class") \
+        == "contrast large"
+
+
+def test_at_320_px_wide_nothing_scrolls_sideways_and_targets_stay_large(browser):
+    browser.set_width(320)
+    browser.open()
+    browser.press("Yes")
+    browser.wait_for_choice("For someone I care for")
+    assert browser.horizontal_overflow() == 0
+    assert browser.small_targets() == []
+    assert_accessible(browser, "06-320px")
+    browser.driver.find_element(By.CSS_SELECTOR, ".looks button[value='large']").click()
+    browser.say("A" * 60 + " https://example.org/a-very-long-address-without-any-spaces-at-all")
+    assert browser.horizontal_overflow() == 0
+    assert browser.small_targets() == []
+    assert_accessible(browser, "07-320px-large-text")
+
+
+def test_errors_are_announced_in_plain_words_and_the_words_are_kept(browser, words):
+    browser.open()
+    box = browser.driver.find_element(By.ID, "message")
+    too_long = "I want to say a lot. " * 100
+    browser.driver.execute_script("arguments[0].value = arguments[1]", box, too_long)
+    box.send_keys(Keys.ENTER)
+    notice = browser.driver.find_element(By.ID, "notice")
+    assert notice.get_attribute("role") == "alert"
+    assert browser.notice() == words["too_long"]
+    assert box.get_attribute("aria-invalid") == "true"
+    assert box.get_attribute("value") == too_long
+    assert_accessible(browser, "08-error-too-long")
+
+
+def test_when_rasa_rests_the_browser_shows_a_kind_message_and_keeps_the_text(
+        tmp_path, closed_url, domain_path, words):
+    settings = make_settings(tmp_path, rasa_url=closed_url, tts="espeak")
+    served = ServedApp(build_web_app(settings, build_services(settings), espeak_speech(settings),
+                                     domain_path=domain_path)).start()
+    device = Browser(served.url)
+    try:
+        device.open()
+        assert device.notice() == words["resting"]
+        box = device.driver.find_element(By.ID, "message")
+        box.send_keys("My answer is friends")
+        device.driver.find_element(By.CSS_SELECTOR, "#compose .send").click()
+        device.wait.until(lambda d: "notice" in box.get_attribute("aria-describedby"))
+        assert device.notice() == words["resting"]
+        assert box.get_attribute("aria-invalid") is None  # nothing is wrong with their words
+        assert box.get_attribute("value") == "My answer is friends"
+        assert_accessible(device, "09-error-rasa-resting")
+    finally:
+        device.close()
+        served.stop()
+
+
+def test_without_javascript_the_forms_still_work(live_web):
+    device = Browser(live_web.url, javascript=False)
+    try:
+        device.open()
+        assert device.driver.find_elements(By.CSS_SELECTOR, "a.listen")  # plain links to MP3
+        device.driver.find_element(By.XPATH, "//button[text()='Yes']").click()
+        device.wait_for_choice("For myself")
+        device.driver.find_element(By.XPATH, "//button[text()='For myself']").click()
+        device.wait_for_message(QUESTION_1)
+        device.driver.find_element(By.ID, "message").send_keys("Music and <i>art</i>")
+        device.driver.find_element(By.CSS_SELECTOR, "#compose .send").click()
+        device.wait_for_message("You said: Music and <i>art</i>")
+        device.driver.find_element(By.CSS_SELECTOR, ".looks button[value='contrast']").click()
+        device.wait.until(lambda d: "contrast" in d.find_element(
+            By.TAG_NAME, "html").get_attribute("class"))
+        device.screenshot("10-no-javascript")
+    finally:
+        device.close()

@@ -1,0 +1,175 @@
+"""Drive the web chat in Debian's headless Chromium (Selenium) and check it with axe-core."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from bot.settings import PROJECT_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+AXE = PROJECT_ROOT / "tests" / "web" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "web"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1000,900", "--lang=en-GB")
+WAIT_SECONDS = 30
+
+
+def missing_tools() -> List[str]:
+    """What the browser tests need that this machine lacks (scripts/install-browser.sh adds it)."""
+    return [str(path) for path in (CHROMIUM, CHROMEDRIVER, AXE) if not path.exists()]
+
+
+class Browser:
+    """One headless Chromium with its own empty profile: a new device for a participant."""
+
+    def __init__(self, base_url: str, javascript: bool = True):
+        self.base_url = base_url
+        self.profile = tempfile.mkdtemp(prefix="coproduce-chromium-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={self.profile}")
+        options.add_argument("--autoplay-policy=user-gesture-required")
+        if not javascript:
+            options.add_experimental_option(
+                "prefs", {"profile.managed_default_content_settings.javascript": 2})
+        self.driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        self.driver.set_script_timeout(WAIT_SECONDS)
+        self.wait = WebDriverWait(self.driver, WAIT_SECONDS)
+        self.narrow_width: Optional[int] = None
+
+    def close(self) -> None:
+        """Quit Chromium and remove its profile."""
+        self.driver.quit()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    # Reading the page --------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the chat page and wait until the assistant has spoken."""
+        self.driver.get(self.base_url + "/")
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .message, #notice p"))
+
+    def texts(self) -> List[str]:
+        """Every message's words on the page, in order."""
+        return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "#messages .text")]
+
+    def choices(self) -> List[str]:
+        """The titles of the buttons that can be pressed now."""
+        return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".choices button")]
+
+    def notice(self) -> str:
+        """The words in the announced notice area."""
+        return self.driver.find_element(By.ID, "notice").text
+
+    def active(self):
+        """The element that has keyboard focus."""
+        return self.driver.switch_to.active_element
+
+    def wait_for_message(self, words: str) -> None:
+        """Wait until a message on the page contains these words."""
+        self.wait.until(lambda d: any(words in text for text in self.texts()),
+                        message=f"no message with {words!r}; page has {self.texts()[-3:]}")
+
+    def wait_for_choice(self, title: str) -> None:
+        """Wait until a button with this title can be pressed."""
+        self.wait.until(lambda d: title in self.choices(),
+                        message=f"no button {title!r}; buttons now {self.choices()}")
+
+    # Acting as a participant --------------------------------------------------------------
+
+    def press(self, title: str) -> None:
+        """Click the choice button with this title."""
+        self.wait_for_choice(title)
+        count = len(self.texts())
+        button = next(e for e in self.driver.find_elements(By.CSS_SELECTOR, ".choices button")
+                      if e.text == title)
+        button.click()
+        self.wait.until(lambda d: len(self.texts()) > count)
+
+    def say(self, words: str, *, press_enter: bool = True) -> None:
+        """Type words in the message box and send them (Enter, or the Send button)."""
+        count = len(self.texts())
+        box = self.driver.find_element(By.ID, "message")
+        box.clear()
+        box.send_keys(words)
+        if press_enter:
+            box.send_keys(Keys.ENTER)
+        else:
+            self.driver.find_element(By.CSS_SELECTOR, "#compose .send").click()
+        self.wait.until(lambda d: len(self.texts()) > count)
+
+    # Checks ------------------------------------------------------------------------------
+
+    def axe(self, state: str) -> list:
+        """Run axe-core on the page; return serious and critical violations (all are saved)."""
+        if not self.driver.execute_script("return typeof axe !== 'undefined'"):
+            self.driver.execute_script(AXE.read_text(encoding="utf-8"))
+        violations = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']})"
+            ".then(r => done(r.violations)).catch(e => done([{id: 'axe-error', impact:"
+            " 'critical', help: String(e), nodes: []}]));")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / f"axe-{state}.json").write_text(json.dumps(violations, indent=1))
+        return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+                 "nodes": [n.get("html") for n in v.get("nodes", [])][:3]}
+                for v in violations if v["impact"] in ("serious", "critical")]
+
+    def screenshot(self, state: str) -> Path:
+        """Save a full-page screenshot of this state under tests/artifacts/web/."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{state}.png"
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        width = self.driver.execute_script("return window.innerWidth")
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": min(height, 4000), "deviceScaleFactor": 1, "mobile": False})
+        try:
+            path.write_bytes(self.driver.get_screenshot_as_png())
+        finally:
+            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+            if self.narrow_width:
+                self.set_width(self.narrow_width)
+        return path
+
+    def set_width(self, width: int, height: int = 700) -> None:
+        """Show the page in a viewport this many CSS pixels wide, like a small phone."""
+        self.narrow_width = width
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+    def horizontal_overflow(self) -> int:
+        """How many CSS pixels the page is wider than its viewport (0 means no sideways scroll)."""
+        return self.driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+    def small_targets(self) -> List[str]:
+        """Buttons and links smaller than 44 by 44 CSS pixels."""
+        return self.driver.execute_script(
+            "return Array.from(document.querySelectorAll('button, a, textarea'))"
+            ".filter(e => e.offsetParent !== null)"
+            ".map(e => [e, e.getBoundingClientRect()])"
+            ".filter(([e, r]) => r.width < 44 || r.height < 44)"
+            ".map(([e, r]) => e.outerHTML.slice(0, 80) + ` ${r.width}x${r.height}`)")
+
+    def focus_is_visible(self) -> bool:
+        """True when the focused element shows a focus ring and sits wholly in the viewport."""
+        return self.driver.execute_script(
+            "const e = document.activeElement; if (!e || e === document.body) return false;"
+            "const s = getComputedStyle(e); const r = e.getBoundingClientRect();"
+            "const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2)"
+            " || s.boxShadow !== 'none';"
+            "return ring && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight"
+            " && r.right <= document.documentElement.clientWidth;")

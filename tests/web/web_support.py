@@ -1,0 +1,110 @@
+"""Helpers for the web chat tests: apps served over real HTTP on free ports, a fake Rasa at
+the network edge, voices that need no network, and the words proposed for domain.yml."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from pathlib import Path
+from typing import List
+
+from aiohttp import web
+
+from bot.speech import Audio, build_speech_service
+from tests.conftest import PROJECT_ROOT, free_port
+
+# The words asked for in domain.yml; used only while domain.yml does not have them yet.
+PROPOSED_WORDS = {
+    "utter_web_chat_label": "Our chat",
+    "utter_web_helper_name": "Chat helper",
+    "utter_web_you": "You",
+    "utter_web_message_label": "Type your message",
+    "utter_web_message_hint": "Or press a button.",
+    "utter_web_send": "Send",
+    "utter_web_listen": "Listen",
+    "utter_web_stop_listening": "Stop",
+    "utter_web_bigger_text": "Bigger text",
+    "utter_web_contrast": "Yellow on black",
+    "utter_web_send_failed": "We could not send that. Please try again.",
+    "utter_web_too_long": "Your message is too long. Please send it in shorter parts.",
+    "utter_web_audio_failed": "Sorry, I cannot read this out loud right now.",
+}
+DOMAIN = PROJECT_ROOT / "domain.yml"
+
+
+class ServedApp:
+    """An aiohttp application served on 127.0.0.1 from its own thread and event loop."""
+
+    def __init__(self, app: web.Application, port: int = 0):
+        self.app = app
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._loop = asyncio.new_event_loop()
+        self._runner = web.AppRunner(app, access_log=None)
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self) -> "ServedApp":
+        """Start serving and return once the port is listening."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+        return self
+
+    async def _start(self) -> None:
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    def stop(self) -> None:
+        """Stop serving and close the loop."""
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+
+@dataclasses.dataclass
+class FakeRasa:
+    """Rasa's REST channel as a participant sees it: hello with buttons, then echoes."""
+
+    received: List[dict] = dataclasses.field(default_factory=list)
+
+    def app(self) -> web.Application:
+        """The fake server's routes."""
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        return app
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Answer like the assistant would, and remember what was sent."""
+        body = await request.json()
+        self.received.append(body)
+        message = body["message"]
+        if message == "/greet":
+            return web.json_response([
+                {"recipient_id": body["sender"], "text": "Hello! Do you want to take part?",
+                 "buttons": [{"title": "Yes", "payload": "/affirm"},
+                             {"title": "No", "payload": "/deny"}]}])
+        if message.startswith("/"):
+            return web.json_response([{"text": f"You pressed {message}."}])
+        return web.json_response([{"text": f"Thank you. You said: {message}"}])
+
+
+class FakeSpeech:
+    """A voice that 'reads' every message as the same small MP3 file, or as nothing."""
+
+    def __init__(self, folder: Path, works: bool = True):
+        self.folder = folder
+        self.works = works
+        self.read: List[str] = []
+        mp3 = folder / "clip.mp3"
+        mp3.write_bytes(b"ID3" + b"\0" * 64)
+        self._audio = Audio(ogg=folder / "clip.ogg", mp3=mp3, engine="fake", from_cache=True)
+
+    def synthesize(self, text: str, language: str = "en"):
+        """The same clip for every message, or None when the voice is off."""
+        self.read.append(text)
+        return self._audio if self.works else None
+
+
+def espeak_speech(settings):
+    """A real voice that needs no network: espeak-ng, encoded to MP3 like every voice."""
+    return build_speech_service(dataclasses.replace(settings, tts="espeak"))
+
