@@ -175,9 +175,11 @@ def run(settings: Settings) -> None:
 
 
 def _register_groups() -> None:
+    from bot.safeguarding.cli import safeguarding
     from bot.speech.cli import audio
 
     main.add_command(audio)
+    main.add_command(safeguarding)
 
 
 _register_groups()

@@ -193,21 +193,23 @@ def test_odd_input_never_crashes(detector, text):
 def test_huge_input_is_checked_quickly_and_still_finds_harm(detector):
     filler = "I like the day centre and the bus is slow. " * 240
     assert len(filler) > 10_000
-    start = time.perf_counter()
+    start = time.process_time()
     assert not detector.detect(filler).disclosure
     assert detector.detect(filler + "He hits me.").disclosure
     assert not detector.detect("a" * 10_000).disclosure
-    assert time.perf_counter() - start < 1.0
+    assert detector.detect("hit " * 2500).disclosure
+    assert time.process_time() - start < 1.0
 
 
 def test_thousand_messages_well_under_a_second(detector):
     messages = [case["text"] for case in read_cases("safeguarding_cases")]
     messages = (messages * 2)[:1000]
     detector.detect("warm up")
-    start = time.perf_counter()
+    # CPU time, not wall time: other jobs on a shared machine must not fail this.
+    start = time.process_time()
     for message in messages:
         detector.detect(message)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_module_level_detect_uses_the_default_phrase_list():
