@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -79,10 +80,10 @@ def _warm_audio(settings: Settings) -> None:
         click.echo(f"{counts.failed} messages have no audio yet; they will be tried again later.")
 
 
-def _start_servers(settings: Settings, model: Path):
+def _start_servers(settings: Settings, model: Path, web: bool = False):
     from bot.servers import ServerError, Servers
 
-    servers = Servers(settings, model, env={**__import__("os").environ, **settings.to_env()})
+    servers = Servers(settings, model, env={**os.environ, **settings.to_env()}, web=web)
     click.echo("Starting the assistant (this takes about half a minute) ...")
     try:
         servers.start()
@@ -159,11 +160,14 @@ def chat(settings: Settings, sender) -> None:
 @main.command()
 @click.pass_obj
 def run(settings: Settings) -> None:
-    """Prepare everything, start the servers and open the terminal chat; Ctrl-C stops all."""
+    """Prepare everything, start the servers and the web chat, open the terminal chat."""
     from bot.chat import run_chat
 
     model = _prepare(settings)
-    servers = _start_servers(settings, model)
+    servers = _start_servers(settings, model, web=True)
+    click.echo(click.style(f"The web chat is open at http://{settings.web_host}:{settings.web_port}/",
+                           bold=True))
+    click.echo("You can also chat here in the terminal.")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         run_chat(settings)
@@ -177,8 +181,10 @@ def run(settings: Settings) -> None:
 def _register_groups() -> None:
     from bot.safeguarding.cli import safeguarding
     from bot.speech.cli import audio
+    from bot.web.cli import web
 
     main.add_command(audio)
+    main.add_command(web)
     main.add_command(safeguarding)
 
 

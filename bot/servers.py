@@ -62,8 +62,10 @@ def port_is_free(host: str, port: int) -> bool:
 class Servers:
     """The action server and the Rasa server, started together and stopped together."""
 
-    def __init__(self, settings: Settings, model: Path, env: Optional[Dict[str, str]] = None):
+    def __init__(self, settings: Settings, model: Path, env: Optional[Dict[str, str]] = None,
+                 web: bool = False):
         self.settings = settings
+        self.web = web
         self.model = Path(model)
         self.env = dict(os.environ if env is None else env)
         self.processes: List[subprocess.Popen] = []
@@ -83,8 +85,11 @@ class Servers:
     def start(self, timeout: float = 240.0) -> None:
         """Start both servers and wait until they answer; raise ServerError if they do not."""
         s = self.settings
-        for host, port, what in ((s.action_host, s.action_port, "COPRODUCE_ACTION_PORT"),
-                                 (s.rasa_host, s.rasa_port, "COPRODUCE_RASA_PORT")):
+        ports = [(s.action_host, s.action_port, "COPRODUCE_ACTION_PORT"),
+                 (s.rasa_host, s.rasa_port, "COPRODUCE_RASA_PORT")]
+        if self.web:
+            ports.append((s.web_host, s.web_port, "COPRODUCE_WEB_PORT"))
+        for host, port, what in ports:
             if not port_is_free(host, port):
                 raise ServerError(f"Port {port} is already in use. Is Coproduce running already? "
                                   f"Stop it, or choose another port with {what}.")
@@ -96,9 +101,13 @@ class Servers:
                              "--endpoints", str(endpoints),
                              "--credentials", str(Path(s.project_root) / "credentials.yml"),
                              "--interface", s.rasa_host, "--port", str(s.rasa_port)], {})
+        if self.web:
+            self._spawn("web", [sys.executable, "-m", "bot.cli", "web"], {})
         deadline = time.monotonic() + timeout
         self._wait(f"http://{s.action_host}:{s.action_port}/health", "action server", deadline)
         self._wait(f"{s.rasa_url}/", "Rasa server", deadline)
+        if self.web:
+            self._wait(f"http://{s.web_host}:{s.web_port}/health", "web chat", deadline)
 
     def _wait(self, url: str, what: str, deadline: float) -> None:
         while time.monotonic() < deadline:

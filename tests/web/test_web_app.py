@@ -40,7 +40,7 @@ def test_every_response_has_the_security_headers(fake_rasa, serve_web):
         assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
         assert "frame-ancestors 'none'" in policy
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
 
 
 def test_the_page_has_no_inline_script_or_style(fake_rasa, serve_web):

@@ -1,11 +1,12 @@
 """Drive the web chat in Debian's headless Chromium (Selenium) and check it with axe-core."""
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -48,7 +49,6 @@ class Browser:
         self.driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
         self.driver.set_script_timeout(WAIT_SECONDS)
         self.wait = WebDriverWait(self.driver, WAIT_SECONDS)
-        self.narrow_width: Optional[int] = None
 
     def close(self) -> None:
         """Quit Chromium and remove its profile."""
@@ -129,24 +129,19 @@ class Browser:
                 for v in violations if v["impact"] in ("serious", "critical")]
 
     def screenshot(self, state: str) -> Path:
-        """Save a full-page screenshot of this state under tests/artifacts/web/."""
+        """Save a screenshot of the whole page in this state under tests/artifacts/web/."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{state}.png"
-        height = self.driver.execute_script("return document.documentElement.scrollHeight")
-        width = self.driver.execute_script("return window.innerWidth")
-        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": min(height, 4000), "deviceScaleFactor": 1, "mobile": False})
-        try:
-            path.write_bytes(self.driver.get_screenshot_as_png())
-        finally:
-            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-            if self.narrow_width:
-                self.set_width(self.narrow_width)
+        size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000),
+                     "scale": 1}})
+        path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
     def set_width(self, width: int, height: int = 700) -> None:
         """Show the page in a viewport this many CSS pixels wide, like a small phone."""
-        self.narrow_width = width
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
