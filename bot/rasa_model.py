@@ -70,6 +70,13 @@ def _train(settings: Settings, target: Path) -> None:
                    "--domain", str(root / "domain.yml"), "--data", str(root / "nlu"),
                    str(root / "stories"), "--out", scratch,
                    "--fixed-model-name", target.name[: -len(".tar.gz")]]
-        log.info("Training the Rasa model (the data or config changed)")
-        subprocess.run(command, cwd=root, check=True)
+        log_path = Path(settings.var_dir) / "logs" / "train.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        print("Training the Rasa model, because the data or config changed "
+              f"(a minute or two; the log is in {log_path}) ...", flush=True)
+        with open(log_path, "wb") as log_file:
+            result = subprocess.run(command, cwd=root, stdout=log_file, stderr=subprocess.STDOUT)
+        if result.returncode != 0:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            raise RuntimeError("rasa train failed: " + " | ".join(tail))
         os.replace(Path(scratch) / target.name, target)
