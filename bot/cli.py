@@ -57,7 +57,7 @@ def _prepare(settings: Settings) -> Path:
         raise UserError(f"Could not prepare the database: {exc.__class__.__name__}: "
                         f"{str(exc).splitlines()[0]}")
     try:
-        model = ensure_model(settings)
+        model = ensure_model(settings, announce=click.echo)
     except Exception as exc:
         raise UserError(f"Could not train the Rasa model: {exc}")
     _warm_audio(settings)
@@ -105,7 +105,7 @@ def train(settings: Settings, force: bool, config) -> None:
     if config:
         settings = dataclasses.replace(settings, rasa_config=config)
     try:
-        click.echo(f"Model: {ensure_model(settings, force=force)}")
+        click.echo(f"Model: {ensure_model(settings, force=force, announce=click.echo)}")
     except Exception as exc:
         raise UserError(f"Could not train the Rasa model: {exc}")
 

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import sys
 from pathlib import Path
-from typing import Iterable, List
+from typing import Callable, Iterable, List
 
 from bot.settings import Settings
 
@@ -46,7 +46,8 @@ def model_path(settings: Settings) -> Path:
     return Path(settings.models_dir) / f"coproduce-{digest}.tar.gz"
 
 
-def ensure_model(settings: Settings, force: bool = False) -> Path:
+def ensure_model(settings: Settings, force: bool = False,
+                 announce: Callable[[str], None] = log.info) -> Path:
     """Train a model unless one for exactly this data and config already exists."""
     target = model_path(settings)
     if target.exists() and not force:
@@ -58,11 +59,11 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if target.exists() and not force:
             return target
-        _train(settings, target)
+        _train(settings, target, announce)
     return target
 
 
-def _train(settings: Settings, target: Path) -> None:
+def _train(settings: Settings, target: Path, announce: Callable[[str], None]) -> None:
     """Train into a scratch folder, then move the model into place in one step."""
     root = Path(settings.project_root)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".training-") as scratch:
@@ -72,8 +73,8 @@ def _train(settings: Settings, target: Path) -> None:
                    "--fixed-model-name", target.name[: -len(".tar.gz")]]
         log_path = Path(settings.var_dir) / "logs" / "train.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        print("Training the Rasa model, because the data or config changed "
-              f"(a minute or two; the log is in {log_path}) ...", flush=True)
+        announce("Training the Rasa model, because the data or config changed "
+                 f"(a minute or two; the log is in {log_path}) ...")
         with open(log_path, "wb") as log_file:
             result = subprocess.run(command, cwd=root, stdout=log_file, stderr=subprocess.STDOUT)
         if result.returncode != 0:
