@@ -1,7 +1,11 @@
 """Small helpers shared by the actions: who is talking, on which channel, which message."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import functools
+import re
+from typing import Any, Dict, List, Optional, Set
+
+import yaml
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
@@ -9,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.app import Services, get_services
 from bot.engagement import Engagement
+from bot.settings import PROJECT_ROOT
 
 # Intents that steer the conversation rather than answer a question.
 CONTROL_INTENTS = {"help", "repeat", "stop", "start_again", "skip", "dont_know", "greet",
@@ -39,17 +44,41 @@ def message_id_of(tracker: Tracker) -> str:
     return str(metadata_of(tracker).get("message_id") or message.get("message_id") or "")
 
 
+COMMAND_WORD_SHARE = 0.6
+_WORDS = re.compile(r"[a-z']+")
+
+
+@functools.lru_cache(maxsize=1)
+def command_vocabulary() -> Dict[str, Set[str]]:
+    """The words each steering intent's training examples use, from nlu/*.yml."""
+    vocabulary: Dict[str, Set[str]] = {}
+    for path in sorted((PROJECT_ROOT / "nlu").glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if block.get("intent") in CONTROL_INTENTS:
+                words = vocabulary.setdefault(block["intent"], set())
+                for line in (block.get("examples") or "").splitlines():
+                    words.update(_WORDS.findall(line.lower()))
+    return vocabulary
+
+
 def is_command(tracker: Tracker) -> bool:
-    """True when the latest message steers the chat (a button or a short command)."""
+    """True when the latest message steers the chat (a button, or a short command)."""
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {})
+    name = intent.get("name")
     text = (message.get("text") or "").strip()
-    if intent.get("name") not in CONTROL_INTENTS:
+    if name not in CONTROL_INTENTS:
         return False
     if text.startswith("/"):
         return True
-    return (intent.get("confidence") or 0.0) >= CONTROL_CONFIDENCE \
-        and len(text.split()) <= CONTROL_MAX_WORDS
+    words = _WORDS.findall(text.lower())
+    if not words or len(words) > CONTROL_MAX_WORDS:
+        return False
+    if (intent.get("confidence") or 0.0) < CONTROL_CONFIDENCE:
+        return False
+    # A real answer that NLU mistook for a command uses words the command never uses.
+    known = command_vocabulary().get(name, set())
+    return sum(word in known for word in words) / len(words) >= COMMAND_WORD_SHARE
 
 
 def reflection(text: str) -> str:
