@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String,
+                        Text, UniqueConstraint, false)
 from sqlalchemy.orm import declarative_base, relationship
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -41,6 +41,7 @@ class Participant(Base):
     sound = Column(Boolean)
     question_index = Column(Integer, nullable=False, default=0)
     status = Column(String(20), nullable=False, default="in_progress")
+    wants_updates = Column(Boolean)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -89,9 +90,102 @@ class Answer(Base):
     role = Column(String(20))
     channel = Column(String(32), nullable=False)
     channel_message_id = Column(String(128), nullable=False)
+    flagged = Column(Boolean, nullable=False, default=False, server_default=false())
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     participant = relationship("Participant", back_populates="answers")
+    themes = relationship("AnswerTheme", back_populates="answer", cascade="all, delete-orphan",
+                          passive_deletes=True)
+
+
+TAG_SOURCES = ("auto", "participant", "staff")
+
+
+class AnswerTheme(Base):
+    """One theme on one answer, with its score and who set it (auto, participant or staff)."""
+
+    __tablename__ = "answer_themes"
+    __table_args__ = (UniqueConstraint("answer_id", "theme_id", name="uq_answer_themes_answer_theme"),)
+
+    id = Column(Integer, primary_key=True)
+    answer_id = Column(Integer, ForeignKey("answers.id", ondelete="CASCADE"), nullable=False,
+                       index=True)
+    theme_id = Column(String(64), nullable=False)
+    score = Column(Float)
+    source = Column(String(16), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    answer = relationship("Answer", back_populates="themes")
+
+
+class SafeguardingAlert(Base):
+    """A possible disclosure of harm, kept word for word until the safeguarding lead acts."""
+
+    __tablename__ = "safeguarding_alerts"
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(Integer, ForeignKey("participants.id", ondelete="SET NULL"),
+                            index=True)
+    answer_id = Column(Integer, ForeignKey("answers.id", ondelete="SET NULL"))
+    text = Column(Text, nullable=False)
+    channel = Column(String(32), nullable=False)
+    role = Column(String(20))
+    score = Column(Float, nullable=False)
+    categories = Column(String(255), nullable=False, default="")
+    immediate_danger = Column(Boolean, nullable=False, default=False)
+    status = Column(String(16), nullable=False, default="open")
+    delivered_at = Column(DateTime(timezone=True))
+    delivery_error = Column(String(255))
+    resolved_by = Column(String(100))
+    resolved_action = Column(String(16))
+    resolved_note = Column(Text)
+    resolved_at = Column(DateTime(timezone=True))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+ACTION_STATUSES = ("planned", "doing", "done")
+
+
+class StaffAction(Base):
+    """'We did': what staff are doing about a theme, in plain words."""
+
+    __tablename__ = "staff_actions"
+
+    id = Column(Integer, primary_key=True)
+    theme_id = Column(String(64), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False)
+    revision = Column(Integer, nullable=False, default=1)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Notification(Base):
+    """A 'you said, we did' update delivered to a participant: once per action revision."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("participant_id", "action_id", "revision",
+                                       name="uq_notifications_once"),)
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(Integer, ForeignKey("participants.id", ondelete="CASCADE"),
+                            nullable=False, index=True)
+    action_id = Column(Integer, ForeignKey("staff_actions.id", ondelete="CASCADE"),
+                       nullable=False)
+    revision = Column(Integer, nullable=False)
+    sent_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what, when: exports, erasures, purges and safeguarding actions."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    actor = Column(String(100), nullable=False)
+    action = Column(String(64), nullable=False)
+    detail = Column(Text, nullable=False, default="")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class Counter(Base):
