@@ -81,6 +81,25 @@ def is_command(tracker: Tracker) -> bool:
     return sum(word in known for word in words) / len(words) >= COMMAND_WORD_SHARE
 
 
+def disclosure_confidence(tracker: Tracker) -> Optional[float]:
+    """How sure NLU is that the latest message discloses harm (None if it did not rank it)."""
+    message = tracker.latest_message or {}
+    for ranked in message.get("intent_ranking") or [message.get("intent") or {}]:
+        if ranked.get("name") == "disclose_harm":
+            return ranked.get("confidence")
+    return None
+
+
+def utter_safeguarding(dispatcher: CollectingDispatcher, engagement: Engagement) -> None:
+    """The calm script: thank you, what happens next, 999 and the local number. No questions."""
+    values = engagement.template_values()
+    for response in ("utter_safeguarding_thanks", "utter_safeguarding_next",
+                     "utter_safeguarding_danger"):
+        dispatcher.utter_message(response=response, **values)
+    if engagement.safeguarding_number:
+        dispatcher.utter_message(response="utter_safeguarding_local", **values)
+
+
 def reflection(text: str) -> str:
     """The participant's words, shortened for the 'You said' message only."""
     text = " ".join(text.split())

@@ -6,7 +6,8 @@ from typing import Text
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 
-from actions.common import (end_form_events, is_command, services, utter_introduction)
+from actions.common import (channel_of, disclosure_confidence, end_form_events, is_command,
+                            services, utter_introduction, utter_safeguarding)
 from actions.questions import save_more
 
 
@@ -79,6 +80,8 @@ class ActionKindFallback(Action):
         if tracker.get_slot("stage") == "add_more" and not is_command(tracker):
             # After "Do you want to add anything else?", typed words are simply more answer.
             return save_more(dispatcher, tracker)
+        if screen(dispatcher, tracker):
+            return []
         dispatcher.utter_message(response="utter_not_understood")
         # Forget the message that was not understood, so the chat carries on from before it.
         return [UserUtteranceReverted()]
@@ -101,4 +104,31 @@ class ActionWhatHappened(Action):
         else:
             dispatcher.utter_message(response="utter_what_happened", count=str(count),
                                      **app.engagement.template_values())
+        return []
+
+
+def screen(dispatcher, tracker) -> bool:
+    """Check a message that is not an answer for a disclosure; give the calm script if so."""
+    app = services()
+    detection = app.conversation.screen_message(
+        tracker.sender_id, text=(tracker.latest_message or {}).get("text") or "",
+        channel=channel_of(tracker), intent_confidence=disclosure_confidence(tracker))
+    if detection is None:
+        return False
+    utter_safeguarding(dispatcher, app.engagement)
+    return True
+
+
+class ActionSafeguarding(Action):
+    """A message that may disclose harm outside the questions: alert the lead, stay calm."""
+
+    def name(self) -> Text:
+        return "action_safeguarding"
+
+    async def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("stage") == "add_more":
+            return save_more(dispatcher, tracker)  # more words to the question, screened there
+        if not screen(dispatcher, tracker):
+            # The detector did not agree with NLU: still never a dead end.
+            dispatcher.utter_message(response="utter_not_understood")
         return []

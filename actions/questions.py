@@ -8,8 +8,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import (channel_of, end_form_events, is_command, message_id_of,
-                            question_events, reflection, services)
+from actions.common import (channel_of, disclosure_confidence, end_form_events, is_command,
+                            message_id_of, question_events, reflection, services,
+                            utter_safeguarding)
 
 
 class ActionAskAnswerText(Action):
@@ -66,13 +67,8 @@ class ActionSaveAnswer(Action):
 
     async def run(self, dispatcher, tracker, domain):
         text = tracker.get_slot("answer_text") or ""
-        services().conversation.save_answer(tracker.sender_id, text=text,
-                                            channel=channel_of(tracker),
-                                            message_id=message_id_of(tracker))
-        dispatcher.utter_message(response="utter_reflect", answer=reflection(text))
-        dispatcher.utter_message(response="utter_ask_add_more")
-        return [SlotSet("answer_text", None), SlotSet("adding_more", False),
-                SlotSet("stage", "add_more")]
+        return [SlotSet("answer_text", None), SlotSet("adding_more", False)] \
+            + store_and_reply(dispatcher, tracker, text)
 
 
 class ActionSaveMore(Action):
@@ -88,11 +84,24 @@ class ActionSaveMore(Action):
 def save_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
     """Save the latest message as one more answer to the current question."""
     text = (tracker.latest_message or {}).get("text") or ""
-    if text.strip():
-        services().conversation.save_answer(tracker.sender_id, text=text,
-                                            channel=channel_of(tracker),
-                                            message_id=message_id_of(tracker))
-        dispatcher.utter_message(response="utter_reflect", answer=reflection(text))
+    if not text.strip():
+        dispatcher.utter_message(response="utter_ask_add_more")
+        return [SlotSet("stage", "add_more")]
+    return store_and_reply(dispatcher, tracker, text)
+
+
+def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
+                    text: str) -> List[Dict[Text, Any]]:
+    """Save an answer; reflect it back, or after a disclosure give the calm script."""
+    app = services()
+    result = app.conversation.save_answer(
+        tracker.sender_id, text=text, channel=channel_of(tracker),
+        message_id=message_id_of(tracker), intent_confidence=disclosure_confidence(tracker))
+    if result.disclosure is not None:
+        utter_safeguarding(dispatcher, app.engagement)
+        dispatcher.utter_message(response="utter_safeguarding_carry_on")
+        return [SlotSet("stage", "safeguard")]
+    dispatcher.utter_message(response="utter_reflect", answer=reflection(text))
     dispatcher.utter_message(response="utter_ask_add_more")
     return [SlotSet("stage", "add_more")]
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.conversation import ConversationService
 from bot.engagement import Engagement, load_engagement
 from bot.identity import Pseudonymizer, load_hash_key
+from bot.safeguarding.alerts import AlertService, EmailRoute
 from bot.settings import Settings
 from bot.store.db import make_engine, make_session_factory
 
@@ -25,6 +26,7 @@ class Services:
     engagement: Engagement
     pseudonymizer: Pseudonymizer
     conversation: ConversationService
+    alerts: AlertService
 
 
 def build_services(settings: Settings) -> Services:
@@ -33,8 +35,23 @@ def build_services(settings: Settings) -> Services:
     sessions = make_session_factory(engine)
     engagement = load_engagement(settings.engagement_file)
     pseudonymizer = Pseudonymizer(load_hash_key(settings))
-    conversation = ConversationService(sessions, engagement, pseudonymizer)
-    return Services(settings, engine, sessions, engagement, pseudonymizer, conversation)
+    alerts = AlertService(sessions, alert_routes(settings, engagement))
+    conversation = ConversationService(sessions, engagement, pseudonymizer, alerts)
+    return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts)
+
+
+def alert_routes(settings: Settings, engagement: Engagement) -> list:
+    """The routes that reach the safeguarding lead, from the engagement and settings."""
+    routes = []
+    if engagement.alert_email and settings.smtp_host:
+        routes.append(EmailRoute(to_address=engagement.alert_email, host=settings.smtp_host,
+                                 port=settings.smtp_port, sender=settings.smtp_from,
+                                 user=settings.smtp_user, password=settings.smtp_password))
+    if engagement.alert_telegram_chat_id and settings.telegram_bot_token:
+        from bot.telegram.alert_route import TelegramAlertRoute
+
+        routes.append(TelegramAlertRoute(settings, engagement.alert_telegram_chat_id))
+    return routes
 
 
 _lock = threading.Lock()

@@ -3,17 +3,29 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engagement import Engagement, Question
 from bot.identity import Pseudonymizer
+from bot.safeguarding.detector import Detection
 from bot.store import queries
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.safeguarding.alerts import AlertService
 
 log = logging.getLogger(__name__)
 
 DECLINED_COUNTER = "consent_declined"
+
+
+@dataclasses.dataclass(frozen=True)
+class SaveResult:
+    """What happened to a saved answer: new or already stored, and any disclosure found."""
+
+    created: bool
+    disclosure: Optional[Detection] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,10 +50,11 @@ class ConversationService:
     """Records what a participant tells the assistant; one transaction per call."""
 
     def __init__(self, session_factory: sessionmaker, engagement: Engagement,
-                 pseudonymizer: Pseudonymizer):
+                 pseudonymizer: Pseudonymizer, alerts: Optional["AlertService"] = None):
         self._sessions = session_factory
         self.engagement = engagement
         self._pseudonymizer = pseudonymizer
+        self._alerts = alerts
 
     def pseudonym(self, sender_id: str) -> str:
         """The stored pseudonym for a Rasa sender id."""
@@ -107,18 +120,50 @@ class ConversationService:
         """The question this participant is on, or None when all are done."""
         return self.engagement.question(self.progress(sender_id).question_index)
 
-    def save_answer(self, sender_id: str, *, text: str, channel: str, message_id: str) -> bool:
-        """Store an answer to the current question once; True if it was new."""
+    def save_answer(self, sender_id: str, *, text: str, channel: str, message_id: str,
+                    intent_confidence: Optional[float] = None) -> SaveResult:
+        """Store an answer to the current question once, screened for disclosures of harm."""
+        detection = self._screen(text, intent_confidence)
+        alert_id = None
         with self._sessions.begin() as session:
             participant = self._participant(session, sender_id, channel)
             question = self.engagement.question(participant.question_index) \
                 or self.engagement.questions[-1]
-            _, created = queries.save_answer(
+            answer, created = queries.save_answer(
                 session, participant=participant, question_id=question.id, text=text,
-                channel=channel, channel_message_id=message_id)
+                channel=channel, channel_message_id=message_id, flagged=detection is not None)
             if not created:
                 log.info("Answer for message %s was already stored", message_id)
-            return created
+                return SaveResult(False, detection if answer.flagged else None)
+            if detection is not None:
+                alert_id = self._alerts.raise_alert(
+                    session, detection=detection, text=text, channel=channel,
+                    role=participant.role, participant_id=participant.id, answer_id=answer.id)
+            role = participant.role
+        if alert_id is not None:
+            self._alerts.deliver_soon(alert_id, detection, channel, role)
+        return SaveResult(True, detection)
+
+    def screen_message(self, sender_id: str, *, text: str, channel: str,
+                       intent_confidence: Optional[float] = None) -> Optional[Detection]:
+        """Check a message that is not an answer; a disclosure raises an alert all the same."""
+        detection = self._screen(text, intent_confidence)
+        if detection is None:
+            return None
+        with self._sessions.begin() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            role = participant.role if participant else None
+            alert_id = self._alerts.raise_alert(
+                session, detection=detection, text=text, channel=channel, role=role,
+                participant_id=participant.id if participant else None)
+        self._alerts.deliver_soon(alert_id, detection, channel, role)
+        return detection
+
+    def _screen(self, text: str, intent_confidence: Optional[float]) -> Optional[Detection]:
+        if self._alerts is None:
+            return None
+        detection = self._alerts.assess(text, intent_confidence)
+        return detection if detection.disclosure else None
 
     def next_question(self, sender_id: str) -> Optional[Question]:
         """Move on to the next question; None (and finished) after the last one."""

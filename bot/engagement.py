@@ -53,6 +53,8 @@ class Engagement:
     safeguarding_number: str
     questions: List[Question]
     themes: List[Theme]
+    alert_telegram_chat_id: str = ""
+    alert_email: str = ""
 
     def question(self, index: int) -> Optional[Question]:
         """The question at this position, or None past the last one."""
@@ -130,4 +132,6 @@ def load_engagement(path: Path) -> Engagement:
         safeguarding_lead=guard.get("lead", "our safeguarding lead"),
         safeguarding_number=str(guard.get("local_number", "")),
         questions=questions, themes=themes,
+        alert_telegram_chat_id=str(guard.get("alert_telegram_chat_id") or ""),
+        alert_email=str(guard.get("alert_email") or ""),
     )

@@ -35,6 +35,11 @@ class Settings:
     web_port: int = 8000
     telegram_bot_token: str = ""
     telegram_base_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "coproduce@localhost"
     log_level: str = "INFO"
 
     @classmethod
@@ -83,7 +88,7 @@ class Settings:
         from sqlalchemy.engine import make_url
 
         summary = {f.name: str(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        for secret in ("hash_key", "telegram_bot_token"):
+        for secret in ("hash_key", "telegram_bot_token", "smtp_password"):
             if summary[secret]:
                 summary[secret] = "***"
         summary["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)

@@ -164,3 +164,19 @@ def test_a_message_sent_while_rasa_restarts_is_delivered_when_it_is_back():
         timer.join()
     assert replies == [{"text": "back"}] and waited == [True]
     assert [r["metadata"]["message_id"] for r in received] == ["msg-1"]
+
+
+def test_a_disclosure_gets_the_calm_script_and_an_alert(rasa_servers, services):
+    from bot.store.models import SafeguardingAlert
+
+    person, _ = start(rasa_servers)
+    reply = person.say("My support worker hits me when nobody is there")
+    assert "Thank you for telling us" in reply and "999" in reply and "You said" not in reply
+    assert "What gets in the way" not in reply
+    assert "What helps you" in person.say("/affirm")
+    with services.sessions() as session:
+        answer = session.execute(select(Answer).where(
+            Answer.text == "My support worker hits me when nobody is there")).scalar_one()
+        alert = session.execute(select(SafeguardingAlert).where(
+            SafeguardingAlert.answer_id == answer.id)).scalar_one()
+    assert answer.flagged and alert.status == "open"

@@ -91,3 +91,63 @@ def _detector(phrases: Path | None) -> Detector:
 
 if __name__ == "__main__":
     safeguarding(prog_name="coproduce safeguarding")
+
+
+def _services(ctx: click.Context):
+    from bot.app import build_services
+    from bot.settings import Settings
+
+    settings = ctx.find_object(Settings) or Settings.from_env()
+    return build_services(settings)
+
+
+@safeguarding.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Show resolved alerts too.")
+@click.pass_context
+def list_alerts(ctx: click.Context, include_resolved: bool):
+    """Show safeguarding alerts (open ones by default), newest first, word for word."""
+    from bot.store import safeguarding_queries as store
+
+    services = _services(ctx)
+    with services.sessions.begin() as session:
+        alerts = store.list_alerts(session, include_resolved=include_resolved)
+        if not alerts:
+            click.echo("No open safeguarding alerts." if not include_resolved else "No alerts.")
+        for alert in alerts:
+            danger = " IMMEDIATE DANGER" if alert.immediate_danger else ""
+            delivered = "delivered" if alert.delivered_at else \
+                f"NOT delivered ({alert.delivery_error or 'pending'})"
+            click.echo(f"#{alert.id} {alert.created_at:%Y-%m-%d %H:%M} {alert.status}{danger} "
+                       f"[{alert.categories or 'unclassified'}] {alert.channel}, "
+                       f"{alert.role or 'role unknown'}, {delivered}")
+            click.echo(f"    {json.dumps(alert.text, ensure_ascii=False)}")
+            if alert.status == "resolved":
+                click.echo(f"    {alert.resolved_action} by {alert.resolved_by}: {alert.resolved_note}")
+        store.add_audit(session, actor=_actor(), action="safeguarding_list",
+                        detail=f"{len(alerts)} alerts shown")
+
+
+@safeguarding.command("resolve")
+@click.argument("alert_id", type=int)
+@click.option("--by", "by", required=True, help="Who looked at the alert.")
+@click.option("--action", "action", type=click.Choice(["reassure", "report", "record"]),
+              default="record", show_default=True, help="What was done.")
+@click.option("--note", required=True, help="What was done, in a sentence or two.")
+@click.pass_context
+def resolve(ctx: click.Context, alert_id: int, by: str, action: str, note: str):
+    """Record who looked at an alert and what they did."""
+    services = _services(ctx)
+    try:
+        services.alerts.resolve(alert_id, by=by, action=action, note=note)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Alert {alert_id} is resolved ({action} by {by}).")
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"

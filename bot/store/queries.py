@@ -79,14 +79,16 @@ def get_counter(session: Session, *, engagement_id: str, name: str) -> int:
 
 
 def save_answer(session: Session, *, participant: Participant, question_id: str, text: str,
-                channel: str, channel_message_id: str) -> Tuple[Answer, bool]:
+                channel: str, channel_message_id: str,
+                flagged: bool = False) -> Tuple[Answer, bool]:
     """Store an answer once per incoming message; returns the answer and whether it is new."""
     existing = _answer_for_message(session, participant_id=participant.id,
                                    channel_message_id=channel_message_id)
     if existing is not None:
         return existing, False
     answer = Answer(participant_id=participant.id, question_id=question_id, text=text,
-                    role=participant.role, channel=channel, channel_message_id=channel_message_id)
+                    role=participant.role, channel=channel, channel_message_id=channel_message_id,
+                    flagged=flagged)
     try:
         with session.begin_nested():
             session.add(answer)

@@ -1,0 +1,132 @@
+"""Safeguarding alerts: keep a disclosure, tell the named lead at once, record what they did."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import smtplib
+import threading
+from email.message import EmailMessage
+from typing import Callable, List, Optional, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.safeguarding.detector import Detection, detect
+from bot.store import safeguarding_queries as store
+from bot.store.models import utcnow
+
+log = logging.getLogger(__name__)
+RESOLUTIONS = ("reassure", "report", "record")
+
+
+class AlertRoute(Protocol):
+    """Somewhere an alert is sent to reach the safeguarding lead."""
+
+    name: str
+
+    def send(self, summary: str) -> None:
+        """Deliver the summary or raise an exception."""
+
+
+@dataclasses.dataclass
+class EmailRoute:
+    """Alerts by e-mail through an SMTP server."""
+
+    to_address: str
+    host: str
+    port: int = 25
+    sender: str = "coproduce@localhost"
+    user: str = ""
+    password: str = ""
+    name: str = "email"
+
+    def send(self, summary: str) -> None:
+        """Send one plain-text e-mail."""
+        message = EmailMessage()
+        message["Subject"] = "Coproduce safeguarding alert"
+        message["From"], message["To"] = self.sender, self.to_address
+        message.set_content(summary)
+        with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+            if self.user:
+                smtp.starttls()
+                smtp.login(self.user, self.password)
+            smtp.send_message(message)
+
+
+def alert_summary(alert_id: int, detection: Detection, channel: str, role: Optional[str]) -> str:
+    """What the lead is told at once: enough to act, and where to read the words."""
+    urgency = "POSSIBLE IMMEDIATE DANGER. " if detection.immediate_danger else ""
+    return (f"{urgency}Safeguarding alert {alert_id}: a participant's message may disclose "
+            f"harm ({', '.join(detection.categories) or 'unclassified'}; score "
+            f"{detection.score:.2f}; channel {channel}; answering as {role or 'unknown'}). "
+            f"Read it with `coproduce safeguarding list` and record what you did with "
+            f"`coproduce safeguarding resolve {alert_id} --by NAME --action "
+            f"reassure|report|record --note TEXT`.")
+
+
+class AlertService:
+    """Raises alerts inside the caller's transaction and delivers them after it commits."""
+
+    def __init__(self, sessions: sessionmaker, routes: List[AlertRoute],
+                 detector: Callable[..., Detection] = detect):
+        self._sessions = sessions
+        self._routes = routes
+        self._detect = detector
+
+    def assess(self, text: str, intent_confidence: Optional[float] = None) -> Detection:
+        """Check one message for a disclosure."""
+        return self._detect(text or "", intent_confidence=intent_confidence)
+
+    def raise_alert(self, session: Session, *, detection: Detection, text: str, channel: str,
+                    role: Optional[str], participant_id: Optional[int],
+                    answer_id: Optional[int] = None) -> int:
+        """Store the alert (the caller commits); then call deliver_soon with its id."""
+        alert = store.add_alert(session, participant_id=participant_id, answer_id=answer_id,
+                                text=text, channel=channel, role=role, score=detection.score,
+                                categories=list(detection.categories),
+                                immediate_danger=detection.immediate_danger)
+        log.warning("Safeguarding alert %s raised (%s)", alert.id,
+                    ",".join(detection.categories) or "unclassified")
+        return alert.id
+
+    def deliver_soon(self, alert_id: int, detection: Detection, channel: str,
+                     role: Optional[str]) -> threading.Thread:
+        """Send the alert by every route in the background; the participant never waits."""
+        thread = threading.Thread(target=self.deliver, args=(alert_id, detection, channel, role),
+                                  name=f"alert-{alert_id}", daemon=True)
+        thread.start()
+        return thread
+
+    def deliver(self, alert_id: int, detection: Detection, channel: str,
+                role: Optional[str]) -> Optional[str]:
+        """Send the alert by every route now; returns the error text, if any."""
+        if not self._routes:
+            error = "no alert route is set up (see engagement.yml safeguarding)"
+        else:
+            errors = []
+            summary = alert_summary(alert_id, detection, channel, role)
+            for route in self._routes:
+                try:
+                    route.send(summary)
+                except Exception as exc:  # one route failing must not stop the others
+                    errors.append(f"{route.name}: {exc.__class__.__name__}")
+            error = "; ".join(errors) or None
+        if error:
+            log.error("Safeguarding alert %s not delivered: %s", alert_id, error)
+        with self._sessions.begin() as session:
+            store.mark_delivery(session, alert_id=alert_id, error=error)
+        return error
+
+    def resolve(self, alert_id: int, *, by: str, action: str, note: str) -> None:
+        """Record who looked at an alert and what they did; raise ValueError if it cannot."""
+        if action not in RESOLUTIONS:
+            raise ValueError(f"The action must be one of: {', '.join(RESOLUTIONS)}.")
+        if not by.strip():
+            raise ValueError("Say who looked at the alert with --by.")
+        with self._sessions.begin() as session:
+            alert = store.get_alert(session, alert_id=alert_id)
+            if alert is None:
+                raise ValueError(f"There is no safeguarding alert {alert_id}.")
+            alert.status, alert.resolved_by, alert.resolved_action = "resolved", by, action
+            alert.resolved_note, alert.resolved_at = note, utcnow()
+            store.add_audit(session, actor=by, action="safeguarding_resolve",
+                            detail=f"alert {alert_id}: {action}")

@@ -1,0 +1,55 @@
+"""Store functions for safeguarding alerts and the audit log."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.store.models import AuditEntry, SafeguardingAlert, utcnow
+
+
+def add_alert(session: Session, *, participant_id: Optional[int], answer_id: Optional[int],
+              text: str, channel: str, role: Optional[str], score: float,
+              categories: List[str], immediate_danger: bool) -> SafeguardingAlert:
+    """Keep a possible disclosure word for word, time-stamped and open."""
+    alert = SafeguardingAlert(participant_id=participant_id, answer_id=answer_id, text=text,
+                              channel=channel, role=role, score=score,
+                              categories=",".join(categories)[:255],
+                              immediate_danger=immediate_danger)
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def get_alert(session: Session, *, alert_id: int) -> Optional[SafeguardingAlert]:
+    """One alert by id, or None."""
+    return session.get(SafeguardingAlert, alert_id)
+
+
+def list_alerts(session: Session, *, include_resolved: bool = False) -> List[SafeguardingAlert]:
+    """Alerts, newest first; open ones only unless asked."""
+    query = select(SafeguardingAlert).order_by(SafeguardingAlert.created_at.desc(),
+                                               SafeguardingAlert.id.desc())
+    if not include_resolved:
+        query = query.where(SafeguardingAlert.status == "open")
+    return list(session.execute(query).scalars())
+
+
+def mark_delivery(session: Session, *, alert_id: int, error: Optional[str]) -> None:
+    """Record that the alert reached the lead, or why it did not."""
+    alert = session.get(SafeguardingAlert, alert_id)
+    if alert is None:
+        return
+    if error:
+        alert.delivery_error = error[:255]
+    else:
+        alert.delivered_at, alert.delivery_error = utcnow(), None
+
+
+def add_audit(session: Session, *, actor: str, action: str, detail: str = "") -> AuditEntry:
+    """Write who did what; detail never holds a participant's words."""
+    entry = AuditEntry(actor=actor, action=action, detail=detail)
+    session.add(entry)
+    session.flush()
+    return entry

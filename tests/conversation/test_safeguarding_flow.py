@@ -1,0 +1,167 @@
+"""A disclosure is kept, flagged, alerted at once and answered with the calm script; the lead
+records what was done."""
+import asyncio
+import smtpd  # noqa: F401 - deprecated but present on Python 3.10; a real SMTP peer for tests
+import asyncore
+import threading
+
+import pytest
+from click.testing import CliRunner
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions import control, questions, welcome
+from bot.app import build_services, use_services
+from bot.cli import main
+from bot.safeguarding.alerts import EmailRoute
+from bot.store.migrate import upgrade
+from bot.store.models import Answer, AuditEntry, SafeguardingAlert
+from tests.conftest import free_port
+
+SCRIPT = ["utter_safeguarding_thanks", "utter_safeguarding_next", "utter_safeguarding_danger",
+          "utter_safeguarding_local"]
+
+
+@pytest.fixture
+def app(settings):
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    use_services(services)
+    yield services
+    use_services(None)
+    services.engine.dispose()
+
+
+def tracker(text, *, intent="share", slots=None, message_id="m1", ranking=None):
+    latest = {"intent": {"name": intent, "confidence": 0.9}, "text": text,
+              "message_id": message_id, "metadata": {}, "entities": [],
+              "intent_ranking": ranking or []}
+    return Tracker("s1", slots or {}, latest, [], False, None, {}, "action_listen")
+
+
+def run(action, tracker_):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker_, {}))
+    return [m.get("response") for m in dispatcher.messages], events
+
+
+def consented(app):
+    run(welcome.ActionGiveConsent(), tracker("/affirm", intent="affirm"))
+    run(welcome.ActionSetRole(), tracker("/role_on_behalf", intent="role_on_behalf"))
+
+
+def test_a_disclosure_in_an_answer_gets_the_calm_script_and_is_flagged(app):
+    consented(app)
+    words = "She comes home from the day centre with bruises and she is scared of one of the staff"
+    said, events = run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    assert said == SCRIPT + ["utter_safeguarding_carry_on"]
+    assert {"event": "slot", "name": "stage", "value": "safeguard"} in \
+        [{k: e[k] for k in ("event", "name", "value")} for e in events if e["event"] == "slot"]
+    with app.sessions() as session:
+        answer = session.execute(select(Answer)).scalar_one()
+        alert = session.execute(select(SafeguardingAlert)).scalar_one()
+    assert answer.flagged and answer.text == words
+    assert alert.text == words and alert.answer_id == answer.id and alert.role == "on_behalf"
+    assert alert.status == "open"
+
+
+def test_an_ordinary_answer_is_not_flagged(app):
+    consented(app)
+    said, _ = run(questions.ActionSaveAnswer(),
+                  tracker("I feel safe at home with my staff",
+                          slots={"answer_text": "I feel safe at home with my staff"}))
+    assert said == ["utter_reflect", "utter_ask_add_more"]
+    with app.sessions() as session:
+        assert session.execute(select(SafeguardingAlert)).first() is None
+        assert session.execute(select(Answer.flagged)).scalar_one() is False
+
+
+def test_a_disclosure_outside_the_questions_still_alerts(app):
+    said, _ = run(control.ActionSafeguarding(), tracker("i dont want to be here any more",
+                                                        intent="disclose_harm"))
+    assert said == SCRIPT
+    with app.sessions() as session:
+        alert = session.execute(select(SafeguardingAlert)).scalar_one()
+    assert alert.participant_id is None and alert.text == "i dont want to be here any more"
+
+
+def test_nlu_confidence_alone_raises_the_flag(app):
+    ranking = [{"name": "disclose_harm", "confidence": 0.95}]
+    said, _ = run(control.ActionKindFallback(), tracker("uncle does the thing again",
+                                                        intent="nlu_fallback", ranking=ranking))
+    assert said == SCRIPT
+
+
+class Inbox(smtpd.SMTPServer):
+    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
+
+    def __init__(self, port):
+        super().__init__(("127.0.0.1", port), None)
+        self.messages = []
+
+    def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+        self.messages.append((rcpttos, data.decode() if isinstance(data, bytes) else data))
+
+
+def test_the_lead_gets_an_email_at_once_and_its_delivery_is_recorded(settings):
+    port = free_port()
+    inbox = Inbox(port)
+    loop = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.1}, daemon=True)
+    loop.start()
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    services.alerts._routes = [EmailRoute(to_address="lead@example.org", host="127.0.0.1",
+                                          port=port)]
+    use_services(services)
+    try:
+        consented(services)
+        words = "my carer hits me when nobody is looking"
+        run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+        for thread in threading.enumerate():
+            if thread.name.startswith("alert-"):
+                thread.join(10)
+    finally:
+        use_services(None)
+        inbox.close()
+    assert inbox.messages and inbox.messages[0][0] == ["lead@example.org"]
+    assert "Safeguarding alert" in inbox.messages[0][1]
+    assert words not in inbox.messages[0][1]  # the words stay in the store, not in e-mail
+    with services.sessions() as session:
+        alert = session.execute(select(SafeguardingAlert)).scalar_one()
+        assert alert.delivered_at is not None and alert.delivery_error is None
+
+
+def test_an_alert_with_no_route_is_recorded_as_not_delivered(app):
+    consented(app)
+    words = "he takes all my money and says he will hurt me"
+    run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    for thread in threading.enumerate():
+        if thread.name.startswith("alert-"):
+            thread.join(10)
+    with app.sessions() as session:
+        assert "no alert route" in session.execute(select(SafeguardingAlert)).scalar_one().delivery_error
+
+
+def test_the_lead_lists_and_resolves_alerts_with_an_audit_trail(app, settings):
+    consented(app)
+    words = "someone hurts me at night"
+    run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    runner = CliRunner()
+    base = ["--database-url", settings.database_url]
+    env = {"COPRODUCE_VAR_DIR": str(settings.var_dir), "COPRODUCE_HASH_KEY": "test-key"}
+    listed = runner.invoke(main, base + ["safeguarding", "list"], env=env)
+    assert listed.exit_code == 0 and words in listed.output and "#1" in listed.output
+    done = runner.invoke(main, base + ["safeguarding", "resolve", "1", "--by", "Sam Lead",
+                                       "--action", "report", "--note", "Reported to the team"],
+                         env=env)
+    assert done.exit_code == 0, done.output
+    missing = runner.invoke(main, base + ["safeguarding", "resolve", "99", "--by", "Sam",
+                                          "--note", "x"], env=env)
+    assert missing.exit_code == 1 and "no safeguarding alert 99" in missing.output
+    with app.sessions() as session:
+        alert = session.execute(select(SafeguardingAlert)).scalar_one()
+        audit = [(a.actor, a.action) for a in session.execute(select(AuditEntry)).scalars()]
+    assert (alert.status, alert.resolved_by, alert.resolved_action) == ("resolved", "Sam Lead", "report")
+    assert ("Sam Lead", "safeguarding_resolve") in audit
+    assert any(action == "safeguarding_list" for _, action in audit)
