@@ -56,7 +56,8 @@ class Detector:
                 if not self._model_ready:
                     settings = self.phrasebook.model
                     try:
-                        self._model = train_from_file(settings.examples, self.prepare)
+                        self._model = train_from_file(settings.examples, self.prepare,
+                                                      *settings.more_examples)
                     except (OSError, ValueError, KeyError, ImportError) as error:
                         # Phrases still work, but they miss more unseen wordings: say so loudly.
                         log.error("safeguarding model not trained from %s: %s", settings.examples, error)

@@ -117,7 +117,10 @@ def train_model(
     return AnswerModel(weights=weights, idf=idf, bias=float(fitted.intercept_[0]))
 
 
-def train_from_file(path: Path, prepare: Callable[[str], str]) -> AnswerModel:
-    """Read the examples file at path and train the model on it."""
-    return train_model(read_examples(path), prepare)
+def train_from_file(path: Path, prepare: Callable[[str], str], *more: Path) -> AnswerModel:
+    """Read the examples file at path (and any more files) and train the model on them."""
+    examples = read_examples(path)
+    for extra in more:
+        examples += read_examples(extra)
+    return train_model(examples, prepare)
 

@@ -63,6 +63,7 @@ class ModelSettings:
 
     examples: Path
     weight: float = 0.65
+    more_examples: tuple = ()
     floor: float = 0.4
     negated_factor: float = 0.5
 
@@ -143,9 +144,14 @@ def build_phrasebook(raw: Mapping[str, Any], *, source: str = "", base: Path | N
     immediacy = raw.get("immediacy") or ()
     model = raw.get("model") or {}
     if model.get("examples"):
+        def _resolve(name):
+            path = Path(name)
+            return path if path.is_absolute() or base is None else base / path
+
         examples = Path(model["examples"])
         model = ModelSettings(
-            examples=examples if examples.is_absolute() or base is None else base / examples,
+            examples=_resolve(examples),
+            more_examples=tuple(_resolve(name) for name in model.get("more_examples") or ()),
             weight=float(model.get("weight", 0.65)),
             floor=float(model.get("floor", 0.4)),
             negated_factor=float(model.get("negated_factor", 0.5)),
