@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 COPRODUCE := $(VENV)/bin/coproduce
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: run test install serve bench clean
 

@@ -17,7 +17,8 @@ from bot.settings import PROJECT_ROOT
 
 # Intents that steer the conversation rather than answer a question.
 CONTROL_INTENTS = {"help", "repeat", "stop", "start_again", "skip", "dont_know", "greet",
-                   "what_happened", "sound_on", "sound_off"}
+                   "what_happened", "sound_on", "sound_off", "my_data", "delete_my_data",
+                   "withdraw_consent"}
 CONTROL_CONFIDENCE = 0.8
 CONTROL_MAX_WORDS = 5
 REFLECT_MAX_CHARS = 280

@@ -89,6 +89,7 @@ def start_bare(workdir: Path, port: int) -> subprocess.Popen:
                     str(workdir)], check=True, capture_output=True, cwd=workdir)
     process = subprocess.Popen([sys.executable, "-m", "rasa", "run", "--interface",
                                 "127.0.0.1", "--port", str(port)], cwd=workdir,
+                               env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     for _ in range(240):

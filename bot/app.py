@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from bot.conversation import ConversationService
+from bot.data_rights import DataRights
 from bot.engagement import Engagement, load_engagement
 from bot.identity import Pseudonymizer, load_hash_key
 from bot.safeguarding.alerts import AlertService, EmailRoute
@@ -27,6 +28,7 @@ class Services:
     pseudonymizer: Pseudonymizer
     conversation: ConversationService
     alerts: AlertService
+    data_rights: DataRights
 
 
 def build_services(settings: Settings) -> Services:
@@ -37,7 +39,18 @@ def build_services(settings: Settings) -> Services:
     pseudonymizer = Pseudonymizer(load_hash_key(settings))
     alerts = AlertService(sessions, alert_routes(settings, engagement))
     conversation = ConversationService(sessions, engagement, pseudonymizer, alerts)
-    return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts)
+    tracker_engines = []
+
+    def delete_conversation(sender_id: str) -> int:
+        from bot.store.tracker import delete_conversation as delete_events, tracker_engine
+
+        if not tracker_engines:
+            tracker_engines.append(tracker_engine(settings))
+        return delete_events(tracker_engines[0], sender_id)
+
+    data_rights = DataRights(sessions, pseudonymizer.pseudonym, delete_conversation)
+    return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts,
+                    data_rights)
 
 
 def alert_routes(settings: Settings, engagement: Engagement) -> list:

@@ -103,6 +103,16 @@ class ConversationService:
                 queries.record_consent(session, participant=participant,
                                        version=self.engagement.consent_version, agreed=False)
 
+    def withdraw_consent(self, sender_id: str) -> None:
+        """Record that the participant no longer agrees to take part; nothing is deleted."""
+        with self._sessions.begin() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            if participant is None:
+                return
+            queries.record_consent(session, participant=participant,
+                                   version=self.engagement.consent_version, agreed=False)
+            participant.status = "paused"
+
     def set_role(self, sender_id: str, role: str) -> None:
         """Record whether they answer for themselves, for someone, or as a support worker."""
         with self._sessions.begin() as session:

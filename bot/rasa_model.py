@@ -76,7 +76,10 @@ def _train(settings: Settings, target: Path, announce: Callable[[str], None]) ->
         announce("Training the Rasa model, because the data or config changed "
                  f"(a minute or two; the log is in {log_path}) ...")
         with open(log_path, "wb") as log_file:
-            result = subprocess.run(command, cwd=root, stdout=log_file, stderr=subprocess.STDOUT)
+            from bot.servers import RASA_QUIET
+
+            result = subprocess.run(command, cwd=root, stdout=log_file, stderr=subprocess.STDOUT,
+                                    env={**os.environ, **RASA_QUIET})
         if result.returncode != 0:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
             raise RuntimeError("rasa train failed: " + " | ".join(tail))

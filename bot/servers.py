@@ -20,6 +20,10 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
+# Rasa's telemetry and crash reports would try to reach the internet: never.
+RASA_QUIET = {"RASA_TELEMETRY_ENABLED": "false", "SENTRY_DSN": ""}
+
+
 class ServerError(RuntimeError):
     """A server could not start; the message says why in one line."""
 
@@ -31,8 +35,9 @@ def tracker_store_config(settings: Settings) -> dict:
         database = Path(url.database or Path(settings.var_dir) / "coproduce.db")
         return {"type": "SQL", "dialect": "sqlite",
                 "db": str(database.with_name(database.stem + "-tracker.db"))}
+    # Rasa reads the tracker store's host from the endpoint's `url` key.
     config = {"type": "SQL", "dialect": url.drivername.split("+")[0], "db": url.database,
-              "host": url.host or "127.0.0.1", "port": url.port or 5432}
+              "url": url.host or "127.0.0.1", "port": url.port or 5432}
     if url.username:
         config["username"] = url.username
     if url.password:
@@ -74,7 +79,7 @@ class Servers:
     def _spawn(self, name: str, command: List[str], extra_env: Dict[str, str]) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.log_dir / f"{name}.log", "ab")
-        env = {**self.env, **extra_env}
+        env = {**self.env, **RASA_QUIET, **extra_env}
         process = subprocess.Popen(command, cwd=self.settings.project_root, env=env,
                                    stdout=log_file, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)

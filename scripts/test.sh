@@ -6,4 +6,5 @@ if [ -x scripts/install-browser.sh ]; then
     bash scripts/install-browser.sh
 fi
 export PYTHONDONTWRITEBYTECODE=1
+export RASA_TELEMETRY_ENABLED=false  # Rasa must never try to reach the internet
 exec .venv/bin/python -m pytest -p no:cacheprovider -q "$@"

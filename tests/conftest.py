@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from bot.settings import PROJECT_ROOT, Settings
 
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # tests never reach the internet
 POSTGRES_ADMIN_URL = os.environ.get("COPRODUCE_TEST_POSTGRES_URL",
                                     "postgresql://postgres@127.0.0.1:5432/test")
 TEST_CONFIG = PROJECT_ROOT / "tests" / "rasa" / "config.test.yml"
@@ -105,3 +106,21 @@ def rasa_servers(tmp_path_factory, trained_model) -> RunningServers:
     servers.start()
     yield RunningServers(settings=settings, rasa_url=settings.rasa_url)
     servers.stop()
+
+
+@pytest.fixture(scope="session")
+def rasa_servers_pg(tmp_path_factory, trained_model) -> RunningServers:
+    """Rasa and the action server with the store and tracker store on PostgreSQL."""
+    from bot.servers import Servers
+    from bot.store.migrate import upgrade
+
+    url = _postgres_database()
+    var = tmp_path_factory.mktemp("servers-pg-var")
+    settings = make_settings(var, database_url=url, rasa_port=free_port(),
+                             action_port=free_port())
+    upgrade(settings.database_url)
+    servers = Servers(settings, trained_model, env={**os.environ, **settings.to_env()})
+    servers.start()
+    yield RunningServers(settings=settings, rasa_url=settings.rasa_url)
+    servers.stop()
+    _drop_postgres_database(url)

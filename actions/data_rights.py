@@ -1,0 +1,82 @@
+"""Actions for the participant's own data: see it, delete it, withdraw consent."""
+from __future__ import annotations
+
+from typing import Text
+
+from rasa_sdk import Action
+from rasa_sdk.events import SlotSet
+
+from actions.common import end_form_events, services
+
+
+class ActionMyData(Action):
+    """Say in plain words what is stored, and give the full record as a JSON file."""
+
+    def name(self) -> Text:
+        return "action_my_data"
+
+    async def run(self, dispatcher, tracker, domain):
+        record = services().data_rights.record(tracker.sender_id)
+        if record is None:
+            dispatcher.utter_message(response="utter_my_data_none")
+            return []
+        dispatcher.utter_message(response="utter_my_data_answers", count=str(len(record["answers"])))
+        role = record["participant"]["role"]
+        if role:
+            dispatcher.utter_message(response=f"utter_my_data_role_{role}")
+        if record["contact"]:
+            dispatcher.utter_message(response="utter_my_data_contact")
+        dispatcher.utter_message(response="utter_my_data_file",
+                                 json_message={"document": {"filename": "my-data.json",
+                                                            "data": record}})
+        return []
+
+
+class ActionAskDelete(Action):
+    """Ask the participant to confirm that their answers should be deleted."""
+
+    def name(self) -> Text:
+        return "action_ask_delete"
+
+    async def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(response="utter_ask_delete")
+        return end_form_events(tracker) + [
+            SlotSet("stage_before_delete", tracker.get_slot("stage")),
+            SlotSet("stage", "confirm_delete")]
+
+
+class ActionDeleteMyData(Action):
+    """Erase the participant's data and this conversation; flagged answers wait for the lead."""
+
+    def name(self) -> Text:
+        return "action_delete_my_data"
+
+    async def run(self, dispatcher, tracker, domain):
+        erasure = services().data_rights.erase(tracker.sender_id)
+        if erasure.answers_held:
+            dispatcher.utter_message(response="utter_deletion_held")
+        dispatcher.utter_message(response="utter_deleted")
+        return [SlotSet("stage", "deleted")]
+
+
+class ActionCancelDelete(Action):
+    """Keep everything and go back to where the participant was."""
+
+    def name(self) -> Text:
+        return "action_cancel_delete"
+
+    async def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(response="utter_delete_cancelled")
+        return [SlotSet("stage", tracker.get_slot("stage_before_delete") or "done")]
+
+
+class ActionWithdraw(Action):
+    """Record that the participant no longer consents; their answers stay unless deleted."""
+
+    def name(self) -> Text:
+        return "action_withdraw"
+
+    async def run(self, dispatcher, tracker, domain):
+        services().conversation.withdraw_consent(tracker.sender_id)
+        dispatcher.utter_message(response="utter_withdrawn")
+        return end_form_events(tracker) + [SlotSet("stage", "declined")]

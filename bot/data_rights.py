@@ -1,0 +1,120 @@
+"""The participant's rights over their data: see it, erase it, and purge old data by the same path."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable, List, Optional
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import sessionmaker
+
+from bot.store import queries, safeguarding_queries
+from bot.store.models import Answer, Consent, Contact, Participant
+
+log = logging.getLogger(__name__)
+ERASE_AGAIN_AFTER = (2.0, 10.0)  # Rasa saves a turn after its actions ran: erase once more
+
+
+@dataclasses.dataclass(frozen=True)
+class Erasure:
+    """What an erasure did."""
+
+    found: bool
+    answers_deleted: int
+    answers_held: int
+
+
+class DataRights:
+    """Builds a participant's record and erases it, from our store and Rasa's tracker store."""
+
+    def __init__(self, sessions: sessionmaker, pseudonym: Callable[[str], str],
+                 delete_conversation: Callable[[str], int]):
+        self._sessions = sessions
+        self._pseudonym = pseudonym
+        self._delete_conversation = delete_conversation
+
+    def record(self, sender_id: str) -> Optional[dict]:
+        """Everything stored about this participant, as plain data (None if nothing)."""
+        with self._sessions() as session:
+            person = queries.get_participant(session, pseudonym=self._pseudonym(sender_id))
+            if person is None:
+                return None
+            consents = session.execute(select(Consent).where(
+                Consent.participant_id == person.id).order_by(Consent.id)).scalars()
+            contact = session.execute(select(Contact).where(
+                Contact.participant_id == person.id)).scalar_one_or_none()
+            return {
+                "participant": {"id": person.pseudonym, "role": person.role,
+                                "person_agrees": person.person_agrees, "sound": person.sound,
+                                "wants_updates": person.wants_updates,
+                                "language": person.language, "status": person.status,
+                                "started": person.created_at.isoformat()},
+                "consent": [{"version": c.version, "agreed": c.agreed,
+                             "when": c.created_at.isoformat()} for c in consents],
+                "contact": {"channel": contact.channel} if contact else None,
+                "answers": [{"question": a.question_id, "text": a.text, "when": a.created_at.isoformat(),
+                             "themes": [{"theme": t.theme_id, "source": t.source} for t in a.themes]}
+                            for a in queries.answers_for(session, participant=person)],
+            }
+
+    def erase(self, sender_id: str, *, actor: str = "participant",
+              background: bool = True) -> Erasure:
+        """Erase the participant; answers under a safeguarding flag are held for the lead."""
+        pseudonym = self._pseudonym(sender_id)
+        with self._sessions.begin() as session:
+            result = erase_participant(session, pseudonym=pseudonym)
+            safeguarding_queries.add_audit(
+                session, actor=actor, action="erasure",
+                detail=f"{pseudonym[:8]}: {result.answers_deleted} answers deleted, "
+                       f"{result.answers_held} held for the safeguarding lead")
+        self.erase_conversation(sender_id, background=background)
+        return result
+
+    def erase_conversation(self, sender_id: str, background: bool = True) -> None:
+        """Delete Rasa's stored events for this conversation, now and again after the turn."""
+        self._delete_conversation(sender_id)
+        if background:
+            threading.Thread(target=self._erase_later, args=(sender_id,), daemon=True,
+                             name="erase-conversation").start()
+
+    def _erase_later(self, sender_id: str) -> None:
+        for delay in ERASE_AGAIN_AFTER:
+            time.sleep(delay)
+            try:
+                self._delete_conversation(sender_id)
+            except Exception as exc:
+                log.error("Could not erase a conversation: %s", exc.__class__.__name__)
+
+    def stale(self, older_than: timedelta) -> List[Participant]:
+        """Participants with no activity for this long."""
+        cutoff = datetime.now(timezone.utc) - older_than
+        with self._sessions() as session:
+            people = session.execute(select(Participant)).scalars().all()
+            return [p for p in people if _aware(p.updated_at) < cutoff]
+
+
+def erase_participant(session, *, pseudonym: str) -> Erasure:
+    """Delete a participant and everything of theirs, except answers under a safeguarding flag."""
+    person = queries.get_participant(session, pseudonym=pseudonym)
+    if person is None:
+        return Erasure(False, 0, 0)
+    answers = queries.answers_for(session, participant=person)
+    held = [a for a in answers if a.flagged]
+    if not held:
+        session.delete(person)  # answers, tags, consent, contact and notices go with it
+        return Erasure(True, len(answers), 0)
+    doomed = [a.id for a in answers if not a.flagged]
+    if doomed:
+        session.execute(delete(Answer).where(Answer.id.in_(doomed)))
+    session.execute(delete(Consent).where(Consent.participant_id == person.id))
+    session.execute(delete(Contact).where(Contact.participant_id == person.id))
+    person.sound = person.wants_updates = person.language = None
+    person.status = "erasure_held"
+    return Erasure(True, len(doomed), len(held))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,51 @@
+"""Rasa's tracker store (its `events` table) seen from our side, so erasure reaches it too."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, select
+from sqlalchemy.engine import URL, Engine
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def tracker_engine(settings: Settings) -> Engine:
+    """An engine on the database Rasa keeps its conversation events in."""
+    from bot.servers import tracker_store_config
+
+    config = tracker_store_config(settings)
+    if config["dialect"] == "sqlite":
+        Path(config["db"]).parent.mkdir(parents=True, exist_ok=True)
+        return create_engine(f"sqlite:///{config['db']}", future=True)
+    url = URL.create(config["dialect"], username=config.get("username"),
+                     password=config.get("password"), host=config.get("url"),
+                     port=config.get("port"), database=config.get("db"))
+    return create_engine(url, future=True)
+
+
+def _events(engine: Engine):
+    if "events" not in inspect(engine).get_table_names():
+        return None
+    return Table("events", MetaData(), autoload_with=engine)
+
+
+def delete_conversation(engine: Engine, sender_id: str) -> int:
+    """Delete every stored event of one conversation; returns how many went."""
+    events = _events(engine)
+    if events is None:
+        return 0
+    with engine.begin() as connection:
+        return connection.execute(delete(events).where(events.c.sender_id == sender_id)).rowcount
+
+
+def count_events(engine: Engine, sender_id: str) -> int:
+    """How many events Rasa keeps for this conversation."""
+    events = _events(engine)
+    if events is None:
+        return 0
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(events)
+                                  .where(events.c.sender_id == sender_id)).scalar_one()
