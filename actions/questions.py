@@ -97,13 +97,22 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
     result = app.conversation.save_answer(
         tracker.sender_id, text=text, channel=channel_of(tracker),
         message_id=message_id_of(tracker), intent_confidence=disclosure_confidence(tracker))
+    if result.refused == "flood":
+        # One kind word per flood; the rest of the flood gets no reply and is not stored.
+        if not tracker.get_slot("slowed_down"):
+            dispatcher.utter_message(response="utter_slow_down")
+        return [SlotSet("slowed_down", True), SlotSet("stage", "add_more")]
+    if result.refused == "too_long":
+        dispatcher.utter_message(response="utter_too_long")
+        dispatcher.utter_message(response="utter_ask_add_more")
+        return [SlotSet("stage", "add_more")]
     if result.disclosure is not None:
         utter_safeguarding(dispatcher, app.engagement)
         dispatcher.utter_message(response="utter_safeguarding_carry_on")
         return [SlotSet("stage", "safeguard")]
     dispatcher.utter_message(response="utter_reflect", answer=reflection(text))
     dispatcher.utter_message(response="utter_ask_add_more")
-    return [SlotSet("stage", "add_more")]
+    return [SlotSet("stage", "add_more"), SlotSet("slowed_down", False)]
 
 
 class ActionAddMore(Action):

@@ -178,6 +178,48 @@ def run(settings: Settings) -> None:
         click.echo("Stopped. Everything you said is kept. Run `make run` to carry on.")
 
 
+@main.command()
+@click.option("--older-than", "older_than", default=None,
+              help="Age such as 365d or 52w (default: COPRODUCE_RETENTION_DAYS, 365 days).")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@click.option("--by", "actor", default=None, help="Who runs the purge (for the audit log).")
+@click.pass_obj
+def purge(settings: Settings, older_than, dry_run: bool, actor) -> None:
+    """Remove data older than the retention period; safeguarding records are kept."""
+    import getpass
+    from datetime import timedelta
+
+    from bot.app import build_services
+    from bot.store.tracker import delete_older_than, tracker_engine
+
+    days = _days(older_than) if older_than else settings.retention_days
+    services = build_services(settings)
+    events_engine = tracker_engine(settings)
+    result = services.data_rights.purge(
+        timedelta(days=days), dry_run=dry_run, actor=actor or getpass.getuser(),
+        delete_old_events=lambda cutoff, dry: delete_older_than(events_engine, cutoff, dry))
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb}: {result.participants} participants, {result.answers_deleted} answers, "
+               f"{result.events} chat events older than {days} days. "
+               f"Kept for the safeguarding lead: {result.answers_held} answers.")
+
+
+def _days(text: str) -> int:
+    """Days in an age such as 365d, 52w or 30 (days)."""
+    text = text.strip().lower()
+    units = {"d": 1, "w": 7, "y": 365}
+    try:
+        if text[-1] in units:
+            value = int(text[:-1]) * units[text[-1]]
+        else:
+            value = int(text)
+    except (ValueError, IndexError):
+        raise UserError(f"--older-than must look like 365d, 52w or 1y, not {text!r}.")
+    if value < 1:
+        raise UserError("--older-than must be at least one day.")
+    return value
+
+
 def _register_groups() -> None:
     from bot.safeguarding.cli import safeguarding
     from bot.speech.cli import audio

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Optional
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 DECLINED_COUNTER = "consent_declined"
+MAX_ANSWER_CHARS = 10_000
+FLOOD_ANSWERS = 20          # more answers than this ...
+FLOOD_WINDOW = timedelta(seconds=60)  # ... in this time is a flood, not a conversation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +30,7 @@ class SaveResult:
 
     created: bool
     disclosure: Optional[Detection] = None
+    refused: Optional[str] = None  # "too_long" or "flood": not stored, say why
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,9 +139,15 @@ class ConversationService:
                     intent_confidence: Optional[float] = None) -> SaveResult:
         """Store an answer to the current question once, screened for disclosures of harm."""
         detection = self._screen(text, intent_confidence)
+        if len(text) > MAX_ANSWER_CHARS and detection is None:
+            return SaveResult(False, refused="too_long")
         alert_id = None
         with self._sessions.begin() as session:
             participant = self._participant(session, sender_id, channel)
+            since = datetime.now(timezone.utc) - FLOOD_WINDOW
+            if detection is None and queries.count_recent_answers(
+                    session, participant=participant, since=since) >= FLOOD_ANSWERS:
+                return SaveResult(False, refused="flood")
             question = self.engagement.question(participant.question_index) \
                 or self.engagement.questions[-1]
             answer, created = queries.save_answer(

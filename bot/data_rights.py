@@ -88,12 +88,40 @@ class DataRights:
             except Exception as exc:
                 log.error("Could not erase a conversation: %s", exc.__class__.__name__)
 
-    def stale(self, older_than: timedelta) -> List[Participant]:
-        """Participants with no activity for this long."""
+    def purge(self, older_than: timedelta, *, dry_run: bool, actor: str,
+              delete_old_events: Callable[[float, bool], int]) -> "Purge":
+        """Erase everyone inactive for this long, by the same path as a participant's request."""
         cutoff = datetime.now(timezone.utc) - older_than
-        with self._sessions() as session:
-            people = session.execute(select(Participant)).scalars().all()
-            return [p for p in people if _aware(p.updated_at) < cutoff]
+        with self._sessions.begin() as session:
+            stale = [p.pseudonym for p in session.execute(select(Participant)).scalars()
+                     if _aware(p.updated_at) < cutoff and p.status != "erasure_held"]
+            deleted = held = 0
+            for pseudonym in stale:
+                if dry_run:
+                    person = queries.get_participant(session, pseudonym=pseudonym)
+                    answers = queries.answers_for(session, participant=person)
+                    held += sum(a.flagged for a in answers)
+                    deleted += sum(not a.flagged for a in answers)
+                    continue
+                result = erase_participant(session, pseudonym=pseudonym)
+                deleted, held = deleted + result.answers_deleted, held + result.answers_held
+            events = delete_old_events(cutoff.timestamp(), dry_run)
+            if not dry_run:
+                safeguarding_queries.add_audit(
+                    session, actor=actor, action="purge",
+                    detail=f"older than {older_than.days} days: {len(stale)} participants, "
+                           f"{deleted} answers deleted, {held} held, {events} chat events")
+        return Purge(len(stale), deleted, held, events)
+
+
+@dataclasses.dataclass(frozen=True)
+class Purge:
+    """What a purge removed (or, on a dry run, would remove)."""
+
+    participants: int
+    answers_deleted: int
+    answers_held: int
+    events: int
 
 
 def erase_participant(session, *, pseudonym: str) -> Erasure:

@@ -40,6 +40,7 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_from: str = "coproduce@localhost"
+    retention_days: int = 365
     log_level: str = "INFO"
 
     @classmethod

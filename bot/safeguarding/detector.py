@@ -86,6 +86,9 @@ class Detector:
             vote = _rescale(model.probability(normalised), book.model.floor, book.model.weight)
             if negated and not evidence:
                 vote *= book.model.negated_factor
+            if not evidence and len(normalised.split()) < book.model.short_words:
+                # A few words with no risk phrase ("my friends") give the model too little.
+                vote *= book.model.short_factor
             signals.append(vote)
         score = _noisy_or(signals)
         disclosure = score >= book.scoring.threshold

@@ -66,6 +66,8 @@ class ModelSettings:
     more_examples: tuple = ()
     floor: float = 0.4
     negated_factor: float = 0.5
+    short_words: int = 4
+    short_factor: float = 0.6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +157,8 @@ def build_phrasebook(raw: Mapping[str, Any], *, source: str = "", base: Path | N
             weight=float(model.get("weight", 0.65)),
             floor=float(model.get("floor", 0.4)),
             negated_factor=float(model.get("negated_factor", 0.5)),
+            short_words=int(model.get("short_words", 4)),
+            short_factor=float(model.get("short_factor", 0.6)),
         )
     else:
         model = None

@@ -117,6 +117,12 @@ def answers_for(session: Session, *, participant: Participant) -> List[Answer]:
     ).scalars())
 
 
+def count_recent_answers(session: Session, *, participant: Participant, since) -> int:
+    """How many answers this participant gave since a moment."""
+    return session.execute(select(func.count(Answer.id)).where(
+        Answer.participant_id == participant.id, Answer.created_at >= since)).scalar_one()
+
+
 def count_answers(session: Session) -> int:
     """How many answers are stored in all."""
     return session.execute(select(func.count(Answer.id))).scalar_one()

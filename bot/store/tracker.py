@@ -49,3 +49,15 @@ def count_events(engine: Engine, sender_id: str) -> int:
     with engine.connect() as connection:
         return connection.execute(select(func.count()).select_from(events)
                                   .where(events.c.sender_id == sender_id)).scalar_one()
+
+
+def delete_older_than(engine: Engine, cutoff_timestamp: float, dry_run: bool = False) -> int:
+    """Delete (or, on a dry run, count) every stored event older than this Unix time."""
+    events = _events(engine)
+    if events is None:
+        return 0
+    old = events.c.timestamp < cutoff_timestamp
+    with engine.begin() as connection:
+        if dry_run:
+            return connection.execute(select(func.count()).select_from(events).where(old)).scalar_one()
+        return connection.execute(delete(events).where(old)).rowcount

@@ -58,7 +58,7 @@ def build_application(settings: Settings, services, *, speech=None,
     if missing:
         raise TelegramSetupError(f"{wording.domain_path} has no response called "
                                  f"{', '.join(missing)}; the Telegram bot needs them.")
-    state = TelegramState(services.engine)
+    state = TelegramState(services.engine, bot_id=settings.telegram_bot_token.split(":")[0])
     state.create_tables()
     builder = (Application.builder().token(settings.telegram_bot_token).job_queue(None)
                .concurrent_updates(False)  # handlers only queue work; order per chat matters

@@ -13,6 +13,7 @@ import click
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+MISSING_TOKEN = "TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set TELEGRAM_BOT_TOKEN."
 
 
 @click.command("telegram")
@@ -37,6 +38,8 @@ def telegram(ctx: click.Context, webhook_url, listen, port, secret_token, base_u
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     if base_url:
         settings = dataclasses.replace(settings, telegram_base_url=base_url)
+    if not settings.telegram_bot_token:
+        raise UserError(MISSING_TOKEN)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines show the bot token
     webhook = Webhook(webhook_url, secret_token or secrets.token_urlsafe(32), listen, port) \
         if webhook_url else None
@@ -72,7 +75,9 @@ async def _run(application, webhook, user_error) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m bot.telegram.cli`
+    import os
+
     from bot.logs import configure
 
-    configure(Settings.from_env().log_level)
+    configure(os.environ.get("COPRODUCE_LOG_LEVEL", "WARNING"))  # as `coproduce --log-level`
     sys.exit(telegram())

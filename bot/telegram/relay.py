@@ -141,9 +141,10 @@ class Relay:
     async def close(self, grace: float = 10.0) -> None:
         """Let workers finish (up to `grace` seconds); tell anyone still waiting to send again."""
         self._closing = True
-        workers = list(self._workers.values())
-        if workers:
-            await asyncio.wait(workers, timeout=grace)
+        deadline = time.monotonic() + grace
+        # Wait for chats Rasa is answering; chats waiting for Rasa to come back cannot finish.
+        while set(self._workers) - self._resting and time.monotonic() < deadline:
+            await asyncio.wait(list(self._workers.values()), timeout=0.1)
         waiting = {chat_id: item.sender for chat_id, item in self._in_flight.items()}
         for chat_id, queue in self._queues.items():
             for item in queue:

@@ -20,12 +20,12 @@ metadata = MetaData()
 
 seen_table = Table(
     "telegram_seen", metadata,
-    Column("key", String(80), primary_key=True),  # "update:<id>" or "keyboard:<hash>"
+    Column("key", String(80), primary_key=True),  # "update:<bot>:<id>" or "keyboard:<bot>:<hash>"
     Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
 )
 files_table = Table(
     "telegram_files", metadata,
-    Column("key", String(80), primary_key=True),  # the audio cache key of the voice note
+    Column("key", String(100), primary_key=True),  # "<bot>:<audio cache key>" (64 hex)
     Column("file_id", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
@@ -42,10 +42,15 @@ def _now() -> datetime:
 
 
 class TelegramState:
-    """Small, blocking store for the transport; call it from a thread when in the event loop."""
+    """Small, blocking store for the transport; call it from a thread when in the event loop.
 
-    def __init__(self, engine: Engine):
+    Update ids, message ids and file ids belong to one bot, so their keys carry the bot's id
+    (the public number before the colon in its token): a new bot never meets an old bot's keys.
+    """
+
+    def __init__(self, engine: Engine, bot_id: str = ""):
         self._engine = engine
+        self._scope = f"{bot_id}:" if bot_id else ""
 
     def create_tables(self) -> None:
         """Create the transport's tables if they are missing (until Alembic owns them)."""
@@ -53,11 +58,11 @@ class TelegramState:
 
     def seen_update(self, update_id: int) -> bool:
         """Record an update; True if it was already recorded (a duplicate delivery)."""
-        return self._seen(f"update:{update_id}")
+        return self._seen(f"update:{self._scope}{update_id}")
 
     def spend_keyboard(self, keyboard_key: str) -> bool:
         """Record that a keyboard was used; True if it had already been used."""
-        return self._seen(f"keyboard:{keyboard_key}")
+        return self._seen(f"keyboard:{self._scope}{keyboard_key}")
 
     def _seen(self, key: str) -> bool:
         try:
@@ -75,6 +80,7 @@ class TelegramState:
 
     def remember_file_id(self, key: str, file_id: str) -> None:
         """Keep the file_id Telegram gave an uploaded voice note (the latest one wins)."""
+        key = self._scope + key
         with self._engine.begin() as connection:
             connection.execute(delete(files_table).where(files_table.c.key == key))
             connection.execute(insert(files_table).values(key=key, file_id=file_id,
@@ -82,12 +88,14 @@ class TelegramState:
 
     def file_id(self, key: str) -> Optional[str]:
         """The file_id of a voice note uploaded before, or None."""
+        key = self._scope + key
         with self._engine.connect() as connection:
             return connection.execute(
                 select(files_table.c.file_id).where(files_table.c.key == key)).scalar_one_or_none()
 
     def forget_file_id(self, key: str) -> None:
         """Forget a file_id Telegram no longer accepts, so the audio is uploaded again."""
+        key = self._scope + key
         with self._engine.begin() as connection:
             connection.execute(delete(files_table).where(files_table.c.key == key))
 

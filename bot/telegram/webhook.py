@@ -13,13 +13,15 @@ from telegram.ext import Application
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+APPLICATION = web.AppKey("application", Application)
+SECRET_TOKEN = web.AppKey("secret_token", str)
 
 
 async def start_webhook(application: Application, webhook, allowed_updates) -> web.AppRunner:
     """Listen on webhook.listen:port at the URL's path, then tell Telegram to post there."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
-    app["application"] = application
-    app["secret_token"] = webhook.secret_token
+    app[APPLICATION] = application
+    app[SECRET_TOKEN] = webhook.secret_token
     app.router.add_post(urlsplit(webhook.url).path or "/", receive_update)
     runner = web.AppRunner(app, access_log=None)  # access logs would hold nothing useful
     await runner.setup()
@@ -32,13 +34,13 @@ async def start_webhook(application: Application, webhook, allowed_updates) -> w
 async def receive_update(request: web.Request) -> web.Response:
     """Queue one update from Telegram, refusing any request without the secret token."""
     given = request.headers.get(SECRET_HEADER, "")
-    if not hmac.compare_digest(given.encode(), request.app["secret_token"].encode()):
+    if not hmac.compare_digest(given.encode(), request.app[SECRET_TOKEN].encode()):
         log.warning("Refused a webhook request without the right secret token")
         return web.Response(status=403)
     try:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return web.Response(status=400)
-    application = request.app["application"]
+    application = request.app[APPLICATION]
     await application.update_queue.put(Update.de_json(data, application.bot))
     return web.Response()

@@ -87,10 +87,16 @@ def build_encoder(safetensors_path: Path, onnx_path: Path) -> None:
         float_path = Path(scratch) / "float32.onnx"
         int8_path = Path(scratch) / "int8.onnx"
         onnx.save(model, str(float_path))
-        quantize_dynamic(
-            str(float_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+        # The quantizer logs every tensor, and advice, on the root logger; keep that out of our logs.
+        root_level = logging.root.level
+        logging.root.setLevel(max(root_level, logging.ERROR))
+        try:
+            quantize_dynamic(
+                str(float_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+        finally:
+            logging.root.setLevel(root_level)
         os.replace(int8_path, onnx_path)
 
 
@@ -201,6 +207,10 @@ class SentenceEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed each text: an array of shape (len(texts), 384), each row of length 1."""
+        distinct = {text: index for index, text in enumerate(dict.fromkeys(texts))}
+        if len(distinct) < len(texts):
+            vectors = self.encode(list(distinct))
+            return vectors[[distinct[text] for text in texts]]
         chunks: List[List[int]] = []
         owners: List[int] = []
         for index, text in enumerate(texts):

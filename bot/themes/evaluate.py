@@ -78,7 +78,7 @@ def cross_validate(examples: Iterable, *, encoder_dir, folds: int = 5, seed: int
     """
     import random
 
-    from bot.themes.tagger import train_tagger
+    from bot.themes.training import train_tagger
 
     examples = [example if isinstance(example, ThemeExample) else as_examples([example])[0]
                 for example in examples]

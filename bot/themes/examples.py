@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable, Iterator, List, NamedTuple, Sequence, TextIO, Tuple
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, TextIO, Tuple
 
 from bot.settings import PROJECT_ROOT
 
@@ -21,18 +21,25 @@ class ThemeExample(NamedTuple):
     themes: Tuple[str, ...]
 
 
+def parse_json_line(line: str, number: int, source: str = "input") -> Optional[dict]:
+    """The JSON object on one line, None for a blank line; raise ExamplesError otherwise."""
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ExamplesError(f"{source} line {number}: not valid JSON ({error.msg})") from None
+    if not isinstance(record, dict):
+        raise ExamplesError(f"{source} line {number}: expected a JSON object")
+    return record
+
+
 def read_json_lines(lines: Iterable[str], source: str = "input") -> Iterator[Tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line; raise ExamplesError on bad JSON."""
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ExamplesError(f"{source} line {number}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise ExamplesError(f"{source} line {number}: expected a JSON object")
-        yield number, record
+        record = parse_json_line(line, number, source)
+        if record is not None:
+            yield number, record
 
 
 def text_of(record: dict, number: int, source: str = "input") -> str:

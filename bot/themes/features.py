@@ -29,33 +29,38 @@ def answer_units(text: str) -> List[str]:
 
 
 class CharNgrams:
-    """TF-IDF of character 2-5-grams inside word boundaries, robust to misspellings and txt-speak."""
+    """TF-IDF of character 2-5-grams inside word boundaries, robust to misspellings and txt-speak.
+
+    The n-grams of a word are those of " word " (as scikit-learn's char_wb analyzer makes
+    them); each word's n-grams are worked out once and remembered.
+    """
 
     def __init__(self, vocabulary: Dict[str, int], idf: np.ndarray, ngram_range=(2, 5)):
-        from sklearn.feature_extraction.text import CountVectorizer
-
         self.vocabulary = vocabulary
         self.idf = np.asarray(idf, dtype=np.float32)
-        self.ngram_range = tuple(ngram_range)
-        self._counter = CountVectorizer(analyzer="char_wb", ngram_range=self.ngram_range,
-                                        vocabulary=vocabulary, lowercase=True, dtype=np.float32)
+        self.ngram_range = tuple(int(n) for n in ngram_range)
+        self._word_columns: Dict[str, List[int]] = {}
 
     @classmethod
     def fit(cls, texts: Sequence[str], ngram_range=(2, 5), min_df: int = 2) -> "CharNgrams":
         """Learn the n-gram vocabulary (n-grams in at least min_df texts) and their IDF weights."""
-        from sklearn.feature_extraction.text import CountVectorizer
-
-        counter = CountVectorizer(analyzer="char_wb", ngram_range=tuple(ngram_range),
-                                  min_df=min_df, lowercase=True, dtype=np.float32)
-        try:
-            counts = counter.fit_transform([text[:MAX_NGRAM_CHARS] for text in texts])
-        except ValueError:  # too few texts for any n-gram to reach min_df
-            counter.set_params(min_df=1)
-            counts = counter.fit_transform([text[:MAX_NGRAM_CHARS] for text in texts] or [" "])
-        document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
-        idf = np.log((1 + counts.shape[0]) / (1 + document_frequency)) + 1.0
-        vocabulary = {ngram: int(index) for ngram, index in counter.vocabulary_.items()}
-        return cls(vocabulary, idf, ngram_range)
+        document_frequency: Dict[str, int] = {}
+        word_ngrams: Dict[str, List[str]] = {}
+        for text in texts:
+            seen = set()
+            for word in _words(text):
+                grams = word_ngrams.get(word)
+                if grams is None:
+                    grams = word_ngrams[word] = _ngrams(word, ngram_range)
+                seen.update(grams)
+            for gram in seen:
+                document_frequency[gram] = document_frequency.get(gram, 0) + 1
+        kept = sorted(gram for gram, count in document_frequency.items() if count >= min_df)
+        if not kept:  # too few texts for any n-gram to reach min_df
+            kept = sorted(document_frequency)
+        frequency = np.array([document_frequency[gram] for gram in kept], np.float64)
+        idf = np.log((1 + len(texts)) / (1 + frequency)) + 1.0
+        return cls({gram: index for index, gram in enumerate(kept)}, idf, ngram_range)
 
     @property
     def size(self) -> int:
@@ -64,12 +69,31 @@ class CharNgrams:
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Sublinear TF-IDF rows of unit length (all zero for a text with no known n-gram)."""
-        counts = self._counter.transform([text[:MAX_NGRAM_CHARS] for text in texts]).tocsr()
-        counts.data = 1.0 + np.log(counts.data)
-        weighted = counts.multiply(self.idf[np.newaxis, :]).tocsr()
-        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ weighted, dtype=np.float32)
+        indptr = [0]
+        indices: List[int] = []
+        values: List[float] = []
+        for text in texts:
+            counts: Dict[int, int] = {}
+            for word in _words(text):
+                for column in self._columns(word):
+                    counts[column] = counts.get(column, 0) + 1
+            columns = np.fromiter(counts.keys(), np.int64, len(counts))
+            weights = (1.0 + np.log(np.fromiter(counts.values(), np.float32, len(counts)))) * self.idf[columns]
+            norm = float(np.sqrt(np.dot(weights, weights)))
+            indices.extend(columns.tolist())
+            values.extend((weights / norm if norm else weights).tolist())
+            indptr.append(len(indices))
+        return sparse.csr_matrix((np.asarray(values, np.float32), np.asarray(indices, np.int64),
+                                  np.asarray(indptr, np.int64)), shape=(len(texts), self.size))
+
+    def _columns(self, word: str) -> List[int]:
+        columns = self._word_columns.get(word)
+        if columns is None:
+            columns = [self.vocabulary[gram] for gram in _ngrams(word, self.ngram_range) if gram in self.vocabulary]
+            if len(self._word_columns) > 200_000:
+                self._word_columns.clear()
+            self._word_columns[word] = columns
+        return columns
 
     def ordered_vocabulary(self) -> np.ndarray:
         """The n-grams as an array of strings, position = feature index (for saving)."""
@@ -77,3 +101,19 @@ class CharNgrams:
         for ngram, index in self.vocabulary.items():
             ordered[index] = ngram
         return np.array(ordered, dtype=str)
+
+
+def _words(text: str) -> List[str]:
+    return text[:MAX_NGRAM_CHARS].lower().split()
+
+
+def _ngrams(word: str, ngram_range) -> List[str]:
+    padded = f" {word} "
+    low, high = ngram_range
+    grams = []
+    for size in range(low, high + 1):
+        if len(padded) <= size:
+            grams.append(padded)  # a short word counts once, whole
+            break
+        grams.extend(padded[start:start + size] for start in range(len(padded) - size + 1))
+    return grams

@@ -35,6 +35,7 @@ class WordPieceTokenizer:
         self.vocab = vocab
         self.unk_id = vocab[UNK_TOKEN]
         self._word_cache: Dict[str, List[int]] = {}
+        self._token_cache: Dict[str, List[int]] = {}
 
     @classmethod
     def from_file(cls, vocab_path: Path) -> "WordPieceTokenizer":
@@ -100,15 +101,24 @@ class WordPieceTokenizer:
                     break
                 ids.append(piece_id)
                 start = end
-        if len(self._word_cache) < 200_000:
-            self._word_cache[word] = ids
+        if len(self._word_cache) > 200_000:
+            self._word_cache.clear()
+        self._word_cache[word] = ids
         return ids
 
     def encode(self, text: str, max_pieces: int = 10_000) -> List[int]:
         """Word-piece ids of the text without [CLS]/[SEP], at most max_pieces of them."""
         ids: List[int] = []
-        for word in self.words(text):
-            ids.extend(self.word_ids(word))
+        # Each space-separated token is cleaned and split on its own and remembered: answers
+        # repeat words a lot, and the character-by-character clean-up is the slow part.
+        for token in text.split():
+            pieces = self._token_cache.get(token)
+            if pieces is None:
+                pieces = [piece for word in self.words(token) for piece in self.word_ids(word)]
+                if len(self._token_cache) > 200_000:
+                    self._token_cache.clear()
+                self._token_cache[token] = pieces
+            ids.extend(pieces)
             if len(ids) >= max_pieces:
                 return ids[:max_pieces]
         return ids

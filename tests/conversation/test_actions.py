@@ -179,3 +179,29 @@ def test_not_understood_elsewhere_offers_buttons(app):
     said, events, _ = run(control.ActionKindFallback(), tracker(intent="nlu_fallback",
                                                                   slots={"stage": "done"}))
     assert said == ["utter_not_understood"] and events[0]["event"] == "rewind"
+
+
+def test_a_flood_gets_one_kind_word_and_is_not_all_stored(app):
+    from bot.conversation import FLOOD_ANSWERS
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    slots, replies = {}, []
+    for number in range(FLOOD_ANSWERS + 5):
+        text = f"answer {number} about the bus"
+        said, events, _ = run(questions.ActionSaveAnswer(),
+                              tracker(slots={**slots, "answer_text": text}, message_id=f"f{number}"))
+        slots["slowed_down"] = slot(events, "slowed_down") is True or slots.get("slowed_down")
+        replies.append(said)
+    assert replies[FLOOD_ANSWERS] == ["utter_slow_down"]
+    assert all(said == [] for said in replies[FLOOD_ANSWERS + 1:])
+    with app.sessions() as session:
+        assert len(session.execute(select(Answer)).all()) == FLOOD_ANSWERS
+
+
+def test_a_huge_message_gets_a_clear_reply_and_is_not_stored(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, _, _ = run(questions.ActionSaveAnswer(),
+                     tracker(slots={"answer_text": "word " * 3000}, message_id="huge"))
+    assert said == ["utter_too_long", "utter_ask_add_more"]
+    with app.sessions() as session:
+        assert session.execute(select(Answer)).first() is None

@@ -1,0 +1,309 @@
+"""Staff commands: `export`, `report`, `actions` (you said, we did) and `notify`."""
+from __future__ import annotations
+
+import contextlib
+import getpass
+import logging
+import re
+import sys
+from datetime import datetime, time, timezone
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from bot.settings import Settings
+from bot.staff.exports import FORMATS
+from bot.store.models import ACTION_STATUSES
+
+log = logging.getLogger(__name__)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _user_error(message: str) -> click.ClickException:
+    from bot.cli import UserError
+
+    return UserError(message)
+
+
+def default_actor() -> str:
+    """The name of the person at the terminal, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+def _by_option(function):
+    return click.option("--by", "actor", default=default_actor, show_default="your login name",
+                        help="Who is doing this, for the audit log.")(function)
+
+
+@contextlib.contextmanager
+def _services(ctx: click.Context):
+    """Services built from the CLI's settings; database problems become one clear line."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    from bot.app import build_services
+    from bot.engagement import EngagementError
+
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+    try:
+        services = build_services(settings)
+    except EngagementError as error:
+        raise _user_error(str(error))
+    try:
+        yield services
+    except (DBAPIError, SQLAlchemyError) as error:
+        first_line = str(getattr(error, "orig", error)).splitlines()[0]
+        raise _user_error(f"The database could not do that ({first_line}). "
+                          "Is it up to date? Run `coproduce db upgrade`.")
+    finally:
+        services.engine.dispose()
+
+
+def parse_moment(value: Optional[str], option: str, *, end_of_day: bool = False) -> Optional[datetime]:
+    """A --since/--until value as a UTC time; a bare date means the whole of that day."""
+    if value is None:
+        return None
+    try:
+        if _DATE.match(value):
+            day = datetime.strptime(value, "%Y-%m-%d").date()
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise _user_error(f"{option} must be a date like 2025-03-01 or a time like "
+                          f"2025-03-01T09:30:00Z, not {value!r}.")
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+# ---- export ---------------------------------------------------------------------------------
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="File format (default: from the --out file's ending).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write.")
+@click.option("--theme", "theme_id", default=None, help="Only answers with this theme id.")
+@click.option("--question", "question_id", default=None, help="Only answers to this question id.")
+@click.option("--since", default=None, help="Only answers from this date or time (UTC).")
+@click.option("--until", default=None, help="Only answers up to this date (whole day) or time.")
+@click.option("--include-flagged", is_flag=True,
+              help="Also export answers flagged for safeguarding (left out by default).")
+@_by_option
+@click.pass_context
+def export(ctx: click.Context, fmt, out: Path, theme_id, question_id, since, until,
+           include_flagged: bool, actor: str) -> None:
+    """Export answers word for word, one row per answer, to CSV, XLSX or JSON."""
+    from bot.staff.exports import export_answers
+    from bot.store.staff_queries import AnswerFilter, count_export
+
+    fmt = fmt or out.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise _user_error(f"Choose a format with --format ({', '.join(FORMATS)}), or end the "
+                          "--out file name with one of them.")
+    answer_filter = AnswerFilter(theme_id=theme_id, question_id=question_id,
+                                 since=parse_moment(since, "--since"),
+                                 until=parse_moment(until, "--until", end_of_day=True),
+                                 include_flagged=include_flagged)
+    if answer_filter.since and answer_filter.until and answer_filter.since > answer_filter.until:
+        raise _user_error("--since is after --until, so nothing would be exported.")
+    if not out.parent.is_dir():
+        raise _user_error(f"The folder {out.parent} does not exist.")
+    with _services(ctx) as services:
+        engagement = services.engagement
+        if theme_id is not None and engagement.theme_by_id(theme_id) is None:
+            raise _user_error(f"Unknown theme id {theme_id!r}. The themes are: "
+                              f"{', '.join(t.id for t in engagement.themes)}.")
+        if question_id is not None and engagement.question_by_id(question_id) is None:
+            raise _user_error(f"Unknown question id {question_id!r}. The questions are: "
+                              f"{', '.join(q.id for q in engagement.questions)}.")
+        with services.sessions() as session, _progress_bar(session, answer_filter,
+                                                           count_export) as progress:
+            try:
+                result = export_answers(session, engagement, fmt=fmt, out=out,
+                                        answer_filter=answer_filter, actor=actor,
+                                        progress=progress)
+            except OSError as error:
+                raise _user_error(f"Could not write {out}: {error.strerror or error}.")
+            session.commit()
+    click.echo(f"Exported {result.rows} answers to {out}.")
+    if include_flagged:
+        click.echo("This file includes answers flagged for safeguarding. Keep it safe.")
+
+
+@contextlib.contextmanager
+def _progress_bar(session, answer_filter, count_export):
+    """A tqdm bar on standard error when it is a terminal, else nothing."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    total = count_export(session, answer_filter=answer_filter)
+    session.rollback()  # the export reads its own snapshot from a fresh transaction
+    with tqdm(total=total, file=sys.stderr, unit=" answers", desc="Exporting",
+              leave=False) as bar:
+        yield bar.update
+
+
+# ---- report ---------------------------------------------------------------------------------
+@click.command("report")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML file to write.")
+@click.option("--easy-read", is_flag=True, help="The Easy Read version, for participants.")
+@_by_option
+@click.pass_context
+def report(ctx: click.Context, out: Path, easy_read: bool, actor: str) -> None:
+    """Write the report as one HTML file you can email (charts and tables, no links needed)."""
+    from bot.staff.report import write_report
+
+    if not out.parent.is_dir():
+        raise _user_error(f"The folder {out.parent} does not exist.")
+    with _services(ctx) as services, services.sessions() as session:
+        try:
+            data = write_report(session, services.engagement, out=out, actor=actor,
+                                easy_read=easy_read)
+        except OSError as error:
+            raise _user_error(f"Could not write {out}: {error.strerror or error}.")
+        session.commit()
+    kind = "Easy Read report" if easy_read else "report"
+    click.echo(f"Wrote the {kind} to {out}: {data.people} people, {data.answers} answers.")
+
+
+# ---- you said, we did -----------------------------------------------------------------------
+@click.group("actions")
+def actions() -> None:
+    """You said, we did: what staff do about each theme."""
+
+
+@actions.command("add")
+@click.option("--theme", "theme_id", required=True, help="The theme id the action is about.")
+@click.option("--text", required=True, help="What you will do or did, in plain words.")
+@click.option("--status", type=click.Choice(ACTION_STATUSES), default="planned", show_default=True)
+@_by_option
+@click.pass_context
+def actions_add(ctx: click.Context, theme_id: str, text: str, status: str, actor: str) -> None:
+    """Add an action for a theme."""
+    from bot.staff.actions import ActionError, add_action, readability_warning
+
+    with _services(ctx) as services, services.sessions() as session:
+        try:
+            action, readability = add_action(session, services.engagement, theme_id=theme_id,
+                                             text=text, status=status, actor=actor)
+        except ActionError as error:
+            raise _user_error(str(error))
+        session.commit()
+    click.echo(f"Added action {action.id} for {action.theme_id} ({action.status}).")
+    _warn(readability_warning(readability))
+
+
+@actions.command("list")
+@click.pass_context
+def actions_list(ctx: click.Context) -> None:
+    """List every action, by theme."""
+    from bot.staff.actions import list_actions
+
+    with _services(ctx) as services, services.sessions() as session:
+        found = list_actions(session)
+    if not found:
+        click.echo("No actions yet. Add one with `coproduce actions add`.")
+        return
+    click.echo(f"{'id':>4}  {'theme':<22} {'status':<8} {'rev':>3}  text")
+    for action in found:
+        click.echo(f"{action.id:>4}  {action.theme_id:<22} {action.status:<8} "
+                   f"{action.revision:>3}  {action.text}")
+
+
+@actions.command("update")
+@click.argument("action_id", type=int)
+@click.option("--text", default=None, help="New words for the action.")
+@click.option("--status", type=click.Choice(ACTION_STATUSES), default=None, help="New status.")
+@_by_option
+@click.pass_context
+def actions_update(ctx: click.Context, action_id: int, text, status, actor: str) -> None:
+    """Change an action's words or status (participants who want updates hear about it)."""
+    from bot.staff.actions import ActionError, readability_warning, update_action
+
+    if text is None and status is None:
+        raise _user_error("Give --text, --status or both.")
+    with _services(ctx) as services, services.sessions() as session:
+        try:
+            action, changed, readability = update_action(session, action_id=action_id,
+                                                         text=text, status=status, actor=actor)
+        except ActionError as error:
+            raise _user_error(str(error))
+        session.commit()
+    if changed:
+        click.echo(f"Updated action {action.id}: now revision {action.revision} ({action.status}).")
+    else:
+        click.echo(f"Nothing changed: action {action.id} stays at revision {action.revision}.")
+    if text is not None:
+        _warn(readability_warning(readability))
+
+
+def _warn(warning: Optional[str]) -> None:
+    if warning:
+        click.echo(warning, err=True)
+
+
+# ---- notify ---------------------------------------------------------------------------------
+@click.command("notify")
+@click.option("--dry-run", is_flag=True, help="Show who would get which message; send nothing.")
+@click.option("--resend-unconfirmed", is_flag=True,
+              help="Send again the messages an earlier run may not have delivered.")
+@click.option("--domain", "domain_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The domain.yml with the update wording (default: the project's).")
+@_by_option
+@click.pass_context
+def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_path, actor) -> None:
+    """Send 'you said, we did' news to participants who asked for updates, once per change."""
+    from bot.staff.notify import MissingWording, NotifierUnavailable, UpdateWording, send_updates
+    from bot.staff.telegram_notifier import TelegramNotifier
+
+    with _services(ctx) as services:
+        settings = services.settings
+        wording = UpdateWording(domain_path or Path(settings.project_root) / "domain.yml")
+        try:
+            wording.require()
+        except MissingWording as error:
+            raise _user_error(str(error))
+        try:
+            with contextlib.ExitStack() as stack:
+                notifiers = {}
+                if not dry_run:
+                    notifiers["telegram"] = stack.enter_context(TelegramNotifier(
+                        settings.telegram_bot_token, settings.telegram_base_url))
+                result = send_updates(services.sessions, services.engagement, wording, notifiers,
+                                      actor=actor, dry_run=dry_run,
+                                      resend_unconfirmed=resend_unconfirmed)
+        except NotifierUnavailable as error:
+            raise _user_error(str(error))
+    _show_notify_result(result, dry_run)
+
+
+def _show_notify_result(result, dry_run: bool) -> None:
+    if result.earlier_unconfirmed and not result.resent_unconfirmed:
+        click.echo(f"{result.earlier_unconfirmed} update message(s) from an earlier run may not have "
+                   "arrived, and are not sent again. Check, then use --resend-unconfirmed to "
+                   "send them again.")
+    elif result.resent_unconfirmed:
+        click.echo(f"Sending {result.resent_unconfirmed} unconfirmed update message(s) again.")
+    for pseudonym, problems in result.hard_to_read:
+        click.echo(f"Warning: the message to {pseudonym} may be hard to read: "
+                   + "; ".join(problems), err=True)
+    if dry_run:
+        for pseudonym, message in result.previews:
+            buttons = ", ".join(f"[{title}]" for title, _ in message.buttons)
+            click.echo(f"--- to {pseudonym}\n{message.text}\n{buttons}")
+        click.echo(f"Dry run: {len(result.previews)} message(s) would be sent.")
+        return
+    click.echo(f"Sent {len(result.sent)} update message(s).")
+    for pseudonym, reason in result.not_delivered:
+        click.echo(f"Not delivered to {pseudonym} (will be tried again next time): {reason}")
+    for pseudonym, reason in result.unconfirmed:
+        click.echo(f"May not have arrived at {pseudonym} (not sent again): {reason}")
+    if result.no_channel:
+        click.echo(f"{len(result.no_channel)} participant(s) have news but no channel to send "
+                   "it on.")

@@ -1,0 +1,292 @@
+"""Export answers word for word to CSV, XLSX or JSON, streaming, safe to open in a spreadsheet."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+from sqlalchemy.orm import Session
+
+from bot.engagement import Engagement
+from bot.store import staff_queries
+from bot.store.staff_queries import AnswerFilter, ExportRow
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("csv", "xlsx", "json")
+ROLE_LABELS = {"self": "self", "on_behalf": "on behalf", "support_worker": "support worker"}
+NOT_SAID = "not said"
+HEADERS = ("Participant", "Role", "Question id", "Question", "Answer", "Themes", "Channel",
+           "Time (UTC)")
+# A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection);
+# the full-width forms are included because some spreadsheets fold them to the ASCII ones.
+FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+
+
+def is_formula_like(value: str) -> bool:
+    """True when a spreadsheet could read this cell as a formula."""
+    return value[:1] in FORMULA_STARTS
+
+
+def safe_cell(value: str) -> str:
+    """The value with a leading single quote if a spreadsheet could run it as a formula."""
+    return "'" + value if value[:1] in FORMULA_STARTS else value
+
+
+def role_label(role: Optional[str]) -> str:
+    """How a role reads in exports and reports: self, on behalf, support worker."""
+    return ROLE_LABELS.get(role, role) if role else NOT_SAID
+
+
+def iso_utc(moment) -> str:
+    """A UTC time as ISO 8601 to the second, e.g. 2025-03-01T10:15:00Z."""
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def themes_cell(row: ExportRow) -> str:
+    """Every tag on the answer with who set it, e.g. 'being_safe (participant); purpose (auto)'."""
+    return "; ".join(f"{theme} ({source})" for theme, source in row.tags)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote."""
+
+    path: Path
+    format: str
+    rows: int
+    answer_filter: AnswerFilter
+
+
+class Counts:
+    """Answers per theme by role and by question, gathered while the rows stream past."""
+
+    def __init__(self):
+        self.by_role: Dict[str, Dict[str, int]] = {}
+        self.by_question: Dict[str, Dict[str, int]] = {}
+        self.rows = 0
+
+    def add(self, row: ExportRow) -> None:
+        """Count one exported answer under each of its themes ('' for none)."""
+        self.rows += 1
+        for theme in row.theme_ids or [""]:
+            by_role = self.by_role.setdefault(theme, {})
+            by_role[role_label(row.role)] = by_role.get(role_label(row.role), 0) + 1
+            by_question = self.by_question.setdefault(theme, {})
+            by_question[row.question_id] = by_question.get(row.question_id, 0) + 1
+
+
+class _Writer:
+    """Writes rows of one export format; subclasses open, write and close the file."""
+
+    needs_counts = False  # only the XLSX file has a sheet of counts
+
+    def __init__(self, path: Path, engagement: Engagement):
+        self.path = path
+        self.engagement = engagement
+        self.questions = {question.id: question.text for question in engagement.questions}
+
+    def values(self, row: ExportRow) -> List[str]:
+        """The cells of one row, in the order of HEADERS."""
+        return [row.pseudonym, role_label(row.role), row.question_id,
+                self.questions.get(row.question_id, ""), row.text, themes_cell(row), row.channel,
+                iso_utc(row.created_at)]
+
+    def write(self, row: ExportRow) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self, counts: Counts) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _CsvWriter(_Writer):
+    """CSV in UTF-8 with a byte order mark, so spreadsheets read the words correctly."""
+
+    def __init__(self, path: Path, engagement: Engagement):
+        super().__init__(path, engagement)
+        self._file = open(path, "w", newline="", encoding="utf-8-sig")
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(HEADERS)
+
+    def write(self, row: ExportRow) -> None:
+        self._csv.writerow([safe_cell(value) for value in self.values(row)])
+
+    def close(self, counts: Counts) -> None:
+        self._file.close()
+
+
+class _JsonWriter(_Writer):
+    """A JSON array of answer objects, written one object at a time; text kept exactly."""
+
+    def __init__(self, path: Path, engagement: Engagement):
+        super().__init__(path, engagement)
+        self._file = open(path, "w", encoding="utf-8")
+        self._file.write("[")
+        self._first = True
+
+    def write(self, row: ExportRow) -> None:
+        record = {
+            "participant": row.pseudonym, "role": role_label(row.role),
+            "question_id": row.question_id, "question": self.questions.get(row.question_id, ""),
+            "answer": row.text,
+            "themes": [{"theme": theme, "source": source} for theme, source in row.tags],
+            "channel": row.channel, "time": iso_utc(row.created_at),
+        }
+        self._file.write(("\n" if self._first else ",\n") + json.dumps(record, ensure_ascii=False))
+        self._first = False
+
+    def close(self, counts: Counts) -> None:
+        self._file.write("\n]\n" if not self._first else "]\n")
+        self._file.close()
+
+
+class _XlsxWriter(_Writer):
+    """XLSX in constant-memory mode: every cell a string, formula-like ones quote-prefixed."""
+
+    needs_counts = True
+
+    def __init__(self, path: Path, engagement: Engagement):
+        import xlsxwriter
+
+        super().__init__(path, engagement)
+        self._book = xlsxwriter.Workbook(str(path), {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+            "strings_to_urls": False})
+        self._plain = None
+        # quotePrefix is Excel's own mark for "text typed after an apostrophe": the words stay
+        # exact, yet the cell can never become a formula, not even when someone edits it.
+        self._quoted = self._book.add_format({"quote_prefix": True})
+        bold = self._book.add_format({"bold": True})
+        self._bold = bold
+        self._sheet = self._book.add_worksheet("Answers")
+        self._counts_sheet = self._book.add_worksheet("Counts")
+        for column, (header, width) in enumerate(zip(HEADERS, (34, 15, 22, 40, 60, 40, 10, 21))):
+            self._sheet.set_column(column, column, width)
+            self._sheet.write_string(0, column, header, bold)
+        self._sheet.freeze_panes(1, 0)
+        self._row = 0
+
+    def write(self, row: ExportRow) -> None:
+        self._row += 1
+        for column, value in enumerate(self.values(row)):
+            self._sheet.write_string(self._row, column, value,
+                                     self._quoted if is_formula_like(value) else self._plain)
+
+    def close(self, counts: Counts) -> None:
+        self._sheet.autofilter(0, 0, self._row, len(HEADERS) - 1)
+        _write_counts(self._book, self._counts_sheet, self.engagement, counts, self._bold)
+        self._book.close()
+
+
+def _theme_rows(engagement: Engagement, counts: Counts) -> List[tuple]:
+    """(theme id, label) for every theme: the engagement's first, then others found, then none."""
+    known = [(theme.id, theme.name) for theme in engagement.themes]
+    found = sorted(theme for theme in counts.by_role if theme and not engagement.theme_by_id(theme))
+    return known + [(theme, theme) for theme in found] + [("", "(no theme)")]
+
+
+def _write_counts(book, sheet, engagement: Engagement, counts: Counts, bold) -> None:
+    """The Counts sheet: theme x role and theme x question tables, and a chart of the first."""
+    roles = list(ROLE_LABELS.values()) + [NOT_SAID]
+    questions = [question.id for question in engagement.questions]
+    questions += sorted({q for by_question in counts.by_question.values() for q in by_question}
+                        - set(questions))
+    themes = _theme_rows(engagement, counts)
+    sheet.set_column(0, 0, 20)
+    sheet.set_column(1, 1, 48)
+    sheet.set_column(2, 2 + max(len(roles), len(questions)), 16)
+    sheet.write_string(0, 0, f"Answers in this export: {counts.rows}", bold)
+    sheet.write_string(1, 0, "An answer with more than one theme counts once for each theme. "
+                             "A theme a person chose replaces the automatic ones.")
+    first_table = 3
+    _write_table(sheet, first_table, "Answers by theme and role", roles, themes,
+                 counts.by_role, bold)
+    second_table = first_table + len(themes) + 4
+    _write_table(sheet, second_table, "Answers by theme and question", questions, themes,
+                 counts.by_question, bold)
+    chart = book.add_chart({"type": "bar", "subtype": "stacked"})
+    header_row, last_row = first_table + 1, first_table + 1 + len(themes)
+    for offset, role in enumerate(roles):
+        chart.add_series({
+            "name": ["Counts", header_row, 2 + offset],
+            "categories": ["Counts", header_row + 1, 1, last_row, 1],
+            "values": ["Counts", header_row + 1, 2 + offset, last_row, 2 + offset],
+        })
+    chart.set_title({"name": "Answers by theme and role"})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 760, "height": 60 + 32 * len(themes)})
+    sheet.insert_chart(second_table + len(themes) + 4, 1, chart)
+
+
+def _write_table(sheet, top: int, title: str, columns: List[str], themes: List[tuple],
+                 counts: Dict[str, Dict[str, int]], bold) -> None:
+    sheet.write_string(top, 0, title, bold)
+    headers = ["Theme id", "Theme"] + columns + ["Total"]
+    for column, header in enumerate(headers):
+        sheet.write_string(top + 1, column, header, bold)
+    for offset, (theme_id, label) in enumerate(themes, start=top + 2):
+        sheet.write_string(offset, 0, theme_id)
+        sheet.write_string(offset, 1, label)
+        row_counts = counts.get(theme_id, {})
+        for column, name in enumerate(columns, start=2):
+            sheet.write_number(offset, column, row_counts.get(name, 0))
+        sheet.write_number(offset, 2 + len(columns), sum(row_counts.values()))
+
+
+_WRITERS = {"csv": _CsvWriter, "json": _JsonWriter, "xlsx": _XlsxWriter}
+
+
+def export_answers(session: Session, engagement: Engagement, *, fmt: str, out: Path,
+                   answer_filter: AnswerFilter, actor: str,
+                   progress: Optional[Callable[[int], None]] = None) -> ExportResult:
+    """Write the filtered answers to `out` and add an audit entry; the caller commits.
+
+    The file appears only when complete (written beside it, then renamed), so a failed export
+    leaves nothing half-written behind.
+    """
+    if fmt not in _WRITERS:
+        raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    out = Path(out)
+    staff_queries.begin_snapshot(session)
+    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part",
+                                         dir=str(out.parent) if str(out.parent) else ".")
+    os.close(handle)
+    counts = Counts()
+    try:
+        writer = _WRITERS[fmt](Path(temporary), engagement)
+        for batch in staff_queries.export_batches(session, answer_filter=answer_filter):
+            for row in batch:
+                writer.write(row)
+            if writer.needs_counts:
+                for row in batch:
+                    counts.add(row)
+            else:
+                counts.rows += len(batch)
+            if progress is not None:
+                progress(len(batch))
+        writer.close(counts)
+        os.replace(temporary, out)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    staff_queries.add_audit(session, actor=actor, action="export", detail={
+        "format": fmt, "file": out.name, "rows": counts.rows,
+        "filters": describe_filter(answer_filter)})
+    log.info("Exported %d answers to %s", counts.rows, out)
+    return ExportResult(out, fmt, counts.rows, answer_filter)
+
+
+def describe_filter(answer_filter: AnswerFilter) -> dict:
+    """The filter as plain values for the audit log."""
+    return {
+        "theme": answer_filter.theme_id, "question": answer_filter.question_id,
+        "since": iso_utc(staff_queries.as_utc(answer_filter.since)) if answer_filter.since else None,
+        "until": iso_utc(staff_queries.as_utc(answer_filter.until)) if answer_filter.until else None,
+        "include_flagged": answer_filter.include_flagged,
+    }

@@ -1,0 +1,125 @@
+"""How answers become theme scores: sentence vectors and n-grams in, one score per theme out.
+
+An answer is cut into sentence units; each unit is embedded once, and the answer's vector is
+the mean of its units' vectors. A logistic regression per theme on [vector, n-grams], blended
+with a vote of the nearest training answers, scores the whole answer; an answer of several
+sentences also takes each sentence's score (at sentence_weight), so one sentence about money
+in a long story about staff still counts.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import List, Optional, Sequence
+
+import numpy as np
+from scipy import sparse
+
+from bot.themes.encoder import SentenceEncoder
+from bot.themes.features import CharNgrams, answer_units
+
+
+@dataclasses.dataclass(frozen=True)
+class TaggerConfig:
+    """How the tagger is trained and scores; saved in the model file so scoring matches training."""
+
+    regularization: float = 2.0      # logistic regression C: higher fits the examples harder
+    neighbours: int = 10             # nearest training answers that vote
+    neighbour_weight: float = 0.3    # share of the score that comes from their vote
+    neighbour_sharpness: float = 10.0
+    sentence_weight: float = 0.8     # a single sentence's score counts at this fraction
+    folds: int = 5                   # cross-validation folds for the thresholds
+    min_positive: int = 2            # fewer examples of a theme than this: training fails
+
+
+@dataclasses.dataclass
+class ThemeWeights:
+    """What training learns, apart from thresholds: regression weights and the voting answers."""
+
+    vector_weights: np.ndarray       # (384, themes)
+    ngram_weights: np.ndarray        # (n-grams, themes)
+    bias: np.ndarray                 # (themes,)
+    neighbour_vectors: np.ndarray    # (training answers, 384)
+    neighbour_labels: np.ndarray     # (training answers, themes), 0 or 1
+
+
+@dataclasses.dataclass
+class EmbeddedAnswers:
+    """Answers cut into sentence units, each unit embedded once (reused across training folds)."""
+
+    texts: List[str]
+    units: List[str]
+    owner: np.ndarray                # answer index of each unit
+    vectors: np.ndarray              # one row per unit
+
+
+@dataclasses.dataclass
+class AnswerFeatures:
+    """Feature rows: one per answer, and one per sentence of the answers that have several."""
+
+    answer_vectors: np.ndarray
+    answer_ngrams: sparse.csr_matrix
+    unit_vectors: np.ndarray
+    unit_ngrams: sparse.csr_matrix
+    unit_owner: np.ndarray
+
+
+def embed_answers(texts: Sequence[str], encoder: SentenceEncoder) -> EmbeddedAnswers:
+    """Cut each answer into sentence units and embed them all in one pass."""
+    units: List[str] = []
+    owner: List[int] = []
+    for index, text in enumerate(texts):
+        for unit in answer_units(text):
+            units.append(unit)
+            owner.append(index)
+    return EmbeddedAnswers(list(texts), units, np.asarray(owner, dtype=np.int64), encoder.encode(units))
+
+
+def answer_features(embedded: EmbeddedAnswers, ngrams: CharNgrams,
+                    subset: Optional[np.ndarray] = None) -> AnswerFeatures:
+    """Feature rows for the answers (all, or those in subset, in that order) and their sentences."""
+    count = len(embedded.texts)
+    subset = np.arange(count) if subset is None else np.asarray(subset, dtype=np.int64)
+    position = np.full(count, -1, np.int64)
+    position[subset] = np.arange(len(subset))
+    keep = position[embedded.owner] >= 0
+    owner = position[embedded.owner[keep]]
+    vectors = embedded.vectors[keep]
+    units = [unit for unit, kept in zip(embedded.units, keep) if kept]
+    answer_vectors = np.zeros((len(subset), vectors.shape[1]), np.float32)
+    np.add.at(answer_vectors, owner, vectors)
+    answer_vectors /= np.maximum(np.linalg.norm(answer_vectors, axis=1, keepdims=True), 1e-12)
+    several = np.bincount(owner, minlength=len(subset))[owner] > 1
+    return AnswerFeatures(
+        answer_vectors=answer_vectors,
+        answer_ngrams=ngrams.transform([embedded.texts[i] for i in subset]),
+        unit_vectors=vectors[several],
+        unit_ngrams=ngrams.transform([unit for unit, kept in zip(units, several) if kept]),
+        unit_owner=owner[several],
+    )
+
+
+def score_answers(weights: ThemeWeights, features: AnswerFeatures, config: TaggerConfig) -> np.ndarray:
+    """Scores from 0 to 1: one row per answer, one column per theme."""
+    scores = _row_scores(weights, features.answer_vectors, features.answer_ngrams, config)
+    if config.sentence_weight > 0 and len(features.unit_owner):
+        sentence_scores = _row_scores(weights, features.unit_vectors, features.unit_ngrams, config)
+        np.maximum.at(scores, features.unit_owner, config.sentence_weight * sentence_scores)
+    return scores.astype(np.float32)
+
+
+def _row_scores(weights: ThemeWeights, vectors: np.ndarray, ngrams: sparse.csr_matrix,
+                config: TaggerConfig) -> np.ndarray:
+    if len(vectors) == 0:
+        return np.zeros((0, len(weights.bias)), np.float32)
+    linear = vectors @ weights.vector_weights + np.asarray(ngrams @ weights.ngram_weights) + weights.bias
+    regression = 1.0 / (1.0 + np.exp(-np.clip(linear, -30, 30)))
+    if config.neighbour_weight <= 0:
+        return regression
+    similarity = vectors @ weights.neighbour_vectors.T
+    k = min(config.neighbours, similarity.shape[1])
+    nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+    closeness = np.take_along_axis(similarity, nearest, axis=1)
+    votes = np.exp(config.neighbour_sharpness * (closeness - closeness.max(axis=1, keepdims=True)))
+    votes /= votes.sum(axis=1, keepdims=True)
+    vote = np.einsum("nk,nkt->nt", votes, weights.neighbour_labels[nearest])
+    return (1 - config.neighbour_weight) * regression + config.neighbour_weight * vote
