@@ -180,3 +180,14 @@ def test_a_disclosure_gets_the_calm_script_and_an_alert(rasa_servers, services):
         alert = session.execute(select(SafeguardingAlert).where(
             SafeguardingAlert.answer_id == answer.id)).scalar_one()
     assert answer.flagged and alert.status == "open"
+
+
+def test_logs_hold_no_answer_text_and_no_secrets(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    secret_words = "Aardvark" + uuid.uuid4().hex[:6] + " is my best friend"
+    person.say(secret_words)
+    logs = "".join(p.read_text(errors="replace")
+                   for p in (rasa_servers.settings.var_dir / "logs").glob("*.log"))
+    assert logs, "the servers write logs"
+    assert secret_words.split()[0] not in logs
+    assert rasa_servers.settings.hash_key not in logs
