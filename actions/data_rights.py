@@ -9,6 +9,10 @@ from rasa_sdk.events import SlotSet
 from actions.common import end_form_events, services
 
 
+ROLE_RESPONSES = {"self": "utter_my_data_role_self", "on_behalf": "utter_my_data_role_on_behalf",
+                  "support_worker": "utter_my_data_role_support_worker"}
+
+
 class ActionMyData(Action):
     """Say in plain words what is stored, and give the full record as a JSON file."""
 
@@ -21,9 +25,9 @@ class ActionMyData(Action):
             dispatcher.utter_message(response="utter_my_data_none")
             return []
         dispatcher.utter_message(response="utter_my_data_answers", count=str(len(record["answers"])))
-        role = record["participant"]["role"]
+        role = ROLE_RESPONSES.get(record["participant"]["role"])
         if role:
-            dispatcher.utter_message(response=f"utter_my_data_role_{role}")
+            dispatcher.utter_message(response=role)
         if record["contact"]:
             dispatcher.utter_message(response="utter_my_data_contact")
         dispatcher.utter_message(response="utter_my_data_file",

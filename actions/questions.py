@@ -1,12 +1,15 @@
 """Actions for the open questions: ask, take the answer, save it, add more, move on."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+
+log = logging.getLogger(__name__)
 
 from actions.common import (channel_of, disclosure_confidence, end_form_events, is_command,
                             message_id_of, question_events, reflection, services,
@@ -111,8 +114,25 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         dispatcher.utter_message(response="utter_safeguarding_carry_on")
         return [SlotSet("stage", "safeguard")]
     dispatcher.utter_message(response="utter_reflect", answer=reflection(text))
+    themes = suggested_themes(app, result.answer_id)
+    if themes:
+        # Listen, write, check: ask whether we understood what the answer is about.
+        dispatcher.utter_message(response="utter_check_themes", themes=app.tagging.labels(themes))
+        return [SlotSet("stage", "theme_check"), SlotSet("checking_answer", result.answer_id),
+                SlotSet("slowed_down", False)]
     dispatcher.utter_message(response="utter_ask_add_more")
     return [SlotSet("stage", "add_more"), SlotSet("slowed_down", False)]
+
+
+def suggested_themes(app, answer_id) -> List[str]:
+    """The tagger's themes for a new answer; none if tagging is not possible right now."""
+    if answer_id is None:
+        return []
+    try:
+        return app.tagging.tag_answer(answer_id)
+    except Exception as exc:  # themes are a help, never a reason to stop the conversation
+        log.error("Could not tag an answer: %s", exc.__class__.__name__)
+        return []
 
 
 class ActionAddMore(Action):

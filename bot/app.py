@@ -14,6 +14,7 @@ from bot.engagement import Engagement, load_engagement
 from bot.identity import Pseudonymizer, load_hash_key
 from bot.safeguarding.alerts import AlertService, EmailRoute
 from bot.settings import Settings
+from bot.tagging import TaggingService
 from bot.store.db import make_engine, make_session_factory
 
 
@@ -29,6 +30,7 @@ class Services:
     conversation: ConversationService
     alerts: AlertService
     data_rights: DataRights
+    tagging: TaggingService
 
 
 def build_services(settings: Settings) -> Services:
@@ -49,8 +51,16 @@ def build_services(settings: Settings) -> Services:
         return delete_events(tracker_engines[0], sender_id)
 
     data_rights = DataRights(sessions, pseudonymizer.pseudonym, delete_conversation)
+    tagging = TaggingService(sessions, engagement, lambda: load_tagger(settings, engagement))
     return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts,
-                    data_rights)
+                    data_rights, tagging)
+
+
+def load_tagger(settings: Settings, engagement: Engagement):
+    """The theme tagger for this engagement's themes, trained on first use if missing."""
+    from bot.themes.loading import load_or_train
+
+    return load_or_train(settings.themes_model, themes=[t.id for t in engagement.themes])
 
 
 def alert_routes(settings: Settings, engagement: Engagement) -> list:

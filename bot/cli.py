@@ -223,10 +223,11 @@ def _days(text: str) -> int:
 def _register_groups() -> None:
     from bot.safeguarding.cli import safeguarding
     from bot.speech.cli import audio
+    from bot.staff.cli import actions, export, notify, report
     from bot.web.cli import web
 
-    main.add_command(audio)
-    main.add_command(web)
+    for command in (audio, web, export, report, actions, notify):
+        main.add_command(command)
     main.add_command(safeguarding)
 
 

@@ -31,6 +31,7 @@ class SaveResult:
     created: bool
     disclosure: Optional[Detection] = None
     refused: Optional[str] = None  # "too_long" or "flood": not stored, say why
+    answer_id: Optional[int] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,15 +156,15 @@ class ConversationService:
                 channel=channel, channel_message_id=message_id, flagged=detection is not None)
             if not created:
                 log.info("Answer for message %s was already stored", message_id)
-                return SaveResult(False, detection if answer.flagged else None)
+                return SaveResult(False, detection if answer.flagged else None, answer_id=answer.id)
             if detection is not None:
                 alert_id = self._alerts.raise_alert(
                     session, detection=detection, text=text, channel=channel,
                     role=participant.role, participant_id=participant.id, answer_id=answer.id)
-            role = participant.role
+            role, answer_id = participant.role, answer.id
         if alert_id is not None:
             self._alerts.deliver_soon(alert_id, detection, channel, role)
-        return SaveResult(True, detection)
+        return SaveResult(True, detection, answer_id=answer_id)
 
     def screen_message(self, sender_id: str, *, text: str, channel: str,
                        intent_confidence: Optional[float] = None) -> Optional[Detection]:

@@ -34,6 +34,12 @@ class Theme:
     name: str
     description: str
     emoji: str = ""
+    easy_name: str = ""
+
+    @property
+    def label(self) -> str:
+        """What a participant sees: the picture and the easy name."""
+        return f"{self.emoji} {self.easy_name or self.name}".strip()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +120,7 @@ def load_engagement(path: Path) -> Engagement:
         ]
         themes = [
             Theme(id=str(t["id"]), name=t["name"], description=t.get("description", ""),
-                  emoji=t.get("emoji", ""))
+                  emoji=t.get("emoji", ""), easy_name=t.get("easy_name", ""))
             for t in raw["themes"]
         ]
     except (KeyError, TypeError) as exc:

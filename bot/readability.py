@@ -44,8 +44,11 @@ def check(text: str) -> Readability:
         count = len(_WORD.findall(sentence))
         if count > MAX_SENTENCE_WORDS:
             problems.append(f"sentence has {count} words (at most {MAX_SENTENCE_WORDS}): {sentence}")
-    ease = textstat.flesch_reading_ease(text) if words else 100.0
-    grade = textstat.flesch_kincaid_grade(text) if words else 0.0
+    # A line of a list is read on its own: score it as its own sentence.
+    scored = " ".join(part if part[-1] in ".!?" else part + "."
+                      for part in sentences(text))
+    ease = textstat.flesch_reading_ease(scored) if words else 100.0
+    grade = textstat.flesch_kincaid_grade(scored) if words else 0.0
     if words >= SCORED_MIN_WORDS:
         if ease < MIN_READING_EASE:
             problems.append(f"reading ease {ease:.0f} (needs {MIN_READING_EASE:.0f} or more)")

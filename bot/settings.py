@@ -41,6 +41,7 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "coproduce@localhost"
     retention_days: int = 365
+    themes_model: Path = Path("")
     log_level: str = "INFO"
 
     @classmethod
@@ -61,6 +62,8 @@ class Settings:
         fixes = {}
         if "audio_dir" not in values:
             fixes["audio_dir"] = var_dir / "audio"
+        if not str(values.get("themes_model", "")) or str(values.get("themes_model")) == ".":
+            fixes["themes_model"] = var_dir / "themes" / "tagger.npz"
         if not settings.database_url:
             fixes["database_url"] = f"sqlite:///{var_dir / 'coproduce.db'}"
         if "rasa_url" not in values:

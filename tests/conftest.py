@@ -26,10 +26,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def test_tagger_path() -> Path:
+    """One theme tagger for every test run on this machine, trained again when the examples change."""
+    import hashlib
+
+    examples = PROJECT_ROOT / "data" / "themes" / "examples.jsonl"
+    digest = hashlib.sha256(examples.read_bytes()).hexdigest()[:12]
+    return PROJECT_ROOT / "models" / f"themes-test-{digest}.npz"
+
+
 def make_settings(tmp_path: Path, **overrides) -> Settings:
     """Settings pointing at a scratch var/ directory and a SQLite database there."""
     values = dict(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'coproduce.db'}",
-                  hash_key="test-key", rasa_config=TEST_CONFIG)
+                  hash_key="test-key", rasa_config=TEST_CONFIG, themes_model=test_tagger_path())
     values.update(overrides)
     return Settings.from_env(environ={}, **values)
 
@@ -74,6 +83,17 @@ def database_url(request, tmp_path) -> str:
     url = _postgres_database()
     yield url
     _drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def theme_tagger() -> Path:
+    """Train the test theme tagger once, before any test needs it."""
+    from bot.themes.loading import load_or_train
+
+    path = test_tagger_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    load_or_train(path)
+    return path
 
 
 @pytest.fixture(scope="session")

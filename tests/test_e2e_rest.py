@@ -28,6 +28,13 @@ class Participant_:
         assert replies, f"no reply to {text!r}"
         return " ".join(r.get("text") or "" for r in replies)
 
+    def answer(self, text, message_id=None):
+        """Answer, and say 'yes' if asked whether we understood the themes."""
+        reply = self.say(text, message_id=message_id)
+        if "I think this is about" in reply:
+            reply += " " + self.say("/affirm")
+        return reply
+
 
 @pytest.fixture(scope="module")
 def services(rasa_servers):
@@ -55,13 +62,13 @@ def start(rasa_servers, role="/role_self"):
 def test_a_whole_conversation_is_stored_exactly(rasa_servers, services):
     person, reply = start(rasa_servers)
     assert "What makes a good life for you?" in reply
-    assert "You said: My friends and my flat" in person.say("My friends and my flat")
+    assert "You said: My friends and my flat" in person.answer("My friends and my flat")
     assert "What else" in person.say("/affirm")
-    person.say("Going to work at the cafe")
+    person.answer("Going to work at the cafe")
     assert "What helps you" in person.say("/deny")
-    person.say("Staff who know me")
+    person.answer("Staff who know me")
     assert "What gets in the way" in person.say("no")
-    person.say("Long waits at the doctors")
+    person.answer("Long waits at the doctors")
     assert "Thank you for your answers" in person.say("/deny")
     assert stored(services, person.sender) == [
         ("good_life", "My friends and my flat"), ("good_life", "Going to work at the cafe"),
@@ -73,7 +80,7 @@ def test_a_carer_is_recorded_as_answering_on_behalf(rasa_servers, services):
     person, reply = start(rasa_servers, "/role_on_behalf")
     assert "happy" in reply
     assert "What makes a good life for them?" in person.say("/affirm")
-    person.say("She loves her music group")
+    person.answer("She loves her music group")
     with services.sessions() as session:
         answer = session.execute(select(Answer).where(Answer.text == "She loves her music group")).scalar_one()
         assert answer.role == "on_behalf"
@@ -86,14 +93,14 @@ def test_bad_input_gets_a_reply_and_is_stored_word_for_word(rasa_servers, servic
     odd = ["😀😀😀", "<b>bold</b> <script>x</script>", "'; DROP TABLE answers; --",
            "Quiero un trabajo", "a" * 5000]
     for text in odd:
-        assert "You said" in person.say(text)
+        assert "You said" in person.answer(text)
         person.say("/affirm")
     assert [text for _, text in stored(services, person.sender)] == odd
 
 
 def test_the_same_message_twice_is_stored_once(rasa_servers, services):
     person, _ = start(rasa_servers)
-    person.say("My cat", message_id="dup-1")
+    person.answer("My cat", message_id="dup-1")
     person.say("/affirm")
     person.say("My cat", message_id="dup-1")
     assert stored(services, person.sender) == [("good_life", "My cat")]
@@ -101,7 +108,7 @@ def test_the_same_message_twice_is_stored_once(rasa_servers, services):
 
 def test_stop_and_come_back_later(rasa_servers, services):
     person, _ = start(rasa_servers)
-    person.say("My garden")
+    person.answer("My garden")
     person.say("/deny")
     assert "kept your answers" in person.say("stop")
     reply = person.say("hello")
@@ -185,7 +192,7 @@ def test_a_disclosure_gets_the_calm_script_and_an_alert(rasa_servers, services):
 def test_logs_hold_no_answer_text_and_no_secrets(rasa_servers, services):
     person, _ = start(rasa_servers)
     secret_words = "Aardvark" + uuid.uuid4().hex[:6] + " is my best friend"
-    person.say(secret_words)
+    person.answer(secret_words)
     logs = "".join(p.read_text(errors="replace")
                    for p in (rasa_servers.settings.var_dir / "logs").glob("*.log"))
     assert logs, "the servers write logs"

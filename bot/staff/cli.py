@@ -62,7 +62,8 @@ def _services(ctx: click.Context):
         services.engine.dispose()
 
 
-def parse_moment(value: Optional[str], option: str, *, end_of_day: bool = False) -> Optional[datetime]:
+def parse_moment(value: Optional[str], option: str, *,
+                 end_of_day: bool = False) -> Optional[datetime]:
     """A --since/--until value as a UTC time; a bare date means the whole of that day."""
     if value is None:
         return None
@@ -253,8 +254,9 @@ def _warn(warning: Optional[str]) -> None:
 @click.option("--dry-run", is_flag=True, help="Show who would get which message; send nothing.")
 @click.option("--resend-unconfirmed", is_flag=True,
               help="Send again the messages an earlier run may not have delivered.")
-@click.option("--domain", "domain_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="The domain.yml with the update wording (default: the project's).")
+@click.option("--domain", "domain_path", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The domain.yml with the update wording (default: the project's).")
 @_by_option
 @click.pass_context
 def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_path, actor) -> None:
@@ -285,9 +287,9 @@ def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_p
 
 def _show_notify_result(result, dry_run: bool) -> None:
     if result.earlier_unconfirmed and not result.resent_unconfirmed:
-        click.echo(f"{result.earlier_unconfirmed} update message(s) from an earlier run may not have "
-                   "arrived, and are not sent again. Check, then use --resend-unconfirmed to "
-                   "send them again.")
+        click.echo(f"{result.earlier_unconfirmed} update message(s) from an earlier run may "
+                   "not have arrived, and are not sent again. Check, then use "
+                   "--resend-unconfirmed to send them again.")
     elif result.resent_unconfirmed:
         click.echo(f"Sending {result.resent_unconfirmed} unconfirmed update message(s) again.")
     for pseudonym, problems in result.hard_to_read:

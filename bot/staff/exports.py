@@ -114,7 +114,9 @@ class _CsvWriter(_Writer):
         self._csv.writerow(HEADERS)
 
     def write(self, row: ExportRow) -> None:
-        self._csv.writerow([safe_cell(value) for value in self.values(row)])
+        # Python 3.10's csv module cannot write a NUL character (SQLite can hold one).
+        self._csv.writerow([safe_cell(value).replace("\x00", "\ufffd")
+                            for value in self.values(row)])
 
     def close(self, counts: Counts) -> None:
         self._file.close()
@@ -174,8 +176,11 @@ class _XlsxWriter(_Writer):
     def write(self, row: ExportRow) -> None:
         self._row += 1
         for column, value in enumerate(self.values(row)):
-            self._sheet.write_string(self._row, column, value,
-                                     self._quoted if is_formula_like(value) else self._plain)
+            cut = self._sheet.write_string(self._row, column, value,
+                                           self._quoted if is_formula_like(value) else self._plain)
+            if cut == -2:  # a cell holds at most 32,767 characters
+                log.warning("Answer %d is longer than an XLSX cell can hold and was cut short "
+                            "there; the CSV and JSON exports keep it whole.", row.answer_id)
 
     def close(self, counts: Counts) -> None:
         self._sheet.autofilter(0, 0, self._row, len(HEADERS) - 1)
@@ -253,8 +258,9 @@ def export_answers(session: Session, engagement: Engagement, *, fmt: str, out: P
         raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     out = Path(out)
     staff_queries.begin_snapshot(session)
+    # mkstemp makes the file readable by its owner only, which suits answers kept word for word
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part",
-                                         dir=str(out.parent) if str(out.parent) else ".")
+                                         dir=str(out.parent))
     os.close(handle)
     counts = Counts()
     try:
@@ -282,11 +288,14 @@ def export_answers(session: Session, engagement: Engagement, *, fmt: str, out: P
     return ExportResult(out, fmt, counts.rows, answer_filter)
 
 
+def _iso_or_none(moment) -> Optional[str]:
+    return iso_utc(staff_queries.as_utc(moment)) if moment is not None else None
+
+
 def describe_filter(answer_filter: AnswerFilter) -> dict:
     """The filter as plain values for the audit log."""
     return {
         "theme": answer_filter.theme_id, "question": answer_filter.question_id,
-        "since": iso_utc(staff_queries.as_utc(answer_filter.since)) if answer_filter.since else None,
-        "until": iso_utc(staff_queries.as_utc(answer_filter.until)) if answer_filter.until else None,
+        "since": _iso_or_none(answer_filter.since), "until": _iso_or_none(answer_filter.until),
         "include_flagged": answer_filter.include_flagged,
     }

@@ -36,6 +36,7 @@ ITEMS = {"planned": "utter_update_item_planned", "doing": "utter_update_item_doi
 STOP = "utter_update_stop"
 STOP_BUTTON = "utter_update_stop_button"
 RESPONSES = (INTRO, *ITEMS.values(), STOP, STOP_BUTTON)
+PLACEHOLDERS = ("themes", "theme", "emoji", "action")  # the values every response is given
 
 
 # ---- delivery -------------------------------------------------------------------------------
@@ -90,23 +91,39 @@ class UpdateWording:
         return missing
 
     def require(self) -> None:
-        """Raise MissingWording naming every update response domain.yml lacks."""
+        """Raise MissingWording if a response is missing or uses a placeholder we do not fill."""
         missing = self.missing()
         if missing:
             raise MissingWording(f"domain.yml has no response called {', '.join(missing)}; "
                                  "add them before sending updates.")
+        sample = dict.fromkeys(PLACEHOLDERS, "x")
+        for name in RESPONSES:
+            try:
+                response_text(self.domain_path, name, **sample)
+            except (KeyError, IndexError, ValueError) as error:
+                raise MissingWording(
+                    f"domain.yml's {name} uses a placeholder notify does not fill ({error}); "
+                    f"it can use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}.") from None
 
     def compose(self, engagement: Engagement, actions: Sequence[StaffAction]) -> UpdateMessage:
         """The message about these actions, with a button to stop updates."""
-        parts = [response_text(self.domain_path, INTRO)]
+        names = {}
         for action in actions:
             theme = engagement.theme_by_id(action.theme_id)
+            names[action.theme_id] = (theme.easy_name or theme.name, theme.emoji) if theme \
+                else (action.theme_id, "")
+        themes = ", ".join(name for name, _ in names.values())
+        # Every response gets every value, so the wording may use any placeholder it likes.
+        common = {"themes": themes, "theme": "", "emoji": "", "action": ""}
+        parts = [response_text(self.domain_path, INTRO, **common)]
+        for action in actions:
+            name, emoji = names[action.theme_id]
             parts.append(response_text(
-                self.domain_path, ITEMS[action.status], action=as_sentence(action.text),
-                theme=theme.name if theme else action.theme_id,
-                emoji=theme.emoji if theme else "").strip())
-        parts.append(response_text(self.domain_path, STOP))
-        button = response_text(self.domain_path, STOP_BUTTON)
+                self.domain_path, ITEMS[action.status],
+                **{**common, "theme": name, "emoji": emoji,
+                   "action": as_sentence(action.text)}).strip())
+        parts.append(response_text(self.domain_path, STOP, **common))
+        button = response_text(self.domain_path, STOP_BUTTON, **common)
         return UpdateMessage("\n\n".join(parts), ((button, STOP_UPDATES_PAYLOAD),))
 
 

@@ -33,6 +33,7 @@ class ThemeFigures:
     answers: int
     quotes: List[str]
     actions: List[StaffAction]
+    easy_name: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +80,8 @@ def collect_report(session: Session, engagement: Engagement, *,
         ThemeFigures(theme_id, name, description, emoji, by_theme.get(theme_id, 0),
                      staff_queries.quotes_for_theme(session, theme_id=theme_id,
                                                     limit=quotes_per_theme),
-                     actions.get(theme_id, []))
+                     actions.get(theme_id, []),
+                     getattr(engagement.theme_by_id(theme_id), "easy_name", ""))
         for theme_id, name, description, emoji in theme_words
     ]
     questions = [QuestionFigures(q.id, q.text, by_question.get(q.id, 0))
@@ -112,6 +114,9 @@ def bar_rows(pairs: List[Tuple[str, int]]) -> List[dict]:
 def render_report(data: ReportData, *, easy_read: bool = False) -> str:
     """The report as one HTML page with inline styles and SVG charts: nothing to fetch."""
     template = _environment().get_template(EASY_READ_TEMPLATE if easy_read else STAFF_TEMPLATE)
+    if easy_read:  # participants read each theme's easy name, not the official one
+        data = dataclasses.replace(data, themes=[
+            dataclasses.replace(t, name=t.easy_name or t.name) for t in data.themes])
     return template.render(data=data, bar_rows=bar_rows, as_sentence=as_sentence)
 
 

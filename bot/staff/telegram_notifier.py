@@ -1,4 +1,4 @@
-"""Update messages over Telegram: python-telegram-bot's Bot at TELEGRAM_BASE_URL, with one button."""
+"""Update messages over Telegram: python-telegram-bot's Bot at TELEGRAM_BASE_URL, one button."""
 from __future__ import annotations
 
 import asyncio

@@ -13,6 +13,16 @@ from sqlalchemy import select
 
 from actions import control, questions, welcome
 from bot.app import build_services, use_services
+from bot.tagging import TaggingService
+
+
+class NoThemes:
+    """A tagger that never finds a theme."""
+
+    def tag(self, texts):
+        from bot.themes.tagger import TagResult
+
+        return [TagResult([], {}) for _ in texts]
 from bot.cli import main
 from bot.safeguarding.alerts import EmailRoute
 from bot.store.migrate import upgrade
@@ -27,6 +37,8 @@ SCRIPT = ["utter_safeguarding_thanks", "utter_safeguarding_next", "utter_safegua
 def app(settings):
     upgrade(settings.database_url)
     services = build_services(settings)
+    # These tests are about other steps: a tagger that finds no themes keeps them focused.
+    services.tagging = TaggingService(services.sessions, services.engagement, NoThemes)
     use_services(services)
     yield services
     use_services(None)

@@ -13,7 +13,10 @@ from bot.settings import PROJECT_ROOT
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 RESPONSES = DOMAIN["responses"]
 ENGAGEMENT = load_engagement(PROJECT_ROOT / "engagement.yml")
-SAMPLE_VALUES = {"answer": "I like my job", "count": "3"}
+LABELS = [theme.label for theme in ENGAGEMENT.themes]
+SAMPLE_VALUES = {"answer": "I like my job", "count": "3", "emoji": "⭐",
+                 "action": "We are opening a new club on Saturdays.",
+                 "theme": max(LABELS, key=len), "themes": "\n".join(LABELS)}
 CLOSED_QUESTIONS = ["utter_ask_sound", "utter_ask_consent", "utter_ask_role",
                     "utter_ask_person_agrees", "utter_ask_add_more"]
 
@@ -41,6 +44,19 @@ def test_response_reads_at_reading_age_nine(name):
 @pytest.mark.parametrize("name", CLOSED_QUESTIONS)
 def test_closed_questions_have_buttons(name):
     assert all(variation.get("buttons") for variation in RESPONSES[name])
+
+
+def test_theme_labels_are_easy_words():
+    for label in LABELS:
+        assert len(label.split()) <= 8, label
+        result = check(f"I think this is about:\n{label}\nIs that right?")
+        assert result.ok, (label, result.problems)
+
+
+def test_theme_descriptions_read_plainly():
+    for theme in ENGAGEMENT.themes:
+        result = check(theme.description)
+        assert result.ok, f"engagement.yml theme {theme.id}: {result.problems}"
 
 
 def test_engagement_texts_read_plainly():

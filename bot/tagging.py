@@ -1,0 +1,94 @@
+"""Themes on answers: the tagger suggests, the participant checks, a person's choice is kept."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable, List, Optional, Sequence
+
+from sqlalchemy.orm import sessionmaker
+
+from bot.engagement import Engagement
+from bot.store import theme_queries
+from bot.store.models import Answer
+
+log = logging.getLogger(__name__)
+
+
+class TaggingService:
+    """Tags answers with the engagement's themes and records the participant's check."""
+
+    def __init__(self, sessions: sessionmaker, engagement: Engagement,
+                 load_tagger: Callable[[], object]):
+        self._sessions = sessions
+        self.engagement = engagement
+        self._load_tagger = load_tagger
+        self._tagger = None
+        self._lock = threading.Lock()
+
+    def tagger(self):
+        """The theme tagger, loaded (or trained) once on first use."""
+        with self._lock:
+            if self._tagger is None:
+                self._tagger = self._load_tagger()
+            return self._tagger
+
+    def suggest(self, texts: Sequence[str]):
+        """The tagger's themes and scores for each text."""
+        return self.tagger().tag(list(texts))
+
+    def tag_answer(self, answer_id: int) -> List[str]:
+        """Tag one answer automatically (never a flagged one); returns its theme ids."""
+        with self._sessions.begin() as session:
+            answer = session.get(Answer, answer_id)
+            if answer is None or answer.flagged:
+                return []
+            result = self.suggest([answer.text])[0]
+            known = [t for t in result.themes if self.engagement.theme_by_id(t)]
+            theme_queries.set_auto_tags(session, answer_id=answer_id, scores=result.scores,
+                                        themes=known)
+            return [tag.theme_id for tag in theme_queries.tags_of(session, answer_id=answer_id)]
+
+    def themes_of(self, answer_id: int) -> List[str]:
+        """The theme ids on an answer now."""
+        with self._sessions() as session:
+            return [t.theme_id for t in theme_queries.tags_of(session, answer_id=answer_id)]
+
+    def confirm(self, answer_id: int) -> None:
+        """The participant agrees with the suggested themes: they become theirs."""
+        with self._sessions.begin() as session:
+            tags = theme_queries.tags_of(session, answer_id=answer_id)
+            theme_queries.set_person_tags(session, answer_id=answer_id, source="participant",
+                                          themes=[t.theme_id for t in tags],
+                                          scores={t.theme_id: t.score for t in tags})
+
+    def choose(self, answer_id: int, themes: Sequence[str], source: str = "participant") -> None:
+        """A person picked these themes (possibly none) for the answer."""
+        unknown = [t for t in themes if not self.engagement.theme_by_id(t)]
+        if unknown:
+            raise ValueError(f"Unknown theme: {', '.join(unknown)}")
+        with self._sessions.begin() as session:
+            theme_queries.set_person_tags(session, answer_id=answer_id, themes=themes,
+                                          source=source)
+
+    def labels(self, theme_ids: Sequence[str]) -> str:
+        """Theme ids as participants see them (picture and easy name), one to a line."""
+        return "\n".join(self.engagement.theme_by_id(t).label for t in theme_ids
+                         if self.engagement.theme_by_id(t))
+
+    def retag_all(self) -> int:
+        """Tag again every answer no person has tagged; returns how many."""
+        with self._sessions() as session:
+            ids = [a.id for a in theme_queries.answers_to_tag(session)]
+        for answer_id in ids:
+            self.tag_answer(answer_id)
+        return len(ids)
+
+    def confirmed_examples(self) -> List[tuple]:
+        """(text, theme ids) a participant or staff member confirmed, for retraining."""
+        with self._sessions() as session:
+            return theme_queries.person_tagged_examples(session)
+
+    def set_tagger(self, tagger: Optional[object]) -> None:
+        """Use this tagger from now on (after retraining)."""
+        with self._lock:
+            self._tagger = tagger

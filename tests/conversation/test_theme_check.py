@@ -1,0 +1,133 @@
+"""Checking an answer's themes with the participant: confirm, correct, not sure; a person's
+tags survive re-tagging."""
+import asyncio
+from typing import Dict, List, NamedTuple
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import questions, themes, welcome
+from bot.app import build_services, use_services
+from bot.store.migrate import upgrade
+from bot.tagging import TaggingService
+
+
+class Tags(NamedTuple):
+    themes: List[str]
+    scores: Dict[str, float]
+
+
+class KeywordTagger:
+    """A small, fixed tagger so these tests do not depend on the trained model's choices."""
+
+    WORDS = {"safe": "being_safe", "job": "security", "money": "security", "staff": "skilled_supporters"}
+
+    def tag(self, texts):
+        results = []
+        for text in texts:
+            found = [t for word, t in self.WORDS.items() if word in text.lower()]
+            results.append(Tags(list(dict.fromkeys(found)), {t: 0.9 for t in found}))
+        return results
+
+
+@pytest.fixture
+def app(settings):
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    services.tagging = TaggingService(services.sessions, services.engagement, KeywordTagger)
+    use_services(services)
+    yield services
+    use_services(None)
+    services.engine.dispose()
+
+
+def tracker(text="", *, intent="share", slots=None, message_id="m1", entities=None):
+    latest = {"intent": {"name": intent, "confidence": 0.99}, "text": text,
+              "message_id": message_id, "metadata": {}, "entities": entities or []}
+    return Tracker("s1", slots or {}, latest, [], False, None, {}, "action_listen")
+
+
+def run(action, tracker_):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker_, {}))
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    return [m.get("response") for m in dispatcher.messages], slots, dispatcher
+
+
+def answer(app, text, message_id="m1"):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    return run(questions.ActionSaveAnswer(), tracker(text, slots={"answer_text": text},
+                                                     message_id=message_id))
+
+
+def tags(app, answer_id):
+    from bot.store import theme_queries
+
+    with app.sessions() as session:
+        return sorted((t.theme_id, t.source) for t in theme_queries.tags_of(session, answer_id=answer_id))
+
+
+def test_the_participant_is_asked_if_we_understood(app):
+    said, slots, dispatcher = answer(app, "A job with money and staff who are kind")
+    assert said == ["utter_reflect", "utter_check_themes"]
+    assert "Money, jobs and a home" in dispatcher.messages[1]["themes"]
+    assert slots["stage"] == "theme_check"
+    assert tags(app, slots["checking_answer"]) == [("security", "auto"), ("skilled_supporters", "auto")]
+
+
+def test_yes_makes_the_themes_the_participants(app):
+    _, slots, _ = answer(app, "I want to feel safe")
+    said, after, _ = run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=slots))
+    assert said == ["utter_thanks_for_checking", "utter_ask_add_more"] and after["stage"] == "add_more"
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "participant")]
+
+
+def test_not_sure_keeps_the_tagger_s_themes(app):
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(themes.ActionKeepThemes(), tracker(intent="dont_know", slots=slots))
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "auto")]
+
+
+def test_no_lets_the_participant_pick_themes_or_none(app):
+    _, slots, _ = answer(app, "I want to feel safe")
+    said, picking, dispatcher = run(themes.ActionOfferThemes(), tracker(intent="deny", slots=slots))
+    assert said == ["utter_pick_themes", "utter_pick_themes_done"]
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert len(payloads) == len(app.engagement.themes)
+    assert all(len(p.encode()) <= 64 for p in payloads)  # fits Telegram's callback data
+    state = {**slots, **picking}
+    for theme in ("purpose", "accepted_valued", "purpose"):
+        _, update, _ = run(themes.ActionPickTheme(), tracker(
+            f'/choose_theme{{"theme":"{theme}"}}', intent="choose_theme", slots=state,
+            entities=[{"entity": "theme", "value": theme}]))
+        state.update(update)
+    assert state["picked_themes"] == ["purpose", "accepted_valued"]
+    run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
+    assert tags(app, slots["checking_answer"]) == [("accepted_valued", "participant"),
+                                                   ("purpose", "participant")]
+    _, slots2, _ = answer(app, "staff", message_id="m2")
+    run(themes.ActionFinishPicking(), tracker(intent="no_theme", slots=slots2))
+    assert tags(app, slots2["checking_answer"]) == []
+
+
+def test_a_person_s_tags_survive_retagging(app):
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=slots))
+    _, other, _ = answer(app, "a job", message_id="m2")
+    app.tagging._tagger = KeywordTagger()
+    app.tagging._tagger.WORDS = {"safe": "purpose", "job": "purpose"}
+    assert app.tagging.retag_all() == 1
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "participant")]
+    assert tags(app, other["checking_answer"]) == [("purpose", "auto")]
+    assert app.tagging.confirmed_examples() == [("I want to feel safe", ["being_safe"])]
+
+
+def test_answers_without_themes_go_straight_to_add_more(app):
+    said, slots, _ = answer(app, "blue")
+    assert said == ["utter_reflect", "utter_ask_add_more"] and slots["stage"] == "add_more"
+
+
+def test_a_flagged_answer_is_never_tagged(app):
+    said, slots, _ = answer(app, "staff hit me and I do not feel safe")
+    assert "utter_safeguarding_thanks" in said and "checking_answer" not in slots

@@ -1,0 +1,246 @@
+"""`coproduce notify` through a fake Telegram Bot API: once per revision, opt-out honoured."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from bot.readability import check
+from bot.staff.cli import actions, notify
+from bot.staff.notify import STOP_UPDATES_PAYLOAD, UpdateWording, send_updates
+from bot.staff.telegram_notifier import TelegramNotifier
+from bot.store import staff_queries
+from bot.store.models import Notification, Participant, StaffAction
+from tests.staff.staff_data import PENDING_UPDATE_RESPONSES
+
+STOP_BUTTON = [[{"text": "Stop these messages", "callback_data": "/stop_updates"}]]
+INTRO = "Hello. We have news about what you told us."
+OUTRO = "You can stop these messages at any time. Press the button below."
+X1 = "🛡️ Being safe: We will put more lights on the street. We have not started yet."
+X2 = "⭐ Having a purpose: We will find more day trips. We are doing this now."
+X3 = "🤝 Friends: We started a club on Fridays. We have done this."
+
+
+def message(*items):
+    return "\n\n".join([INTRO, *items, OUTRO])
+
+
+@pytest.fixture
+def telegram_settings(fake_api):
+    """A function giving the world's settings pointed at the fake Bot API."""
+    def make(world):
+        return dataclasses.replace(world.settings, telegram_bot_token=fake_api.token,
+                                   telegram_base_url=fake_api.url)
+    return make
+
+
+def run_notify(settings, domain, *options):
+    return CliRunner(mix_stderr=False).invoke(
+        notify, ["--domain", str(domain), "--by", "tester", *options], obj=settings,
+        catch_exceptions=False)
+
+
+def sent(fake_api):
+    """(chat id, text, buttons) of every message the fake Bot API was asked to send, in order."""
+    return [(call.params["chat_id"], call.params["text"],
+             (call.params.get("reply_markup") or {}).get("inline_keyboard"))
+            for call in fake_api.calls_to("sendMessage") if call.status == 200]
+
+
+def test_sends_once_per_revision_and_honours_opt_out(world, fake_api, telegram_settings,
+                                                     update_domain):
+    """News goes once to each participant who asked, about their own themes; never twice."""
+    settings = telegram_settings(world)
+    result = run_notify(settings, update_domain)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "Sent 2 update message(s)."
+    # cara said no, dan left no contact, eve never said yes: none of them hear anything
+    assert sent(fake_api) == [(1001, message(X3, X2, X1), STOP_BUTTON),
+                              (1002, message(X1), STOP_BUTTON)]
+    for _, text, _ in sent(fake_api):
+        assert check(text).ok, check(text).problems
+
+    result = run_notify(settings, update_domain)
+    assert result.stdout.splitlines()[0] == "Sent 0 update message(s)."
+    assert len(sent(fake_api)) == 2
+
+    runner = CliRunner(mix_stderr=False)
+    runner.invoke(actions, ["update", str(world.actions["x1"]), "--text",
+                            "We put more lights on the street.", "--status", "done"],
+                  obj=settings, catch_exceptions=False)
+    new_x1 = "🛡️ Being safe: We put more lights on the street. We have done this."
+    run_notify(settings, update_domain)
+    assert sent(fake_api)[2:] == [(1001, message(new_x1), STOP_BUTTON),
+                                  (1002, message(new_x1), STOP_BUTTON)]
+
+    with world.session() as session:  # bob presses "Stop these messages"
+        session.execute(update(Participant).where(Participant.pseudonym == "pseud-bob")
+                        .values(wants_updates=False))
+        session.commit()
+    runner.invoke(actions, ["update", str(world.actions["x1"]), "--text",
+                            "We put lights on two streets."], obj=settings, catch_exceptions=False)
+    run_notify(settings, update_domain)
+    assert [chat for chat, _, _ in sent(fake_api)[4:]] == [1001]
+
+    with world.session() as session:
+        rows = session.execute(select(Notification.participant_id, Notification.action_id,
+                                      Notification.revision, Notification.sent_at)).all()
+        audits = [json.loads(e.detail) for e in staff_queries.audit_entries(session,
+                                                                            action="notify")]
+    alice, bob = world.participants["pseud-alice"], world.participants["pseud-bob"]
+    x1, x2, x3 = (world.actions[k] for k in ("x1", "x2", "x3"))
+    assert sorted(row[:3] for row in rows) == sorted([
+        (alice, x1, 1), (alice, x2, 1), (alice, x3, 1), (bob, x1, 1),
+        (alice, x1, 2), (bob, x1, 2), (alice, x1, 3)])
+    assert all(staff_queries.as_utc(row[3]) != staff_queries.PENDING_SENT_AT for row in rows)
+    assert [audit["sent"] for audit in audits] == [2, 0, 2, 1]
+
+
+def test_dry_run_sends_nothing(sqlite_world, fake_api, telegram_settings, update_domain):
+    result = run_notify(telegram_settings(sqlite_world), update_domain, "--dry-run")
+    assert result.exit_code == 0
+    assert "--- to pseud-alice\n" + message(X3, X2, X1) + "\n[Stop these messages]" in result.stdout
+    assert result.stdout.splitlines()[-1] == "Dry run: 2 message(s) would be sent."
+    assert fake_api.calls_to("sendMessage") == []
+    with sqlite_world.session() as session:
+        assert session.execute(select(Notification)).all() == []
+        assert staff_queries.audit_entries(session) == []
+
+
+def test_refused_message_is_tried_again_next_run(sqlite_world, fake_api, telegram_settings,
+                                                 update_domain):
+    """A message Telegram refused (429) was not sent: its claim is released for the next run."""
+    settings = telegram_settings(sqlite_world)
+    fake_api.fail_next("sendMessage", status=429, retry_after=1)
+    result = run_notify(settings, update_domain)
+    assert "Sent 1 update message(s)." in result.stdout
+    assert "Not delivered to pseud-alice (will be tried again next time)" in result.stdout
+    assert [chat for chat, _, _ in sent(fake_api)] == [1002]
+    run_notify(settings, update_domain)
+    assert [chat for chat, _, _ in sent(fake_api)] == [1002, 1001]
+    run_notify(settings, update_domain)
+    assert len(sent(fake_api)) == 2
+
+
+def test_unknown_outcome_is_not_sent_twice(sqlite_world, fake_api, telegram_settings,
+                                           update_domain):
+    """A bad gateway leaves the outcome unknown: the next run reports it and does not resend."""
+    settings = telegram_settings(sqlite_world)
+    fake_api.fail_next("sendMessage", status=502)
+    result = run_notify(settings, update_domain)
+    assert "May not have arrived at pseud-alice (not sent again)" in result.stdout
+    result = run_notify(settings, update_domain)
+    assert result.stdout.splitlines()[0].startswith(
+        "1 update message(s) from an earlier run may not have arrived, and are not sent again.")
+    assert [chat for chat, _, _ in sent(fake_api)] == [1002]
+    result = run_notify(settings, update_domain, "--resend-unconfirmed")
+    assert "Sending 1 unconfirmed update message(s) again." in result.stdout
+    assert [chat for chat, _, _ in sent(fake_api)] == [1002, 1001]
+
+
+class CrashAfterSending:
+    """Delivers through the real notifier, then dies as a killed process would."""
+
+    channel = "telegram"
+
+    def __init__(self, notifier):
+        self.notifier = notifier
+
+    def send(self, address, message):
+        self.notifier.send(address, message)
+        raise SystemExit("killed after sending")
+
+
+def test_crash_between_sending_and_recording(sqlite_world, fake_api, telegram_settings,
+                                             update_domain):
+    """A crash after sending leaves a pending record: never sent twice, and reported."""
+    settings = telegram_settings(sqlite_world)
+    services = sqlite_world.services
+    with TelegramNotifier(fake_api.token, fake_api.url) as notifier, pytest.raises(SystemExit):
+        send_updates(services.sessions, services.engagement, UpdateWording(update_domain),
+                     {"telegram": CrashAfterSending(notifier)}, actor="tester")
+    assert [chat for chat, _, _ in sent(fake_api)] == [1001]
+    with sqlite_world.session() as session:
+        assert len(staff_queries.unconfirmed_notifications(session)) == 3
+    result = run_notify(settings, update_domain)
+    assert "1 update message(s) from an earlier run may not have arrived" in result.stdout
+    assert [chat for chat, _, _ in sent(fake_api)] == [1001, 1002]
+
+
+def test_bad_token_is_one_line_and_claims_nothing(sqlite_world, fake_api, update_domain):
+    settings = dataclasses.replace(sqlite_world.settings, telegram_bot_token="1:wrong",
+                                   telegram_base_url=fake_api.url)
+    result = run_notify(settings, update_domain)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "coproduce: Telegram did not accept TELEGRAM_BOT_TOKEN."]
+    with sqlite_world.session() as session:
+        assert session.execute(select(Notification)).all() == []
+
+
+def test_missing_wording_is_one_line(sqlite_world, fake_api, telegram_settings, tmp_path):
+    domain = tmp_path / "domain.yml"
+    domain.write_text("responses:\n  utter_update_intro:\n  - text: Hello.\n", encoding="utf-8")
+    result = run_notify(telegram_settings(sqlite_world), domain)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "coproduce: domain.yml has no response called utter_update_item_planned, "
+        "utter_update_item_doing, utter_update_item_done, utter_update_stop, "
+        "utter_update_stop_button; add them before sending updates."]
+    assert fake_api.calls_to("sendMessage") == []
+
+
+def test_update_wording_is_plain(update_domain):
+    """Each update response, filled with an everyday action, passes the readability check."""
+    responses = yaml.safe_load(update_domain.read_text(encoding="utf-8"))["responses"]
+    for name in PENDING_UPDATE_RESPONSES:
+        text = responses[name][0]["text"].format(
+            emoji="🛡️", theme="Being safe", action="We will put more lights on the street.")
+        assert check(text).ok, (name, text, check(text).problems)
+    assert STOP_UPDATES_PAYLOAD == "/stop_updates"
+
+
+def test_claims_are_unique(world):
+    """Two runs cannot claim the same participant, action and revision (on both databases)."""
+    from sqlalchemy.exc import IntegrityError
+
+    alice, x1 = world.participants["pseud-alice"], world.actions["x1"]
+    with world.session() as session:
+        staff_queries.claim_notifications(session, participant_id=alice, items=[(x1, 1)])
+        session.commit()
+    with world.session() as session, pytest.raises(IntegrityError):
+        staff_queries.claim_notifications(session, participant_id=alice, items=[(x1, 1)])
+    with world.session() as session:
+        assert staff_queries.notified_revisions(session, participant_id=alice) == {(x1, 1)}
+        assert [n.action_id for n in staff_queries.unconfirmed_notifications(session)] == [x1]
+        assert session.get(StaffAction, x1).revision == 1
+
+
+def test_wording_with_an_unknown_placeholder_is_one_line(sqlite_world, fake_api,
+                                                         telegram_settings, update_domain,
+                                                         tmp_path):
+    content = yaml.safe_load(update_domain.read_text(encoding="utf-8"))
+    content["responses"]["utter_update_intro"] = [{"text": "Hello {name}. You told us: {themes}."}]
+    domain = tmp_path / "domain.yml"
+    domain.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    result = run_notify(telegram_settings(sqlite_world), domain)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "coproduce: domain.yml's utter_update_intro uses a placeholder notify does not fill "
+        "('name'); it can use {themes}, {theme}, {emoji}, {action}."]
+
+
+def test_intro_may_name_the_themes(sqlite_world, fake_api, telegram_settings, update_domain,
+                                   tmp_path):
+    """The lead's wording may list the themes in the intro with {themes}."""
+    content = yaml.safe_load(update_domain.read_text(encoding="utf-8"))
+    content["responses"]["utter_update_intro"] = [{"text": "Hello. You told us about: {themes}."}]
+    domain = tmp_path / "domain.yml"
+    domain.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    run_notify(telegram_settings(sqlite_world), domain)
+    assert sent(fake_api)[0][1].startswith(
+        "Hello. You told us about: Friends, Having a purpose, Being safe.\n\n🤝 Friends:")

@@ -1,0 +1,189 @@
+"""`coproduce report`: exact counts, escaped quotes, no flagged answers, self-contained, Easy
+Read."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.readability import check
+from bot.staff.cli import report
+from bot.staff.report import QuestionFigures, ReportData, ThemeFigures, render_report
+from bot.store import staff_queries
+from bot.store.models import Answer, AnswerTheme, Participant, StaffAction
+from tests.staff.staff_data import parse_html, utc
+
+FLAGGED_TEXT = "someone hurts me"
+
+
+def make_report(world, tmp_path, *options):
+    out = tmp_path / "report.html"
+    result = CliRunner(mix_stderr=False).invoke(report, ["--out", str(out), "--by", "tester",
+                                                         *options], obj=world.settings,
+                                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return out.read_text(encoding="utf-8"), result
+
+
+def store_figures(world):
+    """The report's numbers worked out from the raw rows, independently of the report's SQL."""
+    with world.session() as session:
+        answers = session.execute(select(Answer).where(Answer.flagged.is_(False))).scalars().all()
+        tags = session.execute(select(AnswerTheme)).scalars().all()
+        roles = {p.id: p.role for p in session.execute(select(Participant)).scalars()}
+    by_answer = {}
+    for tag in tags:
+        by_answer.setdefault(tag.answer_id, []).append(tag)
+    themes = Counter()
+    for answer in answers:
+        own = by_answer.get(answer.id, [])
+        human = [t.theme_id for t in own if t.source != "auto"]
+        themes.update(set(human or [t.theme_id for t in own]))
+    people = Counter(roles[p] for p in {a.participant_id for a in answers})
+    return {"people": people, "answers": len(answers), "themes": themes,
+            "questions": Counter(a.question_id for a in answers),
+            "unthemed": sum(1 for a in answers if a.id not in by_answer)}
+
+
+def test_report_counts_match_the_store(world, tmp_path):
+    """Every number in the report is exactly what the store holds (flagged answers left out)."""
+    html, result = make_report(world, tmp_path)
+    page = parse_html(html)
+    assert page.tables["people-by-role"] == [
+        ["Role", "People"], ["Answered for themselves", "2"],
+        ["Answered for someone they care for", "1"], ["Support worker", "1"], ["All", "4"]]
+    assert page.tables["answers-by-theme"] == [
+        ["Theme", "Answers"], ["Being safe", "2"], ["Having a purpose", "3"], ["Friends", "2"],
+        ["Money", "0"], ["No theme yet", "2"]]
+    assert page.tables["answers-by-question"] == [
+        ["Question", "Answers"], ["What makes a good life for you?", "5"],
+        ["What helps you to have a good life?", "3"], ["All questions", "8"]]
+    summary = next(text for name, attrs, text in page.blocks if attrs.get("class") == "summary")
+    assert summary == "4 people took part. They gave 8 answers."
+    assert result.stdout.strip().endswith("4 people, 8 answers.")
+    figures = store_figures(world)
+    assert figures["people"] == {"self": 2, "on_behalf": 1, "support_worker": 1}
+    assert figures["answers"] == 8 and figures["unthemed"] == 2
+    assert figures["themes"] == {"being_safe": 2, "purpose": 3, "friends": 2}
+    assert figures["questions"] == {"good_life": 5, "what_helps": 3}
+
+
+def test_charts_are_inline_svg_with_text_alternatives(sqlite_world, tmp_path):
+    """Charts are SVG images with a title and a description holding the same numbers."""
+    html, _ = make_report(sqlite_world, tmp_path)
+    page = parse_html(html)
+    svgs = [attrs for tag, attrs in page.tags if tag == "svg"]
+    assert [svg["aria-labelledby"] for svg in svgs] == [
+        "chart-themes-title chart-themes-desc", "chart-questions-title chart-questions-desc"]
+    assert all(svg["role"] == "img" for svg in svgs)
+    assert ("Bar chart. Being safe: 2. Having a purpose: 3. Friends: 2. Money: 0. "
+            "The table below has the same numbers.") in html
+    assert ("Bar chart. What makes a good life for you?: 5. "
+            "What helps you to have a good life?: 3.") in html
+
+
+def test_report_is_self_contained(sqlite_world, tmp_path):
+    """Nothing to fetch: no scripts, links, images, frames or external styles."""
+    for options in ((), ("--easy-read",)):
+        html, _ = make_report(sqlite_world, tmp_path, *options)
+        page = parse_html(html)
+        for tag, attrs in page.tags:
+            assert tag not in ("script", "link", "img", "iframe", "object", "embed"), tag
+            assert not {"src", "href", "srcset"} & set(attrs), (tag, attrs)
+        assert "@import" not in html and "url(" not in html
+        assert page.tags[0] == ("html", {"lang": "en"})
+
+
+def test_quotes_are_escaped_and_never_flagged(sqlite_world, tmp_path):
+    """Quotes come word for word, escaped, best first; a flagged answer never appears."""
+    html, _ = make_report(sqlite_world, tmp_path)
+    page = parse_html(html)
+    quotes = [text for name, _, text in page.blocks if name == "blockquote"]
+    assert quotes == [
+        '=HYPERLINK("http://evil.example","click")',  # being_safe: the participant's own tag first
+        "He feels safe at home. He likes <b>the garden</b> & tea.",
+        "Tabbed answer with a café ☕", "I like my friends and my job.", "- more buses",  # purpose
+        "@home is where I feel calm", "I like my friends and my job.",  # friends
+    ]
+    assert "He likes &lt;b&gt;the garden&lt;/b&gt; &amp; tea." in html
+    assert "<b>the garden</b>" not in html
+    assert FLAGGED_TEXT not in html
+    easy, _ = make_report(sqlite_world, tmp_path, "--easy-read")
+    assert FLAGGED_TEXT not in easy
+
+
+def test_report_lists_actions_and_is_audited(sqlite_world, tmp_path):
+    html, _ = make_report(sqlite_world, tmp_path)
+    page = parse_html(html)
+    items = [text for name, _, text in page.blocks if name == "li"]
+    assert items == ["Planned: We will put more lights on the street.",
+                     "Doing now: We will find more day trips.",
+                     "Done: We started a club on Fridays.",
+                     "Planned: We will check that people get the right benefits."]
+    with sqlite_world.session() as session:
+        entry = staff_queries.audit_entries(session, action="report")[0]
+    assert entry.actor == "tester"
+    assert json.loads(entry.detail) == {"file": "report.html", "easy_read": False, "people": 4,
+                                        "answers": 8}
+
+
+def test_easy_read_report(world, tmp_path):
+    """Easy Read: the same numbers in short sentences, a picture per theme, large text."""
+    html, result = make_report(world, tmp_path, "--easy-read")
+    assert "Easy Read report" in result.stdout
+    page = parse_html(html)
+    texts = [text for name, _, text in page.blocks if name in ("p", "li", "h1", "h2", "h3")
+             and text]
+    assert "4 people took part." in texts
+    assert "People gave 8 answers." in texts
+    themes = [text for name, _, text in page.blocks if name == "h3"]
+    assert themes == ["Having a purpose", "Being safe", "Friends"]  # most answers first; none: out
+    assert texts.count("3 answers were about this.") == 1
+    assert texts.count("2 answers were about this.") == 2
+    pictures = [(attrs["aria-label"], text) for name, attrs, text in page.blocks
+                if attrs.get("class") == "picture"]
+    assert pictures == [("Picture for Having a purpose", "⭐"), ("Picture for Being safe", "🛡️"),
+                        ("Picture for Friends", "🤝")]
+    assert "We will put more lights on the street. We have not started yet." in texts
+    assert "font-size: 1.5rem" in html  # body text of 24 px
+    for text in texts:
+        assert check(text).ok, (text, check(text).problems)
+
+
+def test_easy_read_fixed_words_pass_readability():
+    """Every fixed sentence of the Easy Read template, in each of its forms, is plain language."""
+    from bot.engagement import Engagement
+
+    engagement = Engagement(
+        id="e", title="Our plan", organiser="Us", purpose="p", can_change="c", cannot_change="c",
+        next_steps="We will tell you.", contact="Call us.", consent_version="1",
+        safeguarding_lead="", safeguarding_number="", questions=[], themes=[])
+    actions = [StaffAction(id=n, theme_id="t", text="We did a thing", status=status, revision=1)
+               for n, status in enumerate(("planned", "doing", "done"))]
+    for count in (1, 2):
+        data = ReportData(
+            engagement=engagement, generated_at=utc("2025-03-01T10:00"), people=count,
+            people_by_role=[("self", count)], answers=count, unthemed=0,
+            themes=[ThemeFigures("t", "Fun", "Things you like.", "⭐", count, [], actions)],
+            questions=[QuestionFigures("q", "Why?", count)])
+        page = parse_html(render_report(data, easy_read=True))
+        texts = [text for name, _, text in page.blocks if text]
+        assert len(texts) >= 12
+        for text in texts:
+            assert check(text).ok, (text, check(text).problems)
+
+
+def test_singular_wording(sqlite_world, tmp_path):
+    """One person and one answer read correctly in both versions."""
+    engagement = sqlite_world.services.engagement
+    data = ReportData(engagement=engagement, generated_at=utc("2025-03-01T10:00"), people=1,
+                      people_by_role=[("self", 1)], answers=1, unthemed=0,
+                      themes=[ThemeFigures("purpose", "Having a purpose", "", "⭐", 1, [], [])],
+                      questions=[QuestionFigures("good_life", "A question?", 1)])
+    easy = [text for _, _, text in parse_html(render_report(data, easy_read=True)).blocks]
+    assert {"1 person took part.", "People gave 1 answer.", "1 answer was about this."} <= set(easy)
+    staff = parse_html(render_report(dataclasses.replace(data)))
+    assert any(text == "1 person took part. They gave 1 answer." for _, _, text in staff.blocks)
