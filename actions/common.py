@@ -122,18 +122,22 @@ def utter_introduction(dispatcher: CollectingDispatcher, engagement: Engagement)
         dispatcher.utter_message(response=response, **values)
 
 
-def utter_finish(dispatcher: CollectingDispatcher, engagement: Engagement) -> None:
-    """Thank the participant and say what happens next."""
+def utter_finish(dispatcher: CollectingDispatcher, engagement: Engagement,
+                 can_send_news: bool = False) -> None:
+    """Thank the participant, say what happens next, and offer news where we can send it."""
     values = engagement.template_values()
     for response in ("utter_end_thanks", "utter_next_steps", "utter_ask_later", "utter_contact"):
         dispatcher.utter_message(response=response, **values)
+    if can_send_news:
+        dispatcher.utter_message(response="utter_ask_updates")
 
 
 def question_events(next_question: Optional[object], dispatcher: CollectingDispatcher,
-                    engagement: Engagement) -> List:
+                    engagement: Engagement, tracker: Optional[Tracker] = None) -> List:
     """Slots for going on to the next question, or for the end when there is none."""
     if next_question is None:
-        utter_finish(dispatcher, engagement)
+        utter_finish(dispatcher, engagement,
+                     can_send_news=bool(tracker is not None and metadata_of(tracker).get("contact")))
         return [SlotSet("stage", "done"), SlotSet("adding_more", False)]
     return [SlotSet("stage", "question"), SlotSet("adding_more", False),
             SlotSet("answer_text", None)]

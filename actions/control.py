@@ -88,22 +88,53 @@ class ActionKindFallback(Action):
 
 
 class ActionWhatHappened(Action):
-    """Tell the participant how many things they told us and what happens next."""
+    """You said, we did: what they told us about, and what is being done about it."""
 
     def name(self) -> Text:
         return "action_what_happened"
 
     async def run(self, dispatcher, tracker, domain):
         app = services()
-        count = app.conversation.answer_count(tracker.sender_id)
-        if count == 0:
+        summary = app.conversation.you_said_we_did(tracker.sender_id)
+        values = app.engagement.template_values()
+        if summary is None or summary.answer_count == 0:
             dispatcher.utter_message(response="utter_what_happened_none")
-        elif count == 1:
-            dispatcher.utter_message(response="utter_what_happened_one",
-                                     **app.engagement.template_values())
+            return []
+        if summary.answer_count == 1:
+            dispatcher.utter_message(response="utter_what_happened_one", **values)
         else:
-            dispatcher.utter_message(response="utter_what_happened", count=str(count),
-                                     **app.engagement.template_values())
+            dispatcher.utter_message(response="utter_what_happened",
+                                     count=str(summary.answer_count), **values)
+        if summary.themes:
+            dispatcher.utter_message(response="utter_what_happened_themes",
+                                     themes=app.tagging.labels(summary.themes))
+        if not summary.actions:
+            dispatcher.utter_message(response="utter_what_happened_no_news", **values)
+        for action in summary.actions:
+            theme = app.engagement.theme_by_id(action.theme_id)
+            dispatcher.utter_message(response=f"utter_update_item_{action.status}",
+                                     emoji=theme.emoji if theme else "",
+                                     theme=(theme.easy_name or theme.name) if theme else action.theme_id,
+                                     action=action.text)
+        return []
+
+
+class ActionSetUpdates(Action):
+    """Keep the participant's choice to get news later (or to stop it)."""
+
+    def name(self) -> Text:
+        return "action_set_updates"
+
+    async def run(self, dispatcher, tracker, domain):
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        wanted = intent in ("updates_yes", "affirm")
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        saved = services().conversation.set_updates(
+            tracker.sender_id, wanted, channel=channel_of(tracker), address=metadata.get("contact"))
+        if not saved:
+            dispatcher.utter_message(response="utter_not_understood")
+        else:
+            dispatcher.utter_message(response="utter_updates_yes" if wanted else "utter_updates_no")
         return []
 
 

@@ -155,7 +155,7 @@ class ActionNextQuestion(Action):
     async def run(self, dispatcher, tracker, domain):
         app = services()
         question = app.conversation.next_question(tracker.sender_id)
-        return question_events(question, dispatcher, app.engagement)
+        return question_events(question, dispatcher, app.engagement, tracker)
 
 
 class ActionSkipQuestion(Action):
@@ -170,4 +170,5 @@ class ActionSkipQuestion(Action):
         dispatcher.utter_message(
             response="utter_dont_know_ok" if intent == "dont_know" else "utter_skip_ok")
         question = app.conversation.next_question(tracker.sender_id)
-        return end_form_events(tracker) + question_events(question, dispatcher, app.engagement)
+        return end_form_events(tracker) + question_events(question, dispatcher, app.engagement,
+                                                          tracker)

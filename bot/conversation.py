@@ -229,6 +229,29 @@ class ConversationService:
         with self._sessions.begin() as session:
             self._participant(session, sender_id, channel).sound = on
 
+    def you_said_we_did(self, sender_id: str):
+        """What this participant told us about, and what staff do about those themes only."""
+        from bot.staff.actions import summary_for
+
+        with self._sessions() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            if participant is None:
+                return None
+            return summary_for(session, participant_id=participant.id)
+
+    def set_updates(self, sender_id: str, wanted: bool, *, channel: str,
+                    address: Optional[str]) -> bool:
+        """Keep the choice to get news; a 'yes' needs an address to send it to."""
+        with self._sessions.begin() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            if participant is None or (wanted and not address):
+                return False
+            participant.wants_updates = wanted
+            if wanted:
+                queries.set_contact(session, participant=participant, channel=channel,
+                                    address=address)
+            return True
+
     def answer_count(self, sender_id: str) -> int:
         """How many answers this participant has given."""
         return self.progress(sender_id).answer_count

@@ -131,3 +131,41 @@ def test_answers_without_themes_go_straight_to_add_more(app):
 def test_a_flagged_answer_is_never_tagged(app):
     said, slots, _ = answer(app, "staff hit me and I do not feel safe")
     assert "utter_safeguarding_thanks" in said and "checking_answer" not in slots
+
+
+def test_what_happened_shows_only_the_participant_s_own_themes(app):
+    from actions import control
+    from bot.store.models import StaffAction
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=slots))
+    with app.sessions.begin() as session:
+        session.add_all([StaffAction(theme_id="being_safe", text="We are training staff.", status="doing"),
+                         StaffAction(theme_id="security", text="We are making jobs.", status="planned")])
+    said, _, dispatcher = run(control.ActionWhatHappened(), tracker(intent="what_happened"))
+    assert said == ["utter_what_happened_one", "utter_what_happened_themes", "utter_update_item_doing"]
+    assert "Being safe" in dispatcher.messages[1]["themes"]
+    assert dispatcher.messages[2]["action"] == "We are training staff."
+
+
+def test_news_needs_an_address_and_can_be_stopped(app):
+    from actions import control
+    from bot.store import queries
+
+    answer(app, "I want to feel safe")
+    no_address = tracker(intent="updates_yes")
+    said, _, _ = run(control.ActionSetUpdates(), no_address)
+    assert said == ["utter_not_understood"]
+    with_address = Tracker("s1", {}, {"intent": {"name": "updates_yes", "confidence": 1.0},
+                                      "text": "/updates_yes", "metadata": {"contact": "12345"}},
+                           [], False, None, {}, "action_listen")
+    said, _, _ = run(control.ActionSetUpdates(), with_address)
+    assert said == ["utter_updates_yes"]
+    with app.sessions() as session:
+        person = queries.get_participant(session, pseudonym=app.pseudonymizer.pseudonym("s1"))
+        assert person.wants_updates is True
+    said, _, _ = run(control.ActionSetUpdates(), tracker(intent="stop_updates"))
+    assert said == ["utter_updates_no"]
+    with app.sessions() as session:
+        assert queries.get_participant(
+            session, pseudonym=app.pseudonymizer.pseudonym("s1")).wants_updates is False
