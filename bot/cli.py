@@ -60,8 +60,21 @@ def _prepare(settings: Settings) -> Path:
         model = ensure_model(settings, announce=click.echo)
     except Exception as exc:
         raise UserError(f"Could not train the Rasa model: {exc}")
+    _prepare_tagger(settings)
     _warm_audio(settings)
     return model
+
+
+def _prepare_tagger(settings: Settings) -> None:
+    """Load (or train, the first time) the theme tagger, so no participant waits for it."""
+    from bot.app import load_tagger
+    from bot.engagement import load_engagement
+
+    click.echo("Preparing the theme tagger ...")
+    try:
+        load_tagger(settings, load_engagement(settings.engagement_file))
+    except Exception as exc:  # themes help staff; they never stop the conversation
+        log.warning("Could not prepare the theme tagger: %s", exc)
 
 
 def _warm_audio(settings: Settings) -> None:
@@ -224,9 +237,10 @@ def _register_groups() -> None:
     from bot.safeguarding.cli import safeguarding
     from bot.speech.cli import audio
     from bot.staff.cli import actions, export, notify, report
+    from bot.themes.cli import themes
     from bot.web.cli import web
 
-    for command in (audio, web, export, report, actions, notify):
+    for command in (audio, web, export, report, actions, notify, themes):
         main.add_command(command)
     main.add_command(safeguarding)
 

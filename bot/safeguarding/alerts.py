@@ -16,6 +16,9 @@ from bot.store.models import utcnow
 
 log = logging.getLogger(__name__)
 RESOLUTIONS = ("reassure", "report", "record")
+# NLU's disclose_harm intent only strengthens a message the detector already finds worrying:
+# a small NLU model is sure about odd short messages too ("and my cakes").
+INTENT_NEEDS_SCORE = 0.2
 
 
 class AlertRoute(Protocol):
@@ -73,7 +76,10 @@ class AlertService:
         self._detect = detector
 
     def assess(self, text: str, intent_confidence: Optional[float] = None) -> Detection:
-        """Check one message for a disclosure."""
+        """Check one message for a disclosure; NLU's confidence can tip a borderline one."""
+        alone = self._detect(text or "")
+        if alone.disclosure or intent_confidence is None or alone.score < INTENT_NEEDS_SCORE:
+            return alone
         return self._detect(text or "", intent_confidence=intent_confidence)
 
     def raise_alert(self, session: Session, *, detection: Detection, text: str, channel: str,

@@ -14,13 +14,39 @@ TAG_BATCH = 256
 
 
 def extra_examples(settings) -> Iterable[Tuple[str, List[str]]]:
-    """Confirmed (text, theme ids) pairs from the store to train on too; none until the store is wired."""
-    return ()
+    """(text, theme ids) that a participant or staff member confirmed or set, from the store."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.app import build_services
+
+    services = build_services(settings)
+    try:
+        return services.tagging.confirmed_examples()
+    except SQLAlchemyError as error:  # no database yet: train on the repository's examples
+        log.warning("No confirmed tags read from the store: %s", error.__class__.__name__)
+        return []
+    finally:
+        services.engine.dispose()
+
+
+def retag_store(settings, tagger) -> int:
+    """Tag again every stored answer no person has tagged (a person's tags are never touched)."""
+    from bot.app import build_services
+
+    services = build_services(settings)
+    try:
+        services.tagging.set_tagger(tagger)
+        return services.tagging.retag_all()
+    finally:
+        services.engine.dispose()
 
 
 def _settings():
     from bot.settings import Settings
 
+    found = click.get_current_context().find_object(Settings)
+    if found is not None:
+        return found
     try:
         return Settings.from_env()
     except ValueError as error:
@@ -28,9 +54,7 @@ def _settings():
 
 
 def _model_path(settings, model: Optional[Path]) -> Path:
-    from bot.themes.loading import default_model_path
-
-    return Path(model) if model else default_model_path(settings)
+    return Path(model) if model else Path(settings.themes_model)
 
 
 def _tagger(settings, model: Optional[Path]):
@@ -39,8 +63,11 @@ def _tagger(settings, model: Optional[Path]):
     from bot.themes.loading import load_or_train
     from bot.themes.tagger import TaggerError
 
+    def confirmed():  # read from the store only if the tagger has to be trained
+        yield from extra_examples(settings)
+
     try:
-        return load_or_train(_model_path(settings, model), extra_examples=extra_examples(settings))
+        return load_or_train(_model_path(settings, model), extra_examples=confirmed())
     except (TaggerError, EncoderUnavailable, ExamplesError, OSError) as error:
         raise click.ClickException(f"Could not load the theme tagger: {error}") from None
 
@@ -134,6 +161,11 @@ def train(model: Optional[Path], examples_path: Optional[Path]) -> None:
     except (TaggerError, EncoderUnavailable, ExamplesError, OSError) as error:
         raise click.ClickException(f"Could not train the theme tagger: {error}") from None
     click.echo(f"Trained on {tagger.trained_on} examples; {len(tagger.theme_ids)} themes; saved to {path}")
+    try:
+        click.echo(f"Tagged {retag_store(settings, tagger)} stored answers again "
+                   "(answers a person tagged keep their themes).")
+    except Exception as error:  # e.g. a database that is not set up yet
+        log.warning("Could not tag stored answers again: %s", error)
     for theme, threshold in zip(tagger.theme_ids, tagger.thresholds):
         click.echo(f"  {theme}: threshold {threshold:.3f}")
 

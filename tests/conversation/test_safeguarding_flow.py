@@ -98,11 +98,18 @@ def test_a_disclosure_outside_the_questions_still_alerts(app):
     assert alert.participant_id is None and alert.text == "i dont want to be here any more"
 
 
-def test_nlu_confidence_alone_raises_the_flag(app):
+def test_nlu_confidence_tips_a_borderline_message(app):
     ranking = [{"name": "disclose_harm", "confidence": 0.95}]
-    said, _ = run(control.ActionKindFallback(), tracker("uncle does the thing again",
+    said, _ = run(control.ActionKindFallback(), tracker("he does stuff i dont like",
                                                         intent="nlu_fallback", ranking=ranking))
     assert said == SCRIPT
+
+
+def test_nlu_confidence_alone_does_not_flag_an_ordinary_message(app):
+    ranking = [{"name": "disclose_harm", "confidence": 0.94}]
+    said, _ = run(control.ActionKindFallback(), tracker("and my cakes", intent="disclose_harm",
+                                                        ranking=ranking))
+    assert said == ["utter_not_understood"]
 
 
 class Inbox(smtpd.SMTPServer):
