@@ -63,8 +63,13 @@ class Browser:
         self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .message, #notice p"))
 
     def texts(self) -> List[str]:
-        """Every message's words on the page, in order."""
-        return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "#messages .text")]
+        """Every message's words on the page, in order (none while a new page loads)."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        try:
+            return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "#messages .text")]
+        except StaleElementReferenceException:
+            return []
 
     def choices(self) -> List[str]:
         """The titles of the buttons that can be pressed now."""
@@ -89,6 +94,18 @@ class Browser:
                         message=f"no button {title!r}; buttons now {self.choices()}")
 
     # Acting as a participant --------------------------------------------------------------
+
+    ADD_MORE = "Do you want to add anything else?"
+    THEME_CHECK = "I think this is about"
+
+    def confirm_themes_if_asked(self) -> None:
+        """After an answer, say yes if the assistant checks what it was about."""
+        self.wait.until(lambda d: any(self.ADD_MORE in t or self.THEME_CHECK in t
+                                      for t in self.texts()[-2:]),
+                        message=f"no add-more or theme check; page has {self.texts()[-3:]}")
+        if any(self.THEME_CHECK in t for t in self.texts()[-2:]):
+            self.press("Yes")
+            self.wait_for_message(self.ADD_MORE)
 
     def press(self, title: str) -> None:
         """Click the choice button with this title."""
