@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Sequence
 
-from bot.themes.examples import ThemeExample, as_examples
+from bot.themes.examples import ThemeExample, as_examples, theme_ids_in
 
 
 def evaluate(tagger, examples: Iterable) -> dict:
@@ -85,13 +85,12 @@ def cross_validate(examples: Iterable, *, encoder_dir, folds: int = 5, seed: int
     order = list(range(len(examples)))
     random.Random(seed).shuffle(order)
     predicted: List[List[str]] = [[] for _ in examples]
-    theme_ids: List[str] = []
+    theme_ids = theme_ids_in(examples)
     for fold in range(folds):
         held = order[fold::folds]
         held_set = set(held)
-        tagger = train_tagger([examples[i] for i in order if i not in held_set], None,
+        tagger = train_tagger([examples[i] for i in order if i not in held_set], None, themes=theme_ids,
                               config=config, encoder_dir=encoder_dir)
-        theme_ids = tagger.theme_ids
         for index, result in zip(held, tagger.tag([examples[i].text for i in held])):
             predicted[index] = result.themes
     return compare([example.themes for example in examples], predicted, theme_ids)

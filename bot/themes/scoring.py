@@ -85,8 +85,13 @@ def answer_features(embedded: EmbeddedAnswers, ngrams: CharNgrams,
     owner = position[embedded.owner[keep]]
     vectors = embedded.vectors[keep]
     units = [unit for unit, kept in zip(embedded.units, keep) if kept]
+    # Units come answer by answer, so runs of the same owner can be summed with reduceat.
+    order = np.argsort(owner, kind="stable")
+    owner, vectors, units = owner[order], vectors[order], [units[i] for i in order]
     answer_vectors = np.zeros((len(subset), vectors.shape[1]), np.float32)
-    np.add.at(answer_vectors, owner, vectors)
+    if len(owner):
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        answer_vectors[owner[starts]] = np.add.reduceat(vectors, starts, axis=0)
     answer_vectors /= np.maximum(np.linalg.norm(answer_vectors, axis=1, keepdims=True), 1e-12)
     several = np.bincount(owner, minlength=len(subset))[owner] > 1
     return AnswerFeatures(
@@ -101,9 +106,13 @@ def answer_features(embedded: EmbeddedAnswers, ngrams: CharNgrams,
 def score_answers(weights: ThemeWeights, features: AnswerFeatures, config: TaggerConfig) -> np.ndarray:
     """Scores from 0 to 1: one row per answer, one column per theme."""
     scores = _row_scores(weights, features.answer_vectors, features.answer_ngrams, config)
-    if config.sentence_weight > 0 and len(features.unit_owner):
+    owner = features.unit_owner
+    if config.sentence_weight > 0 and len(owner):
         sentence_scores = _row_scores(weights, features.unit_vectors, features.unit_ngrams, config)
-        np.maximum.at(scores, features.unit_owner, config.sentence_weight * sentence_scores)
+        sentence_scores *= config.sentence_weight
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # owner is sorted
+        best = np.maximum.reduceat(sentence_scores, starts, axis=0)
+        scores[owner[starts]] = np.maximum(scores[owner[starts]], best)
     return scores.astype(np.float32)
 
 

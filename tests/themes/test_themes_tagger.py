@@ -1,0 +1,137 @@
+"""The tagger's contract: known ids only, several themes or none, any input, saving and loading."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bot.themes import TaggerError, ThemeTagger, load_or_train, train_tagger
+from tests.themes.conftest import link_encoder, make_examples
+
+SEVEN = {"access_to_diagnosis", "right_care_support", "security", "skilled_supporters",
+         "accepted_valued", "being_safe", "purpose"}
+
+
+def test_themes_are_those_of_the_examples(tagger, examples):
+    assert set(tagger.theme_ids) == {theme for example in examples for theme in example.themes} == SEVEN
+
+
+def test_tags_only_known_ids_with_a_score_for_every_theme(tagger):
+    results = tagger.tag(["I want my own flat and a job", "My support worker is kind", "ok"])
+    assert len(results) == 3
+    for result in results:
+        assert set(result.themes) <= set(tagger.theme_ids)
+        assert set(result.scores) == set(tagger.theme_ids)
+        assert all(0.0 <= score <= 1.0 for score in result.scores.values())
+        # listed highest score first, and each listed theme reached its threshold
+        listed = [result.scores[theme] for theme in result.themes]
+        assert listed == sorted(listed, reverse=True)
+
+
+def test_clear_answers_get_their_theme(tagger):
+    answers = {
+        "I have been waiting three years for an autism assessment": "access_to_diagnosis",
+        "The boys on my street shout at me and throw stones": "being_safe",
+        "I want to live in my own flat and pay my own rent": "security",
+        "I love my art class, it makes me proud": "purpose",
+    }
+    for result, (answer, theme) in zip(tagger.tag(list(answers)), answers.items()):
+        assert theme in result.themes, (answer, result)
+
+
+def test_an_answer_can_have_several_themes(tagger):
+    (result,) = tagger.tag(["My job at the cafe pays my rent, and the staff there are kind and patient. "
+                            "But on the bus home some boys shout at me and push me, and I am scared."])
+    assert len(result.themes) >= 2, result
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "I don't know", "hello", "?"])
+def test_empty_and_non_answers_get_no_theme(tagger, text):
+    (result,) = tagger.tag([text])
+    assert result.themes == []
+
+
+def test_empty_answer_scores_zero(tagger):
+    (result,) = tagger.tag([""])
+    assert set(result.scores.values()) == {0.0}
+
+
+def test_huge_input_is_tagged(tagger):
+    huge = ("My support worker helps me with money and shopping. " * 200)[:10_000]
+    results = tagger.tag([huge, "x" * 10_000, "🙂" * 10_000])
+    assert len(results) == 3
+    assert "right_care_support" in results[0].themes or "security" in results[0].themes
+
+
+@pytest.mark.parametrize("text", ["Je veux vivre dans mon propre appartement.", "我想要自己的房子",
+                                  "Мне нужна помощь", "أريد أن أعيش بأمان", "😀😀😀", "\x00\x01 \u200b"])
+def test_non_english_and_odd_input_does_not_crash(tagger, text):
+    (result,) = tagger.tag([text])
+    assert set(result.themes) <= set(tagger.theme_ids)
+
+
+def test_no_answers_gives_no_results(tagger):
+    assert tagger.tag([]) == []
+
+
+def test_non_string_answers_count_as_empty(tagger):
+    (result,) = tagger.tag([None])
+    assert result.themes == []
+
+
+def test_save_and_load_give_the_same_scores(tagger, tmp_path, encoder_dir):
+    path = link_encoder(encoder_dir, tmp_path) / "copy.npz"
+    tagger.save(path)
+    loaded = ThemeTagger.load(path)
+    texts = ["I want my own flat", "Staff are kind", "I was bullied at school. Now I am safe."]
+    assert loaded.theme_ids == tagger.theme_ids
+    np.testing.assert_allclose(loaded.score(texts), tagger.score(texts), atol=1e-3)
+
+
+def test_loading_a_file_that_is_not_a_model_fails_clearly(tmp_path):
+    path = tmp_path / "tagger.npz"
+    path.write_text("not a model")
+    with pytest.raises(TaggerError, match="Cannot read the theme model"):
+        ThemeTagger.load(path)
+
+
+def test_any_theme_ids_can_be_learned(tmp_path, encoder_dir):
+    model = link_encoder(encoder_dir, tmp_path) / "tagger.npz"
+    tagger = train_tagger(make_examples(), model)
+    assert tagger.theme_ids == ["pets", "weather"]
+    pets, weather, both, none = tagger.tag(["my dog is lovely", "it snowed all day",
+                                            "the cat got wet in the storm", "I don't know"])
+    assert pets.themes == ["pets"]
+    assert weather.themes == ["weather"]
+    assert set(both.themes) == {"pets", "weather"}
+    assert none.themes == []
+
+
+def test_training_needs_examples_of_every_theme(tmp_path, encoder_dir):
+    link_encoder(encoder_dir, tmp_path)
+    with pytest.raises(TaggerError, match="Too few examples"):
+        train_tagger(make_examples(), tmp_path / "tagger.npz", themes=["pets", "weather", "music"])
+    with pytest.raises(TaggerError, match="no themes"):
+        train_tagger([("hello", []), ("yes", [])], tmp_path / "tagger.npz")
+
+
+def test_extra_examples_may_be_plain_pairs(tmp_path, encoder_dir):
+    link_encoder(encoder_dir, tmp_path)
+    pairs = [(example.text, list(example.themes)) for example in make_examples()]
+    tagger = train_tagger(pairs, tmp_path / "tagger.npz")
+    assert tagger.trained_on == len(pairs)
+
+
+def test_load_or_train_trains_on_first_use_then_loads(tmp_path, encoder_dir):
+    model = link_encoder(encoder_dir, tmp_path) / "themes" / "tagger.npz"
+    link_encoder(encoder_dir, model.parent)
+    examples_file = tmp_path / "examples.jsonl"
+    examples_file.write_text("\n".join(json.dumps({"text": example.text, "themes": list(example.themes)})
+                                       for example in make_examples()))
+    first = load_or_train(model, examples_file=examples_file, extra_examples=[("my parrot talks", ["pets"])])
+    assert model.exists() and first.trained_on == len(make_examples()) + 1
+    second = load_or_train(model, examples_file=examples_file)
+    assert second.trained_on == first.trained_on
+    third = load_or_train(model, examples_file=examples_file, themes=["weather", "pets"])
+    assert third.theme_ids == ["weather", "pets"]
