@@ -217,3 +217,17 @@ def test_a_huge_message_gets_a_clear_reply_and_is_not_stored(app):
     assert said == ["utter_too_long", "utter_ask_add_more"]
     with app.sessions() as session:
         assert session.execute(select(Answer)).first() is None
+
+
+def test_a_new_consent_text_asks_again(app):
+    import dataclasses
+
+    run(welcome.ActionChooseSound(), tracker(intent="sound_off"))
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    said, _, _ = run(welcome.ActionWelcome(), tracker())
+    assert said == ["utter_welcome_back"]
+    app.engagement = dataclasses.replace(app.engagement, consent_version="2099-01")
+    app.conversation.engagement = app.engagement
+    said, events, _ = run(welcome.ActionWelcome(), tracker())
+    assert said[-1] == "utter_ask_consent" and slot(events, "stage") == "consent"

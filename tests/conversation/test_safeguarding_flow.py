@@ -184,3 +184,35 @@ def test_the_lead_lists_and_resolves_alerts_with_an_audit_trail(app, settings):
     assert (alert.status, alert.resolved_by, alert.resolved_action) == ("resolved", "Sam Lead", "report")
     assert ("Sam Lead", "safeguarding_resolve") in audit
     assert any(action == "safeguarding_list" for _, action in audit)
+
+
+def test_the_lead_gets_a_telegram_message_through_the_bot_api(settings):
+    import dataclasses
+
+    from bot.app import alert_routes
+    from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
+
+    api = FakeBotApi().start()
+    try:
+        upgrade(settings.database_url)
+        settings = dataclasses.replace(settings, telegram_bot_token=TOKEN,
+                                       telegram_base_url=api.url)
+        services = build_services(settings)
+        engagement = dataclasses.replace(services.engagement, alert_telegram_chat_id="424242")
+        services.alerts._routes = alert_routes(settings, engagement)
+        assert [route.name for route in services.alerts._routes] == ["telegram"]
+        use_services(services)
+        consented(services)
+        words = "my brother takes my money and hits me"
+        run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+        for thread in threading.enumerate():
+            if thread.name.startswith("alert-"):
+                thread.join(20)
+        sent = api.calls_to("sendMessage", chat_id=424242)
+        assert len(sent) == 1 and "Safeguarding alert 1" in sent[0].params["text"]
+        assert words not in sent[0].params["text"]
+        with services.sessions() as session:
+            assert session.execute(select(SafeguardingAlert)).scalar_one().delivered_at is not None
+    finally:
+        use_services(None)
+        api.stop()
