@@ -10,6 +10,7 @@ from typing import List
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -48,7 +49,8 @@ class Browser:
                 "prefs", {"profile.managed_default_content_settings.javascript": 2})
         self.driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
         self.driver.set_script_timeout(WAIT_SECONDS)
-        self.wait = WebDriverWait(self.driver, WAIT_SECONDS)
+        self.wait = WebDriverWait(self.driver, WAIT_SECONDS,
+                                  ignored_exceptions=(StaleElementReferenceException,))
 
     def close(self) -> None:
         """Quit Chromium and remove its profile."""
@@ -72,8 +74,13 @@ class Browser:
             return []
 
     def choices(self) -> List[str]:
-        """The titles of the buttons that can be pressed now."""
-        return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".choices button")]
+        """The titles of the buttons that can be pressed now (none while a new page loads)."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        try:
+            return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".choices button")]
+        except StaleElementReferenceException:
+            return []
 
     def notice(self) -> str:
         """The words in the announced notice area."""
