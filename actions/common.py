@@ -22,6 +22,7 @@ CONTROL_INTENTS = {"help", "repeat", "stop", "start_again", "skip", "dont_know",
 CONTROL_CONFIDENCE = 0.8
 CONTROL_MAX_WORDS = 5
 REFLECT_MAX_CHARS = 280
+NEWS_CHANNELS = {"telegram"}  # channels that can send news to a participant later
 
 
 def services() -> Services:
@@ -137,7 +138,7 @@ def question_events(next_question: Optional[object], dispatcher: CollectingDispa
     """Slots for going on to the next question, or for the end when there is none."""
     if next_question is None:
         utter_finish(dispatcher, engagement,
-                     can_send_news=bool(tracker is not None and metadata_of(tracker).get("contact")))
+                     can_send_news=tracker is not None and channel_of(tracker) in NEWS_CHANNELS)
         return [SlotSet("stage", "done"), SlotSet("adding_more", False)]
     return [SlotSet("stage", "question"), SlotSet("adding_more", False),
             SlotSet("answer_text", None)]

@@ -6,8 +6,8 @@ from typing import Text
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 
-from actions.common import (channel_of, disclosure_confidence, end_form_events, is_command,
-                            services, utter_introduction, utter_safeguarding)
+from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
+                            is_command, services, utter_introduction, utter_safeguarding)
 from actions.questions import save_more
 
 
@@ -128,13 +128,17 @@ class ActionSetUpdates(Action):
     async def run(self, dispatcher, tracker, domain):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         wanted = intent in ("updates_yes", "affirm")
-        metadata = (tracker.latest_message or {}).get("metadata") or {}
-        saved = services().conversation.set_updates(
-            tracker.sender_id, wanted, channel=channel_of(tracker), address=metadata.get("contact"))
-        if not saved:
+        if wanted and channel_of(tracker) not in NEWS_CHANNELS:
             dispatcher.utter_message(response="utter_not_understood")
+            return []
+        if not services().conversation.set_updates(tracker.sender_id, wanted):
+            dispatcher.utter_message(response="utter_not_understood")
+        elif wanted:
+            # The transport keeps the address: the chat id never passes through Rasa.
+            dispatcher.utter_message(response="utter_updates_yes",
+                                     json_message={"keep_contact": True})
         else:
-            dispatcher.utter_message(response="utter_updates_yes" if wanted else "utter_updates_no")
+            dispatcher.utter_message(response="utter_updates_no")
         return []
 
 

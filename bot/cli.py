@@ -180,6 +180,8 @@ def run(settings: Settings) -> None:
     servers = _start_servers(settings, model, web=True)
     click.echo(click.style(f"The web chat is open at http://{settings.web_host}:{settings.web_port}/",
                            bold=True))
+    if settings.telegram_bot_token:
+        click.echo("The Telegram bot is running too (TELEGRAM_BOT_TOKEN is set).")
     click.echo("You can also chat here in the terminal.")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -237,10 +239,11 @@ def _register_groups() -> None:
     from bot.safeguarding.cli import safeguarding
     from bot.speech.cli import audio
     from bot.staff.cli import actions, export, notify, report
+    from bot.telegram.cli import telegram
     from bot.themes.cli import themes
     from bot.web.cli import web
 
-    for command in (audio, web, export, report, actions, notify, themes):
+    for command in (audio, web, telegram, export, report, actions, notify, themes):
         main.add_command(command)
     main.add_command(safeguarding)
 

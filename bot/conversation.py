@@ -239,18 +239,22 @@ class ConversationService:
                 return None
             return summary_for(session, participant_id=participant.id)
 
-    def set_updates(self, sender_id: str, wanted: bool, *, channel: str,
-                    address: Optional[str]) -> bool:
-        """Keep the choice to get news; a 'yes' needs an address to send it to."""
+    def set_updates(self, sender_id: str, wanted: bool) -> bool:
+        """Keep the choice to get news (the transport keeps the address to send it to)."""
         with self._sessions.begin() as session:
             participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
-            if participant is None or (wanted and not address):
+            if participant is None:
                 return False
             participant.wants_updates = wanted
-            if wanted:
+            return True
+
+    def set_contact(self, sender_id: str, *, channel: str, address: str) -> None:
+        """Keep where to send news, in the contacts table that erasure removes."""
+        with self._sessions.begin() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            if participant is not None:
                 queries.set_contact(session, participant=participant, channel=channel,
                                     address=address)
-            return True
 
     def answer_count(self, sender_id: str) -> int:
         """How many answers this participant has given."""

@@ -108,6 +108,8 @@ class Servers:
                              "--interface", s.rasa_host, "--port", str(s.rasa_port)], {})
         if self.web:
             self._spawn("web", [sys.executable, "-m", "bot.cli", "web"], {})
+            if s.telegram_bot_token:
+                self._spawn("telegram", [sys.executable, "-m", "bot.cli", "telegram"], {})
         deadline = time.monotonic() + timeout
         self._wait(f"http://{s.action_host}:{s.action_port}/health", "action server", deadline)
         self._wait(f"{s.rasa_url}/", "Rasa server", deadline)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String,
-                        Text, UniqueConstraint, false)
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData,
+                        String, Table, Text, UniqueConstraint, false)
 from sqlalchemy.orm import declarative_base, relationship
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -196,3 +196,30 @@ class Counter(Base):
     engagement_id = Column(String(100), primary_key=True)
     name = Column(String(64), primary_key=True)
     value = Column(Integer, nullable=False, default=0)
+
+
+# What the Telegram transport remembers across restarts. No personal data: keys are ids or
+# keyed hashes, scoped by the bot's public id.
+telegram_updates = Table(
+    "telegram_updates", Base.metadata,
+    Column("bot_id", String(32), primary_key=True),
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
+)
+telegram_keyboards = Table(
+    "telegram_keyboards", Base.metadata,
+    Column("key", String(80), primary_key=True),
+    Column("pressed_at", DateTime(timezone=True), nullable=False, index=True),
+)
+telegram_files = Table(
+    "telegram_files", Base.metadata,
+    Column("key", String(100), primary_key=True),
+    Column("file_id", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+telegram_payloads = Table(
+    "telegram_payloads", Base.metadata,
+    Column("key", String(32), primary_key=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -13,7 +13,6 @@ import click
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-MISSING_TOKEN = "TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set TELEGRAM_BOT_TOKEN."
 
 
 @click.command("telegram")
@@ -33,7 +32,7 @@ def telegram(ctx: click.Context, webhook_url, listen, port, secret_token, base_u
     from bot.app import build_services
     from bot.cli import UserError
     from bot.speech import build_speech_service
-    from bot.telegram.app import TelegramSetupError, Webhook, build_application
+    from bot.telegram.app import MISSING_TOKEN, TelegramSetupError, Webhook, build_application
 
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     if base_url:
@@ -44,6 +43,14 @@ def telegram(ctx: click.Context, webhook_url, listen, port, secret_token, base_u
     webhook = Webhook(webhook_url, secret_token or secrets.token_urlsafe(32), listen, port) \
         if webhook_url else None
     try:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from bot.store.migrate import upgrade
+
+        try:
+            upgrade(settings.database_url)  # the transport's tables come from Alembic too
+        except SQLAlchemyError as exc:
+            raise UserError(f"Could not prepare the database: {exc.__class__.__name__}") from None
         application = build_application(settings, build_services(settings),
                                          speech=build_speech_service(settings))
     except (TelegramSetupError, ValueError) as exc:

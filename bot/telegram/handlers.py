@@ -18,7 +18,7 @@ Context = ContextTypes.DEFAULT_TYPE
 PRIVATE = filters.ChatType.PRIVATE
 NEW = filters.UpdateType.MESSAGE
 HEARD = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE
-# Kept only for the payload we send again when a long button's key is unknown.
+# Sent instead when a long button's payload was forgotten: the last question comes again.
 REPEAT_PAYLOAD = COMMANDS["repeat"][0]
 
 
@@ -52,8 +52,7 @@ def incoming(update: Update, context: Context, text: str = "", fixed_reply=None)
 
 async def drop_duplicate(update: Update, context: Context) -> None:
     """Stop an update Telegram delivered before, so nothing is stored or said twice."""
-    state = context.bot_data["state"]
-    if await asyncio.to_thread(state.seen_update, update.update_id):
+    if not await context.bot_data["seen"].new_update(update.update_id):
         log.info("Ignored update %s: it was delivered before", update.update_id)
         raise ApplicationHandlerStop
     if update.effective_user is None or update.effective_chat is None:
@@ -71,20 +70,19 @@ async def on_text(update: Update, context: Context) -> None:
     """Send typed words to the assistant."""
     text = update.effective_message.text
     if text.startswith("/"):  # an unknown command: send its words, not a made-up intent
-        text = text.lstrip("/").replace("_", " ") or text
+        text = text.lstrip("/").replace("_", " ").strip() or COMMANDS["help"][0]
     context.bot_data["relay"].submit(incoming(update, context, text=text))
 
 
 async def on_button(update: Update, context: Context) -> None:
-    """Take a button press once: stop the spinner, remove the buttons, send the payload."""
-    query, outbox, state = update.callback_query, context.bot_data["outbox"], context.bot_data["state"]
+    """Take a button press once: stop the spinner, take the buttons away, send the payload."""
+    query, outbox = update.callback_query, context.bot_data["outbox"]
     outbox.answer_button(query.id)
-    if query.message is None or not query.data:
-        return
-    outbox.remove_keyboard(query.message.chat.id, query.message.message_id)
-    if await asyncio.to_thread(state.spend_keyboard, keyboard_key(update, context)):
-        return  # a second press on the same buttons before they disappeared
-    payload = await resolve_payload(state, query.data)
+    if query.message is None or not query.data or not await first_press(update, context):
+        return  # a double tap, or a second choice on a question that takes one
+    outbox.keyboards.take_away(query.message.chat.id, query.message.message_id, query.data,
+                               query.message.reply_markup)
+    payload = await resolve_payload(context.bot_data["state"], query.data)
     context.bot_data["relay"].submit(incoming(update, context, text=payload))
 
 
@@ -108,11 +106,25 @@ async def on_error(update: object, context: Context) -> None:
     log.error("Error while handling an update: %s", context.error, exc_info=context.error)
 
 
-def keyboard_key(update: Update, context: Context) -> str:
-    """A keyed hash naming the message whose buttons were pressed."""
-    message = update.callback_query.message
-    return context.bot_data["pseudonymizer"].pseudonym(
-        f"{message.chat.id}:{message.message_id}", channel="telegram-keyboard")[:32]
+async def first_press(update: Update, context: Context) -> bool:
+    """True the first time this button, or any button of a one-choice keyboard, is pressed."""
+    query, keyboards = update.callback_query, context.bot_data["outbox"].keyboards
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    if not keyboards.still_shows(chat_id, message_id, query.data):
+        return False
+    return await context.bot_data["seen"].fresh_keyboard(
+        pressed_key(update, context), sent_here=keyboards.is_live(chat_id, message_id))
+
+
+def pressed_key(update: Update, context: Context) -> str:
+    """A keyed hash naming what was pressed: the keyboard, or the button in a multiple choice."""
+    query = update.callback_query
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    name = f"{chat_id}:{message_id}"
+    keyboards = context.bot_data["outbox"].keyboards
+    if keyboards.is_multiple_choice(chat_id, message_id, query.message.reply_markup):
+        name += f":{query.data}"
+    return context.bot_data["pseudonymizer"].pseudonym(name, channel="telegram-keyboard")[:32]
 
 
 async def resolve_payload(state, data: str) -> str:

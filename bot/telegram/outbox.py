@@ -1,4 +1,4 @@
-"""Everything the bot sends to Telegram: text first, voice notes after, retried and never lost quietly."""
+"""Everything the bot sends to Telegram: text first, voice notes after, retried, never dropped."""
 from __future__ import annotations
 
 import asyncio
@@ -7,11 +7,12 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Awaitable, Callable, Dict, List, Optional, Sequence, Set, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, Message
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
-from bot.telegram.render import Outgoing, fits_callback, outgoing_messages, payload_key
+from bot.telegram.keyboards import Keyboards
+from bot.telegram.render import Outgoing, outgoing_messages
 from bot.telegram.state import TelegramState
 
 log = logging.getLogger(__name__)
@@ -36,21 +37,25 @@ class Outbox:
         self._delays = tuple(network_delays)
         self._file_ids: Dict[str, str] = {}
         self._upload_locks: Dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
-        self._live_keyboards: Dict[int, List[int]] = {}
         self._voice_tails: Dict[int, asyncio.Task] = {}
         self._tasks: Set[asyncio.Task] = set()
         self._speech_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech")
         self.counts: collections.Counter = collections.Counter()
+        self.keyboards = Keyboards(bot, state, self.deliver, self.background)
 
     async def send_replies(self, chat_id: int, sender: str, replies: Sequence[dict]) -> None:
         """Send Rasa's replies as text now; voice notes follow in the background if sound is on."""
-        for message in outgoing_messages(replies):
+        messages = outgoing_messages(replies)
+        if any(message.buttons for message in messages):
+            self.keyboards.retire(chat_id)  # new buttons replace any still showing
+        for message in messages:
             await self.send_text(chat_id, message)
-        self.read_aloud(chat_id, sender, [r["text"] for r in replies if (r.get("text") or "").strip()])
+        self.read_aloud(chat_id, sender,
+                        [r["text"] for r in replies if (r.get("text") or "").strip()])
 
     async def send_text(self, chat_id: int, message: Outgoing) -> Optional[Message]:
         """Send one text message, with its buttons as an inline keyboard."""
-        markup = await self._keyboard(message.buttons)
+        markup = await self.keyboards.markup(message.buttons)
         try:
             sent = await self.deliver(lambda: self.bot.send_message(
                 chat_id, message.text, reply_markup=markup), "a message")
@@ -58,45 +63,20 @@ class Outbox:
             self.counts["refused"] += 1
             log.error("Telegram refused a message: %s", exc)
             return None
-        if sent is not None and markup is not None:
-            self._live_keyboards.setdefault(chat_id, []).append(sent.message_id)
+        if sent is not None:
+            self.keyboards.shown(chat_id, sent.message_id, markup)
         return sent
-
-    async def _keyboard(self, buttons) -> Optional[InlineKeyboardMarkup]:
-        if not buttons:
-            return None
-        rows = []
-        for title, payload in buttons:
-            data = payload
-            if not fits_callback(payload):
-                data = payload_key(payload)
-                await asyncio.to_thread(self._state.remember_payload, data, payload)
-            rows.append([InlineKeyboardButton(title, callback_data=data)])  # one per row: big targets
-        return InlineKeyboardMarkup(rows)
-
-    def retire_keyboards(self, chat_id: int) -> None:
-        """Remove the buttons still showing in a chat, so old questions cannot be answered late."""
-        for message_id in self._live_keyboards.pop(chat_id, []):
-            self.remove_keyboard(chat_id, message_id)
-
-    def remove_keyboard(self, chat_id: int, message_id: int) -> None:
-        """Remove one message's buttons, in the background."""
-        live = self._live_keyboards.get(chat_id)
-        if live and message_id in live:
-            live.remove(message_id)
-        self.background(self._ignore_bad_request(lambda: self.bot.edit_message_reply_markup(
-            chat_id=chat_id, message_id=message_id, reply_markup=None)), "removing buttons")
 
     def answer_button(self, query_id: str) -> None:
         """Stop the spinner on a pressed button, in the background."""
-        self.background(self._ignore_bad_request(
-            lambda: self.bot.answer_callback_query(query_id)), "answering a button")
+        async def answer() -> None:
+            try:
+                await self.deliver(lambda: self.bot.answer_callback_query(query_id),
+                                   "a button answer")
+            except BadRequest as exc:  # too old to answer: the press still counts
+                log.debug("Telegram refused to answer a button: %s", exc)
 
-    async def _ignore_bad_request(self, call: Callable[[], Awaitable[T]]) -> None:
-        try:
-            await self.deliver(call, "an update to a message")
-        except BadRequest as exc:  # already removed, or too old: nothing left to do
-            log.debug("Telegram refused a message update: %s", exc)
+        self.background(answer(), "answering a button")
 
     async def show_typing(self, chat_id: int) -> None:
         """Show "typing" once; a failure here matters to nobody."""
@@ -144,8 +124,12 @@ class Outbox:
             if sent is not None:
                 return sent
             data = await asyncio.to_thread(audio.ogg.read_bytes)
-            sent = await self.deliver(lambda: self.bot.send_voice(
-                chat_id, data, filename="message.ogg"), "a voice note")
+            try:
+                sent = await self.deliver(lambda: self.bot.send_voice(
+                    chat_id, data, filename="message.ogg"), "a voice note")
+            except BadRequest as exc:  # the text went out; this voice note cannot
+                log.error("Telegram refused a voice note: %s", exc)
+                return None
             if sent is not None and sent.voice is not None:
                 self.counts["voice_uploaded"] += 1
                 self._file_ids[key] = sent.voice.file_id

@@ -15,7 +15,9 @@ log = logging.getLogger(__name__)
 class RasaChannel:
     """Sends one participant message to Rasa as a given input channel and returns the replies."""
 
-    def __init__(self, rasa_url: str, channel: str = "telegram", timeout: float = 30.0):
+    # A busy Rasa can take many seconds; it is thinking, not resting. Only a refused connection,
+    # a server error or this long a silence counts as resting (a retry could repeat the turn).
+    def __init__(self, rasa_url: str, channel: str = "telegram", timeout: float = 300.0):
         self.url = rasa_url.rstrip("/") + "/webhooks/rest/webhook"
         self.channel = channel
         self.timeout = aiohttp.ClientTimeout(total=timeout)

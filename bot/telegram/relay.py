@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class Incoming:
-    """One thing a participant sent: words or a button payload for Rasa, or a fixed reply to give."""
+    """One thing a participant sent: words or a button payload for Rasa, or a fixed reply."""
 
     chat_id: int
     sender: str  # the pseudonymous Rasa sender id, never the Telegram user id
@@ -31,14 +31,18 @@ class Incoming:
 class Relay:
     """One worker per busy chat sends its messages to Rasa one at a time, in the order they came."""
 
-    def __init__(self, rasa, outbox: Outbox, wording: Wording, *, patience: float = 900.0,
-                 first_delay: float = 0.5, max_delay: float = 30.0, typing_every: float = 4.5):
+    def __init__(self, rasa, outbox: Outbox, wording: Wording, *, keep_contact=None,
+                 patience: float = 900.0,
+                 first_delay: float = 0.5, max_delay: float = 30.0, typing_after: float = 0.25,
+                 typing_every: float = 4.5):
         self.rasa = rasa
+        self.keep_contact = keep_contact  # (sender, chat id): where to send news later
         self.outbox = outbox
         self.wording = wording
         self.patience = patience
         self.first_delay = first_delay
         self.max_delay = max_delay
+        self.typing_after = typing_after
         self.typing_every = typing_every
         self._queues: Dict[int, Deque[Incoming]] = {}
         self._workers: Dict[int, asyncio.Task] = {}
@@ -77,7 +81,6 @@ class Relay:
         if item.fixed_reply is not None:
             await self.say(item.chat_id, item.sender, item.fixed_reply)
             return
-        self.outbox.retire_keyboards(item.chat_id)
         self._in_flight[item.chat_id] = item
         try:
             replies = await self._ask(item)
@@ -88,17 +91,22 @@ class Relay:
             self._give_up(item.chat_id)
             await self.say(item.chat_id, item.sender, SEND_AGAIN)
             return
+        if self.keep_contact and any((r.get("custom") or {}).get("keep_contact") for r in replies):
+            # The participant asked for news: keep their chat id in the erasable contacts
+            # table only. It never goes to Rasa, whose tracker store keeps every message.
+            self.keep_contact(item.sender, str(item.chat_id))
         await self.outbox.send_replies(item.chat_id, item.sender, replies)
 
     async def _ask(self, item: Incoming) -> Optional[List[dict]]:
-        """Rasa's replies, trying again with back-off while it rests; None when patience runs out."""
+        """Rasa's replies, tried again with back-off while it rests; None when patience runs out."""
         deadline = time.monotonic() + self.patience
         delay = self.first_delay
         typing = asyncio.ensure_future(self._typing(item.chat_id))
         try:
             while True:
                 try:
-                    replies = await self.rasa.send(item.sender, item.text, message_id=item.message_id,
+                    replies = await self.rasa.send(item.sender, item.text,
+                                                   message_id=item.message_id,
                                                    metadata=_metadata(item))
                     self.counts["answered"] += 1
                     return replies
@@ -117,6 +125,8 @@ class Relay:
             typing.cancel()
 
     async def _typing(self, chat_id: int) -> None:
+        # A reply faster than this needs no "typing", and the request would cost rate budget.
+        await asyncio.sleep(self.typing_after)
         while True:
             await self.outbox.show_typing(chat_id)
             await asyncio.sleep(self.typing_every)

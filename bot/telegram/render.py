@@ -34,8 +34,8 @@ def outgoing_messages(replies: Sequence[dict], limit: int = MESSAGE_LIMIT) -> Li
     """Rasa's replies as Telegram messages: long texts split, buttons on the last part."""
     messages: List[Outgoing] = []
     for reply in replies:
-        buttons = [(str(b.get("title") or b.get("payload")), str(b.get("payload") or b.get("title")))
-                   for b in reply.get("buttons") or []]
+        buttons = [(str(b.get("title") or b.get("payload")),
+                    str(b.get("payload") or b.get("title"))) for b in reply.get("buttons") or []]
         text = (reply.get("text") or "").strip()
         if text:
             messages.extend(Outgoing(part) for part in split_text(text, limit))
@@ -105,9 +105,22 @@ def _head(word: str, limit: int) -> str:
 
 def fits_callback(payload: str) -> bool:
     """True when a payload can travel as Telegram callback data as it is."""
-    return len(payload.encode("utf-8")) <= CALLBACK_LIMIT and not payload.startswith(PAYLOAD_KEY_PREFIX)
+    return (len(payload.encode("utf-8")) <= CALLBACK_LIMIT
+            and not payload.startswith(PAYLOAD_KEY_PREFIX))
 
 
 def payload_key(payload: str) -> str:
     """A short, stable key for a payload too long for callback data."""
     return PAYLOAD_KEY_PREFIX + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+
+def is_multiple_choice(datas: Sequence[str]) -> bool:
+    """True for buttons that all carry the same intent with different entities, like themes.
+
+    Such a keyboard asks the participant to pick several, so each button goes once pressed
+    while the others stay.
+    """
+    if len(datas) < 2 or len(set(datas)) != len(datas):
+        return False
+    intents = {data.split("{", 1)[0] for data in datas}
+    return all(data.startswith("/") and "{" in data for data in datas) and len(intents) == 1

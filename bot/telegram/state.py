@@ -1,8 +1,7 @@
-"""What the Telegram transport must remember across restarts: handled updates, spent keyboards,
-uploaded voice notes and long button payloads. No personal data: keys are ids or hashes.
+"""What the Telegram transport must remember across restarts: handled updates, used keyboards,
+uploaded voice notes and long button payloads. No personal data: keys are ids or keyed hashes.
 
-Interim home: these tables belong in bot/store with an Alembic revision; until then
-`TelegramState.create_tables()` makes them on the product's engine.
+The tables are defined in bot/store/models.py and made by Alembic (revision 0003).
 """
 from __future__ import annotations
 
@@ -10,31 +9,19 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger(__name__)
 
-metadata = MetaData()
+from bot.store.models import Base  # noqa: E402  the tables live with the rest of the store
+from bot.store.models import telegram_files as files_table  # noqa: E402
+from bot.store.models import telegram_keyboards as keyboards_table  # noqa: E402
+from bot.store.models import telegram_payloads as payloads_table  # noqa: E402
+from bot.store.models import telegram_updates as updates_table  # noqa: E402
 
-seen_table = Table(
-    "telegram_seen", metadata,
-    Column("key", String(80), primary_key=True),  # "update:<bot>:<id>" or "keyboard:<bot>:<hash>"
-    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
-)
-files_table = Table(
-    "telegram_files", metadata,
-    Column("key", String(100), primary_key=True),  # "<bot>:<audio cache key>" (64 hex)
-    Column("file_id", String(255), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-payloads_table = Table(
-    "telegram_payloads", metadata,
-    Column("key", String(32), primary_key=True),  # short key sent as callback data
-    Column("payload", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+metadata = Base.metadata
 
 
 def _now() -> datetime:
@@ -50,33 +37,67 @@ class TelegramState:
 
     def __init__(self, engine: Engine, bot_id: str = ""):
         self._engine = engine
-        self._scope = f"{bot_id}:" if bot_id else ""
+        self._bot_id = bot_id
+        self._scope = f"{bot_id}:"
 
     def create_tables(self) -> None:
-        """Create the transport's tables if they are missing (until Alembic owns them)."""
-        metadata.create_all(self._engine)
+        """Create only the transport's tables if missing (tests; Alembic makes them in use)."""
+        metadata.create_all(self._engine, tables=[updates_table, keyboards_table, files_table,
+                                                  payloads_table])
 
     def seen_update(self, update_id: int) -> bool:
         """Record an update; True if it was already recorded (a duplicate delivery)."""
-        return self._seen(f"update:{self._scope}{update_id}")
+        return self._insert_once(insert(updates_table).values(
+            bot_id=self._bot_id, update_id=update_id, seen_at=_now()))
 
-    def spend_keyboard(self, keyboard_key: str) -> bool:
-        """Record that a keyboard was used; True if it had already been used."""
-        return self._seen(f"keyboard:{self._scope}{keyboard_key}")
+    def was_update_seen(self, update_id: int) -> bool:
+        """True if this update was recorded before (a read: no commit to wait for)."""
+        with self._engine.connect() as connection:
+            return connection.execute(select(updates_table.c.update_id).where(
+                updates_table.c.bot_id == self._bot_id,
+                updates_table.c.update_id == update_id)).first() is not None
 
-    def _seen(self, key: str) -> bool:
-        try:
-            with self._engine.begin() as connection:
-                connection.execute(insert(seen_table).values(key=key, seen_at=_now()))
-        except IntegrityError:
-            return True
-        return False
+    def last_update_id(self) -> Optional[int]:
+        """The highest update id recorded for this bot, or None."""
+        with self._engine.connect() as connection:
+            return connection.execute(select(func.max(updates_table.c.update_id)).where(
+                updates_table.c.bot_id == self._bot_id)).scalar()
+
+    def spend_keyboard(self, keyboard: str) -> bool:
+        """Record that a keyboard (or one button of it) was used; True if it was already."""
+        return self._insert_once(insert(keyboards_table).values(
+            key=self._scope + keyboard, pressed_at=_now()))
+
+    def was_keyboard_spent(self, keyboard: str) -> bool:
+        """True if this keyboard was used before (a read: no commit to wait for)."""
+        with self._engine.connect() as connection:
+            return connection.execute(select(keyboards_table.c.key).where(
+                keyboards_table.c.key == self._scope + keyboard)).first() is not None
+
+    def record_seen(self, update_ids=(), keyboards=()) -> None:
+        """Record many updates and keyboards in one commit; ones already there are skipped."""
+        now = _now()
+        with self._engine.begin() as connection:
+            for statement in (
+                    [insert(updates_table).values(bot_id=self._bot_id, update_id=update_id,
+                                                  seen_at=now) for update_id in update_ids]
+                    + [insert(keyboards_table).values(key=self._scope + keyboard, pressed_at=now)
+                       for keyboard in keyboards]):
+                try:
+                    with connection.begin_nested():
+                        connection.execute(statement)
+                except IntegrityError:
+                    pass
 
     def forget_seen_before(self, days: float = 30) -> int:
-        """Delete seen-records older than this many days; return how many went."""
+        """Delete records of updates and keyboards older than this many days; return how many."""
         cutoff = _now() - timedelta(days=days)
         with self._engine.begin() as connection:
-            return connection.execute(delete(seen_table).where(seen_table.c.seen_at < cutoff)).rowcount
+            updates = connection.execute(
+                delete(updates_table).where(updates_table.c.seen_at < cutoff)).rowcount
+            keyboards = connection.execute(
+                delete(keyboards_table).where(keyboards_table.c.pressed_at < cutoff)).rowcount
+        return updates + keyboards
 
     def remember_file_id(self, key: str, file_id: str) -> None:
         """Keep the file_id Telegram gave an uploaded voice note (the latest one wins)."""
@@ -88,29 +109,31 @@ class TelegramState:
 
     def file_id(self, key: str) -> Optional[str]:
         """The file_id of a voice note uploaded before, or None."""
-        key = self._scope + key
         with self._engine.connect() as connection:
-            return connection.execute(
-                select(files_table.c.file_id).where(files_table.c.key == key)).scalar_one_or_none()
+            return connection.execute(select(files_table.c.file_id).where(
+                files_table.c.key == self._scope + key)).scalar_one_or_none()
 
     def forget_file_id(self, key: str) -> None:
         """Forget a file_id Telegram no longer accepts, so the audio is uploaded again."""
-        key = self._scope + key
         with self._engine.begin() as connection:
-            connection.execute(delete(files_table).where(files_table.c.key == key))
+            connection.execute(delete(files_table).where(files_table.c.key == self._scope + key))
 
     def remember_payload(self, key: str, payload: str) -> None:
         """Keep a button payload too long for Telegram's callback data under a short key."""
-        try:
-            with self._engine.begin() as connection:
-                connection.execute(insert(payloads_table).values(key=key, payload=payload,
-                                                                 created_at=_now()))
-        except IntegrityError:
-            pass  # the same payload is already kept under this key
+        self._insert_once(insert(payloads_table).values(key=key, payload=payload,
+                                                        created_at=_now()))
 
     def payload(self, key: str) -> Optional[str]:
         """The button payload kept under a short key, or None."""
         with self._engine.connect() as connection:
-            return connection.execute(
-                select(payloads_table.c.payload).where(payloads_table.c.key == key)
-            ).scalar_one_or_none()
+            return connection.execute(select(payloads_table.c.payload).where(
+                payloads_table.c.key == key)).scalar_one_or_none()
+
+    def _insert_once(self, statement) -> bool:
+        """Run an insert; True if the row was there already."""
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(statement)
+        except IntegrityError:
+            return True
+        return False

@@ -37,10 +37,13 @@ async def receive_update(request: web.Request) -> web.Response:
     if not hmac.compare_digest(given.encode(), request.app[SECRET_TOKEN].encode()):
         log.warning("Refused a webhook request without the right secret token")
         return web.Response(status=403)
+    application = request.app[APPLICATION]
     try:
-        data = await request.json()
+        update = Update.de_json(await request.json(), application.bot)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return web.Response(status=400)
-    application = request.app[APPLICATION]
-    await application.update_queue.put(Update.de_json(data, application.bot))
+    except Exception:  # noqa: BLE001 - Telegram would only send it again: take it and say why
+        log.exception("Could not read an update Telegram posted; it was skipped")
+        return web.Response()
+    await application.update_queue.put(update)
     return web.Response()

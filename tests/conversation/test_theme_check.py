@@ -148,19 +148,21 @@ def test_what_happened_shows_only_the_participant_s_own_themes(app):
     assert dispatcher.messages[2]["action"] == "We are training staff."
 
 
-def test_news_needs_an_address_and_can_be_stopped(app):
+def test_news_only_where_it_can_be_sent_and_can_be_stopped(app):
     from actions import control
     from bot.store import queries
 
     answer(app, "I want to feel safe")
-    no_address = tracker(intent="updates_yes")
-    said, _, _ = run(control.ActionSetUpdates(), no_address)
+    said, _, _ = run(control.ActionSetUpdates(), tracker(intent="updates_yes"))  # REST: no way
     assert said == ["utter_not_understood"]
-    with_address = Tracker("s1", {}, {"intent": {"name": "updates_yes", "confidence": 1.0},
-                                      "text": "/updates_yes", "metadata": {"contact": "12345"}},
-                           [], False, None, {}, "action_listen")
-    said, _, _ = run(control.ActionSetUpdates(), with_address)
+    on_telegram = Tracker("s1", {}, {"intent": {"name": "updates_yes", "confidence": 1.0},
+                                     "text": "/updates_yes", "metadata": {}},
+                          [{"event": "user", "input_channel": "telegram"}], False, None, {},
+                          "action_listen")
+    said, _, dispatcher = run(control.ActionSetUpdates(), on_telegram)
     assert said == ["utter_updates_yes"]
+    assert dispatcher.messages[0]["custom"] == {"keep_contact": True}
+    app.conversation.set_contact("s1", channel="telegram", address="12345")
     with app.sessions() as session:
         person = queries.get_participant(session, pseudonym=app.pseudonymizer.pseudonym("s1"))
         assert person.wants_updates is True

@@ -8,47 +8,21 @@ import socket
 import sys
 import threading
 from pathlib import Path
-from typing import Optional
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_bot_api import FakeBotApi  # noqa: E402
+from harness import BotThread, domain_with_transport_wording  # noqa: E402
 
-from bot.settings import PROJECT_ROOT  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
-from bot.telegram.words import FIXED_RESPONSES  # noqa: E402
-
-# Proposed wording for domain.yml; used only while domain.yml lacks these responses.
-PENDING_RESPONSES = {
-    "utter_cannot_open_that": "Sorry, I can only read words. Please type, or press a button.",
-    "utter_cannot_listen_yet": "I cannot listen to voice messages yet. Please type, or press a button.",
-    "utter_cannot_see_edits": "I cannot see changes to a message. Please send your new words again.",
-    "utter_menu_start": "Start, or carry on where you left off",
-    "utter_menu_help": "How to use this chat",
-    "utter_menu_repeat": "See my last message again",
-    "utter_menu_sound_on": "Read my messages out loud",
-    "utter_menu_sound_off": "Stop reading my messages out loud",
-    "utter_menu_stop": "Take a break. We keep your answers.",
-}
 
 
 @pytest.fixture(scope="session")
 def telegram_domain(tmp_path_factory) -> Path:
-    """domain.yml, plus the transport's proposed responses it does not have yet."""
-    domain = PROJECT_ROOT / "domain.yml"
-    content = yaml.safe_load(domain.read_text(encoding="utf-8"))
-    responses = content.setdefault("responses", {})
-    missing = {name: [{"text": PENDING_RESPONSES[name]}] for name in FIXED_RESPONSES
-               if name not in responses}
-    if not missing:
-        return domain
-    responses.update(missing)
-    path = tmp_path_factory.mktemp("telegram-domain") / "domain.yml"
-    path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
+    """domain.yml, or a copy with the transport's proposed responses while it lacks them."""
+    return domain_with_transport_wording(tmp_path_factory.mktemp("telegram-domain"))
 
 
 @pytest.fixture
@@ -57,59 +31,6 @@ def fake_api():
     api = FakeBotApi().start()
     yield api
     api.stop()
-
-
-class BotThread:
-    """The real bot (build_application + run_bot) running in its own thread and event loop."""
-
-    def __init__(self, application, webhook=None):
-        self.application = application
-        self.webhook = webhook
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._stop: Optional[asyncio.Event] = None
-        self._ready = threading.Event()
-        self.error: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._main, daemon=True, name="telegram-bot")
-
-    def _main(self) -> None:
-        asyncio.run(self._run())
-
-    async def _run(self) -> None:
-        from bot.telegram.app import run_bot
-
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._ready.set()
-        try:
-            await run_bot(self.application, self._stop, self.webhook)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
-            self.error = exc
-            raise
-
-    def start(self) -> "BotThread":
-        """Start the bot and return at once; wait on the fake server for it to be ready."""
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def call(self, coroutine, timeout: float = 30.0):
-        """Run a coroutine in the bot's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
-
-    def stop(self, timeout: float = 60.0) -> None:
-        """Stop the bot as Ctrl-C would, and wait for it."""
-        if self._loop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
-        assert not self._thread.is_alive(), "the bot did not stop"
-
-    @property
-    def relay(self):
-        return self.application.bot_data["relay"]
-
-    @property
-    def outbox(self):
-        return self.application.bot_data["outbox"]
 
 
 @pytest.fixture
@@ -130,19 +51,6 @@ def stub_settings(fake_api, tmp_path):
                              rasa_url="http://127.0.0.1:9")
     upgrade(settings.database_url)
     return settings
-
-
-class StubRasa:
-    """Answers like Rasa's REST channel with canned replies, and keeps what it was sent."""
-
-    def __init__(self, reply=None):
-        self.sent = []
-        self.reply = reply or (lambda text: [{"text": f"You sent: {text}"}])
-
-    async def send(self, sender, text, *, message_id, metadata=None):
-        self.sent.append({"sender": sender, "text": text, "message_id": message_id,
-                          "metadata": metadata})
-        return self.reply(text)
 
 
 @pytest.fixture
@@ -183,6 +91,7 @@ class RasaSwitch:
         self.url = f"http://127.0.0.1:{self.port}"
         self._loop = asyncio.new_event_loop()
         self._server = None
+        self._writers = set()
         threading.Thread(target=self._loop.run_forever, daemon=True, name="rasa-switch").start()
 
     def up(self) -> None:
@@ -193,8 +102,10 @@ class RasaSwitch:
         asyncio.run_coroutine_threadsafe(start(), self._loop).result(10)
 
     def down(self) -> None:
-        """Refuse connections, as if Rasa had stopped."""
+        """Refuse connections and cut open ones, as if Rasa had stopped."""
         async def stop():
+            for writer in list(self._writers):
+                writer.close()
             if self._server is not None:
                 self._server.close()
                 await self._server.wait_closed()
@@ -203,6 +114,7 @@ class RasaSwitch:
 
     async def _pipe(self, reader, writer) -> None:
         target_reader, target_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers.update((writer, target_writer))
 
         async def copy(source, sink):
             try:
@@ -213,11 +125,21 @@ class RasaSwitch:
                 pass
             finally:
                 sink.close()
+                self._writers.discard(sink)
 
         await asyncio.gather(copy(reader, target_writer), copy(target_reader, writer))
 
     def close(self) -> None:
+        """Cut everything and stop the switch's thread."""
         self.down()
+
+        async def finish():
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(finish(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
 
 

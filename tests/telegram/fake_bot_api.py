@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import itertools
 import json
+import random
 import threading
 import time
 import uuid
@@ -24,7 +25,8 @@ JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "chat_id", "messag
 
 @dataclasses.dataclass
 class Call:
-    """One request the bot made: method, decoded parameters, uploaded files and the answer's status."""
+    """One request the bot made: method, decoded parameters, uploaded files and the answer's
+    status (0 while a long poll is still waiting)."""
 
     method: str
     params: Dict[str, Any]
@@ -47,12 +49,15 @@ class FakeBotApi:
         self._failures: Dict[str, List[dict]] = {}
         self._pending: List[dict] = []  # updates not yet fetched (or to be delivered again)
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # notified whenever a call arrives
         self._ids = itertools.count(1)
-        self._update_ids = itertools.count(100000)
+        # Telegram starts again from a random id after a quiet week; so does each fake.
+        self._update_ids = itertools.count(random.randint(1, 2**30))
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._arrived: Optional[asyncio.Event] = None
         self._runner: Optional[web.AppRunner] = None
         self._thread: Optional[threading.Thread] = None
+        self._closing = False
 
     # ---- life cycle -------------------------------------------------------------------
     def start(self) -> "FakeBotApi":
@@ -79,14 +84,25 @@ class FakeBotApi:
         self.url = f"http://127.0.0.1:{port}"
         ready.set()
         self._loop.run_forever()
-        self._loop.run_until_complete(self._runner.cleanup())
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.close()
 
     def stop(self) -> None:
-        """Stop the server and its thread."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        """Stop the server and its thread, ending any long poll at once."""
+        if self._loop is None:
+            return
+
+        async def shutdown():
+            self._closing = True
+            self._arrived.set()
+            await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
 
     # ---- the test's controls ----------------------------------------------------------
     def fail_next(self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1) -> None:
@@ -117,12 +133,15 @@ class FakeBotApi:
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
         """Poll until predicate() is truthy and return its value; fail after `timeout` seconds."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
+        with self._changed:
+            while True:
                 value = predicate()
-            if value:
-                return value
-            time.sleep(0.01)
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(min(left, 0.25))
         raise AssertionError(f"Timed out after {timeout} s waiting for {what or predicate}")
 
     def next_message_id(self) -> int:
@@ -133,30 +152,33 @@ class FakeBotApi:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params, files = await _read_params(request)
+        call = Call(method, params, files, 0, time.monotonic())
+        with self._lock:
+            self.calls.append(call)  # recorded on arrival, so a long poll shows at once
         if request.match_info["token"] != self.token:
-            return self._record(method, params, files, 401, {"ok": False, "error_code": 401,
-                                                              "description": "Unauthorized"})
+            return self._answer(call, 401, {"ok": False, "error_code": 401,
+                                            "description": "Unauthorized"})
         with self._lock:
             failures = self._failures.get(method)
             failure = failures.pop(0) if failures else None
         if failure:
-            return self._record(method, params, files, failure["status"], _failure(failure))
+            return self._answer(call, failure["status"], _failure(failure))
         if method == "getUpdates":
-            result = await self._get_updates(params)
-            return self._record(method, params, files, 200, {"ok": True, "result": result})
+            return self._answer(call, 200, {"ok": True, "result": await self._get_updates(params)})
         handler = getattr(self, "_api_" + method, None)
         if handler is None:
-            return self._record(method, params, files, 404, {
-                "ok": False, "error_code": 404, "description": "Not Found: method not found"})
+            return self._answer(call, 404, {"ok": False, "error_code": 404,
+                                            "description": "Not Found: method not found"})
         with self._lock:
             status, result = handler(params, files)
         body = {"ok": True, "result": result} if status == 200 else {
             "ok": False, "error_code": status, "description": result}
-        return self._record(method, params, files, status, body)
+        return self._answer(call, status, body)
 
-    def _record(self, method, params, files, status, body) -> web.Response:
-        with self._lock:
-            self.calls.append(Call(method, params, files, status, time.monotonic()))
+    def _answer(self, call: Call, status: int, body: dict) -> web.Response:
+        with self._changed:
+            call.status = status
+            self._changed.notify_all()
         return web.json_response(body, status=status)
 
     async def _get_updates(self, params: dict) -> List[dict]:
@@ -167,7 +189,7 @@ class FakeBotApi:
                 ready = [p for p in self._pending if p["update"]["update_id"] >= offset or p["again"]]
                 self._pending = [p for p in self._pending if p not in ready
                                  and p["update"]["update_id"] >= offset]
-            if ready or time.monotonic() >= deadline:
+            if ready or self._closing or time.monotonic() >= deadline:
                 return [p["update"] for p in ready]
             self._arrived.clear()
             try:
@@ -337,6 +359,20 @@ class FakeUser:
                                                f"a button {title!r}")
         data = next(b["callback_data"] for row in message["reply_markup"]["inline_keyboard"]
                     for b in row if b["text"] == title)
+        return self.api.push({"callback_query": {
+            "id": uuid.uuid4().hex, "from": self.profile, "chat_instance": f"ci-{self.id}",
+            "data": data, "message": json.loads(json.dumps(message))}})
+
+    def press_payload(self, data: str) -> dict:
+        """Press the button carrying this callback data on the latest message that shows it."""
+        def showing():
+            for message in reversed(list(self.api.messages.get(self.id, {}).values())):
+                for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                    if any(b.get("callback_data") == data for b in row):
+                        return message
+            return None
+
+        message = self.api.wait_for(showing, 30, f"a button for {data!r}")
         return self.api.push({"callback_query": {
             "id": uuid.uuid4().hex, "from": self.profile, "chat_instance": f"ci-{self.id}",
             "data": data, "message": json.loads(json.dumps(message))}})

@@ -1,0 +1,338 @@
+"""The Telegram transport against the fake Bot API and a stub Rasa: rendering, buttons, limits,
+duplicates, odd messages, voice notes and the webhook."""
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+import requests
+
+from bot.telegram.app import Webhook
+from bot.wording import response_text
+
+from stub_rasa import StubRasa  # tests/telegram/ is on sys.path (see conftest.py)
+
+BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+def buttons_reply(text):
+    return [{"text": "Do you want to take part?", "buttons": BUTTONS}]
+
+
+def test_text_and_buttons_arrive_and_a_pressed_keyboard_goes(fake_api, start_bot, stub_settings):
+    rasa = StubRasa(buttons_reply)
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    sam = fake_api.user(1001)
+    question = sam.ask(lambda: sam.say("hello"), "take part")
+    assert [b["text"] for row in question["reply_markup"]["inline_keyboard"] for b in row] == ["Yes", "No"]
+    sam.press("Yes")
+    fake_api.wait_for(lambda: len(rasa.sent) == 2, 10, "the payload to reach Rasa")
+    assert rasa.sent[1]["text"] == "/affirm"
+    fake_api.wait_for(lambda: "reply_markup" not in fake_api.messages[1001][question["message_id"]],
+                      10, "the keyboard to be removed")
+    assert fake_api.calls_to("answerCallbackQuery")
+
+
+def test_rasa_gets_a_pseudonym_a_stable_id_and_the_language(fake_api, start_bot, stub_settings):
+    rasa = StubRasa()
+    bot = start_bot(stub_settings, rasa=rasa, speech=None)
+    kim = fake_api.user(123456789, language_code="en-GB")
+    update = kim.say("hello")
+    kim.wait_for_text("You sent: hello")
+    sent = rasa.sent[0]
+    assert sent["sender"] == bot.services.pseudonymizer.pseudonym("123456789", channel="telegram")
+    # The chat id (the user id, in a private chat) never goes to Rasa: its tracker store keeps
+    # every message's metadata.
+    assert "123456789" not in json.dumps(sent)
+    assert sent["metadata"] == {"message_id": sent["message_id"], "language": "en-GB"}
+    fake_api.push(dict(update), again=True)  # the same update delivered twice
+    time.sleep(1.0)
+    assert len(rasa.sent) == 1 and kim.texts().count("You sent: hello") == 1
+
+
+def test_menu_commands_are_registered_and_sent_as_intents(fake_api, start_bot, stub_settings,
+                                                          telegram_domain):
+    rasa = StubRasa()
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    names = [c["command"] for c in fake_api.commands]
+    assert names == ["start", "help", "repeat", "sound_on", "sound_off", "stop"]
+    assert fake_api.commands[1]["description"] == response_text(telegram_domain, "utter_menu_help")
+    ana = fake_api.user(1002)
+    for name in names:
+        ana.ask(lambda: ana.command(name), f"You sent: /{name}")
+    ana.ask(lambda: ana.say("/unknown_thing"), "You sent: unknown thing")
+
+
+def test_long_replies_are_split_and_long_payloads_fit(fake_api, start_bot, stub_settings):
+    long_payload = '/inform{"choice": "' + "a very long choice " * 5 + '"}'
+
+    def reply(text):
+        if text == "long":
+            return [{"text": "This is a sentence that goes on. " * 300}]
+        return [{"text": "Pick one.", "buttons": [{"title": "That one", "payload": long_payload}]}]
+
+    rasa = StubRasa(reply)
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    lee = fake_api.user(1003)
+    lee.ask(lambda: lee.say("long"), "sentence")
+    fake_api.wait_for(lambda: len(lee.texts()) >= 3, 10, "three parts")
+    assert all(len(t) < 4096 and t.endswith(".") for t in lee.texts())
+    assert "".join(lee.texts()).count("goes on.") == 300
+    lee.ask(lambda: lee.say("buttons"), "Pick one.")
+    lee.press("That one")
+    fake_api.wait_for(lambda: len(rasa.sent) == 3, 10, "the long payload to reach Rasa")
+    assert rasa.sent[2]["text"] == long_payload
+
+
+def test_a_second_press_on_the_same_buttons_is_ignored(fake_api, start_bot, stub_settings):
+    rasa = StubRasa(buttons_reply)
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    jo = fake_api.user(1004)
+    question = jo.ask(lambda: jo.say("hi"), "take part")
+    jo.press("Yes", question)
+    jo.press("No", question)  # pressed before the buttons disappeared
+    time.sleep(1.0)
+    assert [s["text"] for s in rasa.sent] == ["hi", "/affirm"]
+
+
+def test_typing_shows_while_the_assistant_thinks(fake_api, start_bot, stub_settings):
+    start_bot(stub_settings, rasa=StubRasa(delay=0.8), speech=None)
+    mo = fake_api.user(1005)
+    mo.ask(lambda: mo.say("hi"), "You sent")
+    action = fake_api.calls_to("sendChatAction", chat_id=1005)[0]
+    assert action.params["action"] == "typing"
+
+
+@pytest.mark.parametrize("send, reply", [
+    ("sticker", "utter_cannot_open_that"), ("photo", "utter_cannot_open_that"),
+    ("document", "utter_cannot_open_that"), ("location", "utter_cannot_open_that"),
+    ("voice", "utter_cannot_listen_yet")])
+def test_things_that_are_not_words_get_a_kind_reply(fake_api, start_bot, stub_settings,
+                                                    telegram_domain, send, reply):
+    rasa = StubRasa()
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    al = fake_api.user(1006)
+    al.ask(lambda: getattr(al, send)(), response_text(telegram_domain, reply))
+    assert rasa.sent == []
+
+
+def test_an_edited_message_gets_a_kind_reply_and_is_not_sent_again(fake_api, start_bot,
+                                                                   stub_settings, telegram_domain):
+    rasa = StubRasa()
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    bo = fake_api.user(1007)
+    update = bo.say("my first words")
+    bo.wait_for_text("You sent: my first words")
+    bo.ask(lambda: bo.edit(update, "my changed words"),
+           response_text(telegram_domain, "utter_cannot_see_edits"))
+    assert [s["text"] for s in rasa.sent] == ["my first words"]
+
+
+def test_flood_control_and_network_errors_are_waited_out(fake_api, start_bot, stub_settings):
+    start_bot(stub_settings, rasa=StubRasa(), speech=None)
+    cy = fake_api.user(1008)
+    fake_api.fail_next("sendMessage", status=429, retry_after=1)
+    started = time.monotonic()
+    cy.ask(lambda: cy.say("one"), "You sent: one")
+    assert time.monotonic() - started >= 1.0
+    fake_api.fail_next("sendMessage", status=502, times=2)
+    cy.ask(lambda: cy.say("two"), "You sent: two")
+    statuses = [c.status for c in fake_api.calls_to("sendMessage", chat_id=1008)]
+    assert statuses == [429, 200, 502, 502, 200]
+    assert cy.texts() == ["You sent: one", "You sent: two"]
+
+
+class SlowSpeech:
+    """A speech service that reads slowly and returns one of two real OGG files."""
+
+    def __init__(self, audio_for, delay: float = 0.0):
+        self.audio_for = audio_for
+        self.delay = delay
+        self.calls = []
+
+    def synthesize(self, text, language="en"):
+        self.calls.append((text, language))
+        time.sleep(self.delay)
+        return self.audio_for(text)
+
+
+def test_voice_notes_follow_the_text_and_upload_once(fake_api, start_bot, stub_settings):
+    from bot.speech import build_speech_service
+
+    speech = build_speech_service(stub_settings)
+    slow = SlowSpeech(lambda text: speech.synthesize(text, "en"), delay=1.5)
+    bot = start_bot(stub_settings, rasa=StubRasa(lambda text: [{"text": "Thank you."},
+                                                               {"text": f"You said {text}."}]),
+                    speech=slow)
+    di = fake_api.user(1009)
+    sender = bot.services.pseudonymizer.pseudonym("1009", channel="telegram")
+    di.ask(lambda: di.say("no sound yet"), "You said no sound yet.")
+    time.sleep(0.5)
+    assert di.voices() == [] and slow.calls == []
+    bot.services.conversation.set_sound(sender, True, channel="telegram")
+    started = time.monotonic()
+    di.ask(lambda: di.say("a cat"), "You said a cat.")
+    assert time.monotonic() - started < 1.0, "the text waited for the voice"
+    fake_api.wait_for(lambda: len(di.voices()) == 2, 20, "two voice notes")
+    texts_then_voices = ["text" if "text" in m else "voice" for m in di.inbox()]
+    assert texts_then_voices == ["text", "text", "text", "text", "voice", "voice"]
+    di.ask(lambda: di.say("a dog"), "You said a dog.")
+    fake_api.wait_for(lambda: len(di.voices()) == 4, 20, "four voice notes")
+    thanks = [v["file_id"] for v in di.voices()][0::2]
+    assert thanks[0] == thanks[1], "the same words were uploaded twice"
+    uploads = [c for c in fake_api.calls_to("sendVoice") if "voice" in c.files]
+    assert len(uploads) == 3 and len(fake_api.calls_to("sendVoice")) == 4
+    fake_api.wait_for(lambda: bot.outbox.counts["voice_uploaded"] == 3
+                      and bot.outbox.counts["voice_by_file_id"] == 1, 5, "the bot's counts")
+
+
+def test_a_failed_voice_never_holds_back_text(fake_api, start_bot, stub_settings):
+    def broken(text):
+        raise RuntimeError("no voice today")
+
+    bot = start_bot(stub_settings, rasa=StubRasa(), speech=SlowSpeech(broken))
+    ed = fake_api.user(1010)
+    bot.services.conversation.set_sound(
+        bot.services.pseudonymizer.pseudonym("1010", channel="telegram"), True, channel="telegram")
+    ed.ask(lambda: ed.say("one"), "You sent: one")
+    ed.ask(lambda: ed.say("two"), "You sent: two")
+    assert ed.voices() == []
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_webhook_mode_checks_the_secret_token(fake_api, start_bot, stub_settings):
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram/updates"
+    start_bot(stub_settings, rasa=StubRasa(), speech=None,
+              webhook=Webhook(url, "s3cret-token", "127.0.0.1", port))
+    assert fake_api.webhook["url"] == url and fake_api.webhook["secret_token"] == "s3cret-token"
+    fi = fake_api.user(1011)
+    update = {"update_id": 5, "message": {
+        "message_id": 1, "date": int(time.time()), "chat": {"id": 1011, "type": "private"},
+        "from": fi.profile, "text": "through the hook"}}
+    assert requests.post(url, json=update, timeout=5).status_code == 403
+    wrong = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
+    assert requests.post(url, json=update, headers=wrong, timeout=5).status_code == 403
+    time.sleep(0.5)
+    assert fi.texts() == []
+    right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+    assert requests.post(url, json=update, headers=right, timeout=5).status_code == 200
+    fi.wait_for_text("You sent: through the hook", timeout=10)
+    assert requests.post(url, json=update, headers=right, timeout=5).status_code == 200
+    time.sleep(0.5)
+    assert fi.texts() == ["You sent: through the hook"]
+    assert fake_api.calls_to("getUpdates") == []
+
+
+def test_when_rasa_stays_away_the_participant_is_asked_to_send_again(fake_api, start_bot,
+                                                                     stub_settings, telegram_domain):
+    from bot.telegram.rasa import RasaChannel
+
+    start_bot(stub_settings, rasa=RasaChannel(f"http://127.0.0.1:{_free_port()}"), speech=None,
+              patience=1.5)
+    gus = fake_api.user(1012)
+    gus.say("hello")
+    gus.wait_for_text(response_text(telegram_domain, "utter_server_resting"))
+    gus.wait_for_text(response_text(telegram_domain, "utter_message_kept"))
+    gus.wait_for_text(response_text(telegram_domain, "utter_send_again"), timeout=10)
+    assert gus.texts() == [response_text(telegram_domain, name) for name in
+                           ("utter_server_resting", "utter_message_kept", "utter_send_again")]
+
+
+def test_stopping_while_rasa_rests_asks_the_participant_to_send_again(fake_api, start_bot,
+                                                                      stub_settings, telegram_domain):
+    from bot.telegram.rasa import RasaChannel
+
+    bot = start_bot(stub_settings, rasa=RasaChannel(f"http://127.0.0.1:{_free_port()}"), speech=None)
+    hal = fake_api.user(1013)
+    hal.say("hello")
+    hal.wait_for_text(response_text(telegram_domain, "utter_message_kept"))
+    hal.say("are you there?")
+    fake_api.wait_for(lambda: hal.texts().count(response_text(telegram_domain, "utter_message_kept")) == 2,
+                      10, "the second message to be kept")
+    bot.stop()
+    assert hal.texts()[-1] == response_text(telegram_domain, "utter_send_again")
+    assert hal.texts().count(response_text(telegram_domain, "utter_send_again")) == 1
+
+
+THEMES = [{"title": f"Theme {n}", "payload": f'/choose_theme{{"theme":"t{n}"}}'} for n in (1, 2, 3)]
+
+
+def picking_reply(text):
+    if text.startswith("/choose_theme"):
+        return [{"text": "Added."}]  # no new buttons: the ones showing stay useful
+    if text == "/themes_done":
+        return [{"text": "Anything else?", "buttons": BUTTONS}]
+    return [{"text": "Press all that fit.", "buttons": THEMES},
+            {"text": "Then press That is all.",
+             "buttons": [{"title": "That is all", "payload": "/themes_done"}]}]
+
+
+def _titles(message):
+    return [b["text"] for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+            for b in row]
+
+
+def test_a_multiple_choice_loses_only_the_pressed_button(fake_api, start_bot, stub_settings):
+    rasa = StubRasa(picking_reply)
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    kit = fake_api.user(1014)
+    themes = kit.ask(lambda: kit.say("my answer"), "Press all that fit.")
+    as_first_shown = json.loads(json.dumps(themes))
+    done = kit.wait_for_text("That is all")
+    kit.ask(lambda: kit.press("Theme 2"), "Added.")
+    kit.ask(lambda: kit.press("Theme 1"), "Added.")
+    kit.press("Theme 1", as_first_shown)  # pressed again before it went: ignored
+    time.sleep(0.5)
+    assert _titles(fake_api.messages[1014][themes["message_id"]]) == ["Theme 3"]
+    assert _titles(fake_api.messages[1014][done["message_id"]]) == ["That is all"]
+    kit.ask(lambda: kit.press("That is all"), "Anything else?")
+    fake_api.wait_for(lambda: not _titles(fake_api.messages[1014][themes["message_id"]]), 5,
+                      "the unused themes to go when new buttons come")
+    assert [s["text"] for s in rasa.sent] == ["my answer", '/choose_theme{"theme":"t2"}',
+                                               '/choose_theme{"theme":"t1"}', "/themes_done"]
+
+
+def test_typed_words_leave_buttons_until_new_ones_come(fake_api, start_bot, stub_settings):
+    def reply(text):
+        return [{"text": "Do you want to take part?", "buttons": BUTTONS}] if text == "hi" \
+            else [{"text": "You can press a button."}]
+
+    start_bot(stub_settings, rasa=StubRasa(reply), speech=None)
+    val = fake_api.user(1015)
+    question = val.ask(lambda: val.say("hi"), "take part")
+    val.ask(lambda: val.say("what?"), "press a button")
+    time.sleep(0.3)
+    assert _titles(fake_api.messages[1015][question["message_id"]]) == ["Yes", "No"]
+    val.ask(lambda: val.say("hi"), "take part")
+    fake_api.wait_for(lambda: not _titles(fake_api.messages[1015][question["message_id"]]), 5,
+                      "the old buttons to go")
+
+
+def test_asking_for_news_keeps_the_chat_id_only_in_the_contacts_table(fake_api, start_bot,
+                                                                      stub_settings):
+    from bot.store import queries
+    from bot.store.models import Contact
+    from sqlalchemy import select
+
+    rasa = StubRasa(reply=lambda text: [{"text": f"You sent: {text}",
+                                         "custom": {"keep_contact": True}}])
+    bot = start_bot(stub_settings, rasa=rasa, speech=None)
+    sender = bot.services.pseudonymizer.pseudonym("555000111", channel="telegram")
+    with bot.services.sessions.begin() as session:
+        queries.get_or_create_participant(session, pseudonym=bot.services.pseudonymizer.pseudonym(sender),
+                                          engagement_id="e", channel="telegram")
+    lee = fake_api.user(555000111)
+    lee.say("yes send me news")
+    lee.wait_for_text("You sent: yes send me news")
+    assert "555000111" not in json.dumps(rasa.sent)
+    with bot.services.sessions() as session:
+        contact = session.execute(select(Contact)).scalar_one()
+    assert (contact.channel, contact.address) == ("telegram", "555000111")
