@@ -7,33 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import control, questions, welcome
-from bot.app import build_services, use_services
-from bot.tagging import TaggingService
-
-
-class NoThemes:
-    """A tagger that never finds a theme."""
-
-    def tag(self, texts):
-        from bot.themes.tagger import TagResult
-
-        return [TagResult([], {}) for _ in texts]
 from bot.store import queries
-from bot.store.migrate import upgrade
 from bot.store.models import Answer, Participant
-
-
-@pytest.fixture
-def app(settings):
-    """Real services on a scratch SQLite database, installed for the actions."""
-    upgrade(settings.database_url)
-    services = build_services(settings)
-    # These tests are about other steps: a tagger that finds no themes keeps them focused.
-    services.tagging = TaggingService(services.sessions, services.engagement, NoThemes)
-    use_services(services)
-    yield services
-    use_services(None)
-    services.engine.dispose()
 
 
 def tracker(sender="s1", *, intent="greet", text="hi", slots=None, message_id="m1",

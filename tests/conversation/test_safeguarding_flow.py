@@ -13,16 +13,6 @@ from sqlalchemy import select
 
 from actions import control, questions, welcome
 from bot.app import build_services, use_services
-from bot.tagging import TaggingService
-
-
-class NoThemes:
-    """A tagger that never finds a theme."""
-
-    def tag(self, texts):
-        from bot.themes.tagger import TagResult
-
-        return [TagResult([], {}) for _ in texts]
 from bot.cli import main
 from bot.safeguarding.alerts import EmailRoute
 from bot.store.migrate import upgrade
@@ -31,18 +21,6 @@ from tests.conftest import free_port
 
 SCRIPT = ["utter_safeguarding_thanks", "utter_safeguarding_next", "utter_safeguarding_danger",
           "utter_safeguarding_local"]
-
-
-@pytest.fixture
-def app(settings):
-    upgrade(settings.database_url)
-    services = build_services(settings)
-    # These tests are about other steps: a tagger that finds no themes keeps them focused.
-    services.tagging = TaggingService(services.sessions, services.engagement, NoThemes)
-    use_services(services)
-    yield services
-    use_services(None)
-    services.engine.dispose()
 
 
 def tracker(text, *, intent="share", slots=None, message_id="m1", ranking=None):

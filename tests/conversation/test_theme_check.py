@@ -1,45 +1,19 @@
 """Checking an answer's themes with the participant: confirm, correct, not sure; a person's
 tags survive re-tagging."""
 import asyncio
-from typing import Dict, List, NamedTuple
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import questions, themes, welcome
-from bot.app import build_services, use_services
-from bot.store.migrate import upgrade
-from bot.tagging import TaggingService
-
-
-class Tags(NamedTuple):
-    themes: List[str]
-    scores: Dict[str, float]
-
-
-class KeywordTagger:
-    """A small, fixed tagger so these tests do not depend on the trained model's choices."""
-
-    WORDS = {"safe": "being_safe", "job": "security", "money": "security", "staff": "skilled_supporters"}
-
-    def tag(self, texts):
-        results = []
-        for text in texts:
-            found = [t for word, t in self.WORDS.items() if word in text.lower()]
-            results.append(Tags(list(dict.fromkeys(found)), {t: 0.9 for t in found}))
-        return results
+from tests.conversation.conftest import KeywordTagger
 
 
 @pytest.fixture
-def app(settings):
-    upgrade(settings.database_url)
-    services = build_services(settings)
-    services.tagging = TaggingService(services.sessions, services.engagement, KeywordTagger)
-    use_services(services)
-    yield services
-    use_services(None)
-    services.engine.dispose()
+def app(make_app):
+    """Services whose tagger finds themes by a few fixed words."""
+    return make_app(KeywordTagger)
 
 
 def tracker(text="", *, intent="share", slots=None, message_id="m1", entities=None):

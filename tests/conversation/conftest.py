@@ -1,0 +1,59 @@
+"""Fixtures for the action tests: real services on a scratch database, installed for the
+action server's code, with a chosen theme tagger."""
+from typing import Dict, List, NamedTuple
+
+import pytest
+
+from bot.app import build_services, use_services
+from bot.store.migrate import upgrade
+from bot.tagging import TaggingService
+
+
+class Tags(NamedTuple):
+    themes: List[str]
+    scores: Dict[str, float]
+
+
+class NoThemes:
+    """A tagger that never finds a theme, for tests about other steps."""
+
+    def tag(self, texts):
+        return [Tags([], {}) for _ in texts]
+
+
+class KeywordTagger:
+    """A small, fixed tagger so theme tests do not depend on the trained model's choices."""
+
+    WORDS = {"safe": "being_safe", "job": "security", "money": "security", "staff": "skilled_supporters"}
+
+    def tag(self, texts):
+        results = []
+        for text in texts:
+            found = [t for word, t in self.WORDS.items() if word in text.lower()]
+            results.append(Tags(list(dict.fromkeys(found)), {t: 0.9 for t in found}))
+        return results
+
+
+@pytest.fixture
+def make_app(settings):
+    """Build the services with this tagger and install them for the actions."""
+    built = []
+
+    def make(tagger=NoThemes):
+        upgrade(settings.database_url)
+        services = build_services(settings)
+        services.tagging = TaggingService(services.sessions, services.engagement, tagger)
+        use_services(services)
+        built.append(services)
+        return services
+
+    yield make
+    use_services(None)
+    for services in built:
+        services.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """Services whose tagger finds no themes."""
+    return make_app(NoThemes)
