@@ -36,6 +36,13 @@ def run(action, tracker_):
     return [m.get("response") for m in dispatcher.messages], events
 
 
+def wait_for_alerts(seconds: float = 20) -> None:
+    """Wait for alerts being delivered in the background."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("alert-"):
+            thread.join(seconds)
+
+
 def consented(app):
     run(welcome.ActionGiveConsent(), tracker("/affirm", intent="affirm"))
     run(welcome.ActionSetRole(), tracker("/role_on_behalf", intent="role_on_behalf"))
@@ -115,9 +122,7 @@ def test_the_lead_gets_an_email_at_once_and_its_delivery_is_recorded(settings):
         consented(services)
         words = "my carer hits me when nobody is looking"
         run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
-        for thread in threading.enumerate():
-            if thread.name.startswith("alert-"):
-                thread.join(10)
+        wait_for_alerts()
     finally:
         use_services(None)
         inbox.close()
@@ -133,9 +138,7 @@ def test_an_alert_with_no_route_is_recorded_as_not_delivered(app):
     consented(app)
     words = "he takes all my money and says he will hurt me"
     run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
-    for thread in threading.enumerate():
-        if thread.name.startswith("alert-"):
-            thread.join(10)
+    wait_for_alerts()
     with app.sessions() as session:
         assert "no alert route" in session.execute(select(SafeguardingAlert)).scalar_one().delivery_error
 
@@ -183,9 +186,7 @@ def test_the_lead_gets_a_telegram_message_through_the_bot_api(settings):
         consented(services)
         words = "my brother takes my money and hits me"
         run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
-        for thread in threading.enumerate():
-            if thread.name.startswith("alert-"):
-                thread.join(20)
+        wait_for_alerts()
         sent = api.calls_to("sendMessage", chat_id=424242)
         assert len(sent) == 1 and "Safeguarding alert 1" in sent[0].params["text"]
         assert words not in sent[0].params["text"]
