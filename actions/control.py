@@ -46,11 +46,12 @@ class ActionRepeat(Action):
         return "action_repeat"
 
     async def run(self, dispatcher, tracker, domain):
-        for message in last_bot_messages(tracker.events):
+        messages = last_bot_messages(tracker.events)
+        for message in messages:
             data = message.get("data") or {}
             dispatcher.utter_message(text=message.get("text"), buttons=data.get("buttons") or [],
                                      json_message=data.get("custom"))
-        if not last_bot_messages(tracker.events):
+        if not messages:
             dispatcher.utter_message(response="utter_help")
         return []
 

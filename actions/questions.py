@@ -114,7 +114,9 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         dispatcher.utter_message(response="utter_safeguarding_carry_on")
         return [SlotSet("stage", "safeguard")]
     dispatcher.utter_message(response="utter_reflect", answer=reflection(text))
-    themes = suggested_themes(app, result.answer_id)
+    # A message delivered again keeps the themes it has; only a new answer is tagged.
+    themes = suggested_themes(app, result.answer_id) if result.created \
+        else app.tagging.themes_of(result.answer_id) if result.answer_id else []
     if themes:
         # Listen, write, check: ask whether we understood what the answer is about.
         dispatcher.utter_message(response="utter_check_themes", themes=app.tagging.labels(themes))

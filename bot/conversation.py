@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,7 +82,7 @@ class ConversationService:
                              and consent.version == self.engagement.consent_version)
             return Progress(True, consented, participant.role, participant.person_agrees,
                             participant.question_index, participant.status,
-                            len(queries.answers_for(session, participant=participant)))
+                            queries.count_participant_answers(session, participant=participant))
 
     def give_consent(self, sender_id: str, *, channel: str, language: Optional[str] = None) -> None:
         """Record that the participant agreed to take part."""
@@ -132,9 +132,6 @@ class ConversationService:
         with self._sessions.begin() as session:
             self._participant(session, sender_id).person_agrees = agrees
 
-    def current_question(self, sender_id: str) -> Optional[Question]:
-        """The question this participant is on, or None when all are done."""
-        return self.engagement.question(self.progress(sender_id).question_index)
 
     def save_answer(self, sender_id: str, *, text: str, channel: str, message_id: str,
                     intent_confidence: Optional[float] = None) -> SaveResult:
@@ -256,9 +253,4 @@ class ConversationService:
                 queries.set_contact(session, participant=participant, channel=channel,
                                     address=address)
 
-    def answer_count(self, sender_id: str) -> int:
-        """How many answers this participant has given."""
-        return self.progress(sender_id).answer_count
 
-
-ServiceFactory = Callable[[], ConversationService]

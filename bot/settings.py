@@ -87,17 +87,6 @@ class Settings:
             env[name] = str(value)
         return env
 
-    def safe_summary(self) -> dict:
-        """Settings as a dict with secrets and database passwords hidden, for logs."""
-        from sqlalchemy.engine import make_url
-
-        summary = {f.name: str(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        for secret in ("hash_key", "telegram_bot_token", "smtp_password"):
-            if summary[secret]:
-                summary[secret] = "***"
-        summary["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
-        return summary
-
 
 def _convert(kind, raw: str):
     kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))

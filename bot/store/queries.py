@@ -117,6 +117,12 @@ def answers_for(session: Session, *, participant: Participant) -> List[Answer]:
     ).scalars())
 
 
+def count_participant_answers(session: Session, *, participant: Participant) -> int:
+    """How many answers this participant gave."""
+    return session.execute(select(func.count(Answer.id)).where(
+        Answer.participant_id == participant.id)).scalar_one()
+
+
 def count_recent_answers(session: Session, *, participant: Participant, since) -> int:
     """How many answers this participant gave since a moment."""
     return session.execute(select(func.count(Answer.id)).where(
