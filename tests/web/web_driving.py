@@ -66,20 +66,21 @@ class Browser:
 
     def texts(self) -> List[str]:
         """Every message's words on the page, in order (none while a new page loads)."""
-        from selenium.common.exceptions import StaleElementReferenceException
-
-        try:
-            return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "#messages .text")]
-        except StaleElementReferenceException:
-            return []
+        return self._read_all("#messages .text")
 
     def choices(self) -> List[str]:
         """The titles of the buttons that can be pressed now (none while a new page loads)."""
-        from selenium.common.exceptions import StaleElementReferenceException
+        return self._read_all(".choices button")
+
+    def _read_all(self, selector: str) -> List[str]:
+        """The visible words of every match, read in one step (none while a page loads)."""
+        from selenium.common.exceptions import WebDriverException
 
         try:
-            return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".choices button")]
-        except StaleElementReferenceException:
+            return self.driver.execute_script(
+                "return Array.from(document.querySelectorAll(arguments[0]))"
+                ".map(e => e.innerText.trim());", selector) or []
+        except WebDriverException:
             return []
 
     def notice(self) -> str:
