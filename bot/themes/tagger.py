@@ -39,7 +39,8 @@ class ThemeTagger:
     """Tags answers with theme ids; get one with ThemeTagger.load, train_tagger or load_or_train."""
 
     def __init__(self, *, theme_ids: Sequence[str], encoder: SentenceEncoder, ngrams: CharNgrams,
-                 weights: ThemeWeights, thresholds: np.ndarray, config: TaggerConfig, trained_on: int = 0):
+                 weights: ThemeWeights, thresholds: np.ndarray, config: TaggerConfig, trained_on: int = 0,
+                 examples_digest: str = ""):
         self.theme_ids = list(theme_ids)
         self.encoder = encoder
         self.ngrams = ngrams
@@ -47,6 +48,9 @@ class ThemeTagger:
         self.thresholds = np.asarray(thresholds, dtype=np.float32)
         self.config = config
         self.trained_on = trained_on
+        # What the repository's examples and the training settings were (see loading.examples_digest),
+        # so a saved tagger trained on older examples is noticed and trained again.
+        self.examples_digest = examples_digest
 
     def tag(self, texts: Sequence[str]) -> List[TagResult]:
         """Tag each answer: the themes whose score reaches their threshold, and every score."""
@@ -79,6 +83,7 @@ class ThemeTagger:
             "config": dataclasses.asdict(self.config),
             "ngram_range": list(self.ngrams.ngram_range),
             "trained_on": self.trained_on,
+            "examples_digest": self.examples_digest,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         handle, scratch = tempfile.mkstemp(suffix=".npz", dir=path.parent)
@@ -122,4 +127,5 @@ class ThemeTagger:
         return cls(theme_ids=meta["theme_ids"], encoder=encoder,
                    ngrams=CharNgrams(vocabulary, arrays["ngram_idf"], tuple(meta["ngram_range"])),
                    weights=weights, thresholds=arrays["thresholds"],
-                   config=TaggerConfig(**meta["config"]), trained_on=meta.get("trained_on", 0))
+                   config=TaggerConfig(**meta["config"]), trained_on=meta.get("trained_on", 0),
+                   examples_digest=meta.get("examples_digest", ""))

@@ -22,7 +22,8 @@ THRESHOLD_GRID = np.round(np.arange(0.2, 0.801, 0.025), 3)
 
 
 def train_tagger(examples: Iterable, out_path: Optional[Path], *, themes: Optional[Sequence[str]] = None,
-                 config: Optional[TaggerConfig] = None, encoder_dir: Optional[Path] = None) -> ThemeTagger:
+                 config: Optional[TaggerConfig] = None, encoder_dir: Optional[Path] = None,
+                 examples_digest: str = "") -> ThemeTagger:
     """Train on examples (ThemeExample or (text, theme ids) pairs), tune thresholds, save to out_path.
 
     themes: the theme ids to learn, in this order (default: every id the examples use, in order
@@ -50,7 +51,7 @@ def train_tagger(examples: Iterable, out_path: Optional[Path], *, themes: Option
     weights, ngrams = _fit(embedded, np.arange(len(examples)), labels, config)
     tagger = ThemeTagger(theme_ids=theme_ids, encoder=encoder, ngrams=ngrams, weights=weights,
                          thresholds=_tune_thresholds(embedded, labels, config), config=config,
-                         trained_on=len(examples))
+                         trained_on=len(examples), examples_digest=examples_digest)
     if out_path is not None:
         tagger.save(Path(out_path))
     log.info("Trained the theme tagger on %d examples in %.1f s", len(examples), time.monotonic() - started)

@@ -135,3 +135,18 @@ def test_load_or_train_trains_on_first_use_then_loads(tmp_path, encoder_dir):
     assert second.trained_on == first.trained_on
     third = load_or_train(model, examples_file=examples_file, themes=["weather", "pets"])
     assert third.theme_ids == ["weather", "pets"]
+
+
+def test_load_or_train_trains_again_when_the_examples_change(tmp_path, encoder_dir):
+    model = link_encoder(encoder_dir, tmp_path) / "tagger.npz"
+    examples_file = tmp_path / "examples.jsonl"
+    lines = [json.dumps({"text": example.text, "themes": list(example.themes)}) for example in make_examples()]
+    examples_file.write_text("\n".join(lines))
+    first = load_or_train(model, examples_file=examples_file)
+    assert load_or_train(model, examples_file=examples_file).examples_digest == first.examples_digest
+    # an update to the repository's examples: the saved tagger is stale, and confirmed tags come too
+    examples_file.write_text("\n".join([*lines, json.dumps({"text": "sunny and warm", "themes": ["weather"]})]))
+    second = load_or_train(model, examples_file=examples_file, extra_examples=[("my parrot talks", ["pets"])])
+    assert second.trained_on == first.trained_on + 2
+    assert second.examples_digest != first.examples_digest
+    assert ThemeTagger.load(model).examples_digest == second.examples_digest
