@@ -14,6 +14,7 @@ from bot.engagement import Engagement, load_engagement
 from bot.identity import Pseudonymizer, load_hash_key
 from bot.safeguarding.alerts import AlertService, EmailRoute
 from bot.settings import Settings
+from bot.speech.cache import AudioCache
 from bot.tagging import TaggingService
 from bot.store.db import make_engine, make_session_factory
 
@@ -50,7 +51,8 @@ def build_services(settings: Settings) -> Services:
             tracker_engines.append(tracker_engine(settings))
         return delete_events(tracker_engines[0], sender_id)
 
-    data_rights = DataRights(sessions, pseudonymizer.pseudonym, delete_conversation)
+    data_rights = DataRights(sessions, pseudonymizer.pseudonym, delete_conversation,
+                             audio=AudioCache(settings.audio_dir))
     tagging = TaggingService(sessions, engagement, lambda: load_tagger(settings, engagement))
     return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts,
                     data_rights, tagging)

@@ -84,7 +84,7 @@ class Speaker:
             try:
                 if self._speech is None:
                     self._speech = build_speech_service(self.settings)
-                audio = self._speech.synthesize(text)
+                audio = self._speech.synthesize(text, sender=self.sender)
                 path = play_or_path(audio) if audio else None
                 if path:
                     self.echo(click.style(f"   (audio: {path})", dim=True))

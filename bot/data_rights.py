@@ -31,10 +31,11 @@ class DataRights:
     """Builds a participant's record and erases it, from our store and Rasa's tracker store."""
 
     def __init__(self, sessions: sessionmaker, pseudonym: Callable[[str], str],
-                 delete_conversation: Callable[[str], int]):
+                 delete_conversation: Callable[[str], int], audio=None):
         self._sessions = sessions
         self._pseudonym = pseudonym
         self._delete_conversation = delete_conversation
+        self._audio = audio  # the AudioCache holding messages read aloud with their words in
 
     def record(self, sender_id: str) -> Optional[dict]:
         """Everything stored about this participant, as plain data (None if nothing)."""
@@ -71,7 +72,17 @@ class DataRights:
                 detail=f"{pseudonym[:8]}: {result.answers_deleted} answers deleted, "
                        f"{result.answers_held} held for the safeguarding lead")
         self.erase_conversation(sender_id, background=background)
+        self._erase_audio(pseudonym)
         return result
+
+    def _erase_audio(self, pseudonym: str) -> int:
+        if self._audio is None:
+            return 0
+        try:
+            return self._audio.erase_owner(pseudonym)
+        except OSError as exc:
+            log.error("Could not erase a participant's audio: %s", exc.__class__.__name__)
+            return 0
 
     def erase_conversation(self, sender_id: str, background: bool = True) -> None:
         """Delete Rasa's stored events for this conversation, now and again after the turn."""
@@ -107,6 +118,10 @@ class DataRights:
                 deleted, held = deleted + result.answers_deleted, held + result.answers_held
             events = delete_old_events(cutoff.timestamp(), dry_run)
             if not dry_run:
+                # Their audio, and any personal audio nobody has touched since the cut-off.
+                untouched = self._audio.personal_owners(cutoff.timestamp()) if self._audio else []
+                for owner in {*stale, *untouched}:
+                    self._erase_audio(owner)
                 safeguarding_queries.add_audit(
                     session, actor=actor, action="purge",
                     detail=f"older than {older_than.days} days: {len(stale)} participants, "

@@ -5,10 +5,12 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
+import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 try:
     import fcntl
@@ -20,6 +22,10 @@ log = logging.getLogger(__name__)
 # Bump when the encoding changes so old files are not served for new settings.
 FORMAT_VERSION = "1"
 LOCK_BUCKETS = 2  # hex digits: 256 lock files at most, whatever the number of messages
+# Messages that carry a participant's own words live apart, one folder per participant (named by
+# their pseudonym), so erasing or purging the participant removes that audio too.
+PERSONAL = "personal"
+_OWNER = re.compile(r"^[0-9a-f]{8,64}$")
 
 
 def entry_key(*, engine: str, voice: str, language: str, text: str) -> str:
@@ -41,23 +47,50 @@ class AudioCache:
         self._guard = threading.Lock()
         self._locks: dict = {}
 
-    def paths(self, key: str) -> Tuple[Path, Path]:
-        """The OGG/Opus and MP3 paths for a key."""
-        folder = self.root / key[:2]
+    def paths(self, key: str, owner: Optional[str] = None) -> Tuple[Path, Path]:
+        """The OGG/Opus and MP3 paths for a key (in the owner's own folder when owner is given)."""
+        folder = self.owner_folder(owner) if owner else self.root / key[:2]
         return folder / f"{key}.ogg", folder / f"{key}.mp3"
 
-    def get(self, key: str) -> Optional[Tuple[Path, Path]]:
+    def owner_folder(self, owner: str) -> Path:
+        """The folder of one participant's personal messages; owner is their pseudonym."""
+        if not _OWNER.match(owner):
+            raise ValueError("an audio owner must be a pseudonym (hex)")
+        return self.root / PERSONAL / owner
+
+    def erase_owner(self, owner: str) -> int:
+        """Delete a participant's personal audio; return how many files went."""
+        if not _OWNER.match(owner):  # not a pseudonym: no folder can be named after it
+            return 0
+        folder = self.owner_folder(owner)
+        if not folder.is_dir():
+            return 0
+        count = sum(1 for path in folder.iterdir() if path.suffix in (".ogg", ".mp3"))
+        shutil.rmtree(folder, ignore_errors=True)
+        return count
+
+    def personal_owners(self, untouched_since: Optional[float] = None) -> List[str]:
+        """Pseudonyms with personal audio (only those whose folder is older than a time, if given)."""
+        folder = self.root / PERSONAL
+        if not folder.is_dir():
+            return []
+        return sorted(path.name for path in folder.iterdir()
+                      if path.is_dir() and _OWNER.match(path.name)
+                      and (untouched_since is None or path.stat().st_mtime < untouched_since))
+
+    def get(self, key: str, owner: Optional[str] = None) -> Optional[Tuple[Path, Path]]:
         """The two files for a key, or None unless both exist."""
-        ogg, mp3 = self.paths(key)
+        ogg, mp3 = self.paths(key, owner)
         # The OGG is written last, so checking it first is the cheap miss.
         if ogg.exists() and mp3.exists():
             return ogg, mp3
         return None
 
-    def put(self, key: str, *, ogg: bytes, mp3: bytes) -> Tuple[Path, Path]:
+    def put(self, key: str, *, ogg: bytes, mp3: bytes, owner: Optional[str] = None) -> Tuple[Path, Path]:
         """Store both files atomically (MP3 first, OGG last) and return their paths."""
-        ogg_path, mp3_path = self.paths(key)
+        ogg_path, mp3_path = self.paths(key, owner)
         ogg_path.parent.mkdir(parents=True, exist_ok=True)
+
         _write_atomic(mp3_path, mp3)
         _write_atomic(ogg_path, ogg)
         return ogg_path, mp3_path

@@ -8,12 +8,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Pattern, Sequence
 
 from bot.speech.audio import to_mp3, to_ogg_opus
 from bot.speech.breaker import CircuitBreaker
 from bot.speech.cache import AudioCache, entry_key, message_key
 from bot.speech.engines import EngineUnavailable, EspeakEngine, GttsEngine, PiperEngine
+from bot.speech.personal import personal_patterns
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ WEB_MIME = "audio/mpeg"
 TELEGRAM_MIME = "audio/ogg"
 _MARKUP = re.compile(r"[*_`#>~]+")
 _SPEAKABLE = re.compile(r"\w")
+# The folder for personal messages read without a sender (never shared; purged by age).
+ANONYMOUS_OWNER = "0" * 32
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,14 @@ class SpeechService:
     """Reads messages aloud with the first engine that works, caching every result on disk."""
 
     def __init__(
-        self, engines: Sequence, cache: AudioCache, breakers: Optional[Dict[str, CircuitBreaker]] = None
+        self, engines: Sequence, cache: AudioCache, breakers: Optional[Dict[str, CircuitBreaker]] = None,
+        *, personal: Sequence[Pattern] = (), owner_of: Optional[Callable[[str], str]] = None,
     ):
         self.engines = list(engines)
+        # Messages matching `personal` carry a participant's words: their audio goes to the folder
+        # owner_of(sender id) names (the participant's pseudonym), erased with the participant.
+        self.personal = list(personal)
+        self.owner_of = owner_of
         self.cache = cache
         self.breakers = dict(breakers or {})
         self.stats: collections.Counter = collections.Counter()
@@ -64,40 +72,54 @@ class SpeechService:
         self._silent = False
         self._failing: set = set()
 
-    def synthesize(self, text: str, language: str = "en") -> Optional[Audio]:
-        """Return the audio for a message, or None when no voice can read it (the text still goes out)."""
+    def synthesize(self, text: str, language: str = "en", sender: Optional[str] = None) -> Optional[Audio]:
+        """Return the audio for a message, or None when no voice can read it (the text still goes out).
+
+        sender: the Rasa sender id of the participant the message is for; a message with their
+        own words in it is kept in their folder of the cache (see personal_owner).
+        """
         words = speakable(text)
         if not _SPEAKABLE.search(words):
             return None
         language = normalise_language(language)
         engines = [engine for engine in self.engines if engine.supports(language)]
-        found = self._cached(engines, words, language)
+        owner = self.personal_owner(words, sender)
+        found = self._cached(engines, words, language, owner)
         if found:
             return found
         with self.cache.locked(message_key(language=language, text=words)):
             # Another thread or process may have rendered it while we waited.
-            found = self._cached(engines, words, language)
+            found = self._cached(engines, words, language, owner)
             if found:
                 return found
-            return self._render(engines, words, language)
+            return self._render(engines, words, language, owner)
 
-    def cached(self, text: str, language: str = "en") -> Optional[Audio]:
+    def cached(self, text: str, language: str = "en", sender: Optional[str] = None) -> Optional[Audio]:
         """Return the cached audio for a message without rendering anything, or None."""
         language = normalise_language(language)
         engines = [engine for engine in self.engines if engine.supports(language)]
-        return self._cached(engines, speakable(text), language)
+        words = speakable(text)
+        return self._cached(engines, words, language, self.personal_owner(words, sender))
 
-    def _cached(self, engines, words: str, language: str) -> Optional[Audio]:
+    def personal_owner(self, words: str, sender: Optional[str]) -> Optional[str]:
+        """The cache folder owner for a message with a participant's words in it; None if shared."""
+        if not any(pattern.fullmatch(words) for pattern in self.personal):
+            return None
+        if sender is None or self.owner_of is None:
+            return ANONYMOUS_OWNER  # still apart from shared audio, and purged by age
+        return self.owner_of(sender)
+
+    def _cached(self, engines, words: str, language: str, owner: Optional[str] = None) -> Optional[Audio]:
         # Preferred engines first, whatever their breaker says: a file on disk costs nothing.
         for engine in engines:
             key = entry_key(engine=engine.name, voice=engine.voice, language=language, text=words)
-            paths = self.cache.get(key)
+            paths = self.cache.get(key, owner)
             if paths:
                 self._count("cache_hit")
                 return Audio(ogg=paths[0], mp3=paths[1], engine=engine.name, from_cache=True)
         return None
 
-    def _render(self, engines, words: str, language: str) -> Optional[Audio]:
+    def _render(self, engines, words: str, language: str, owner: Optional[str] = None) -> Optional[Audio]:
         for engine in engines:
             breaker = self.breakers.get(engine.name)
             if breaker and not breaker.allow():
@@ -121,7 +143,7 @@ class SpeechService:
                 breaker.succeeded()
             self._failing.discard(engine.name)
             key = entry_key(engine=engine.name, voice=engine.voice, language=language, text=words)
-            paths = self.cache.put(key, ogg=ogg, mp3=mp3)
+            paths = self.cache.put(key, ogg=ogg, mp3=mp3, owner=owner)
             self._count(f"render.{engine.name}", started)
             log.debug("%s read %d characters in %.2f s", engine.name, len(words), time.monotonic() - started)
             if self._silent:
@@ -169,4 +191,13 @@ def build_speech_service(settings, *, piper: Optional[PiperEngine] = None) -> Sp
     }
     engines = [makers[name]() for name in ENGINE_ORDERS[choice]]
     breakers = {"gtts": CircuitBreaker(settings.tts_breaker_seconds)}
-    return SpeechService(engines, AudioCache(settings.audio_dir), breakers)
+    return SpeechService(engines, AudioCache(settings.audio_dir), breakers,
+                         personal=personal_patterns(Path(settings.project_root) / "domain.yml"),
+                         owner_of=audio_owner(settings))
+
+
+def audio_owner(settings) -> Callable[[str], str]:
+    """Sender id -> the folder name of their personal audio: their pseudonym in the store."""
+    from bot.identity import Pseudonymizer, load_hash_key
+
+    return Pseudonymizer(load_hash_key(settings)).pseudonym

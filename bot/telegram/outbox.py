@@ -101,7 +101,7 @@ class Outbox:
             return
         loop = asyncio.get_running_loop()
         renders = [loop.run_in_executor(self._speech_pool, self._speech.synthesize, text,
-                                        SPEECH_LANGUAGE) for text in texts]
+                                        SPEECH_LANGUAGE, sender) for text in texts]
         if previous is not None:
             await asyncio.wait([previous])  # voice notes keep the order of their texts
         for render in renders:

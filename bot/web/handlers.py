@@ -98,12 +98,13 @@ async def audio(request: web.Request) -> web.StreamResponse:
     """One of the assistant's messages read aloud, as MP3, for the page that showed it."""
     chat = request.app[CHAT]
     token = security.session_token(request)
-    transcript = token and chat.transcripts.find(security.sender_for(chat.pseudonymizer, token))
+    sender = token and security.sender_for(chat.pseudonymizer, token)
+    transcript = sender and chat.transcripts.find(sender)
     entry = transcript.helper_entry(request.match_info["entry_id"]) if transcript else None
     if entry is None or not entry.text:
         raise web.HTTPNotFound(text=chat.words.audio_failed)
     try:
-        sound = await chat.synthesize(entry.text)
+        sound = await chat.synthesize(entry.text, sender)
     except Exception:  # a voice that breaks must not break the page
         log.exception("Could not read a message aloud")
         sound = None
@@ -145,7 +146,7 @@ async def exchange(chat: WebChat, visitor: Visitor, message: str, *, said: Optio
         log.warning("Rasa refused a web chat message: %s", error)
         return [], chat.words.send_failed
     entries = visitor.transcript.add_exchange(said, replies)
-    chat.warm(entries)
+    chat.warm(entries, visitor.sender)
     return entries, ""
 
 

@@ -39,19 +39,19 @@ class WebChat:
     max_chars: int = MAX_MESSAGE_CHARS
     warm_audio: bool = True
 
-    async def synthesize(self, text: str):
-        """The message read aloud (Audio) or None; blocking speech runs in its own thread."""
+    async def synthesize(self, text: str, sender: str):
+        """The message for this sender read aloud (Audio) or None; speech runs in its own thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.speech_pool, self.speech.synthesize, text,
-                                          SPEECH_LANGUAGE)
+                                          SPEECH_LANGUAGE, sender)
 
-    def warm(self, entries: List[Entry]) -> None:
+    def warm(self, entries: List[Entry], sender: str) -> None:
         """Start reading new messages aloud in the background, so Listen answers quickly."""
         if not self.warm_audio:
             return
         for entry in entries:
             if entry.from_helper and entry.text:
-                future = self.speech_pool.submit(self.speech.synthesize, entry.text, SPEECH_LANGUAGE)
+                future = self.speech_pool.submit(self.speech.synthesize, entry.text, SPEECH_LANGUAGE, sender)
                 future.add_done_callback(_log_failure)
 
 

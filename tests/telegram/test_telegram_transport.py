@@ -152,7 +152,7 @@ class SlowSpeech:
         self.delay = delay
         self.calls = []
 
-    def synthesize(self, text, language="en"):
+    def synthesize(self, text, language="en", sender=None):
         self.calls.append((text, language))
         time.sleep(self.delay)
         return self.audio_for(text)

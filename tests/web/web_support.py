@@ -98,7 +98,7 @@ class FakeSpeech:
         mp3.write_bytes(b"ID3" + b"\0" * 64)
         self._audio = Audio(ogg=folder / "clip.ogg", mp3=mp3, engine="fake", from_cache=True)
 
-    def synthesize(self, text: str, language: str = "en"):
+    def synthesize(self, text: str, language: str = "en", sender=None):
         """The same clip for every message, or None when the voice is off."""
         self.read.append(text)
         return self._audio if self.works else None
