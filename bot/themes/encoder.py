@@ -35,7 +35,7 @@ HEADS = 12
 # embeddings are averaged, up to MAX_CHUNKS of them (about 500 words), the rest ignored.
 CHUNK_PIECES = 126
 MAX_CHUNKS = 4
-BATCH_SIZE = 16
+BATCH_SIZE = 32
 
 
 class EncoderUnavailable(RuntimeError):

@@ -71,20 +71,19 @@ class CharNgrams:
         """Sublinear TF-IDF rows of unit length (all zero for a text with no known n-gram)."""
         indptr = [0]
         indices: List[int] = []
-        values: List[float] = []
         for text in texts:
-            counts: Dict[int, int] = {}
             for word in _words(text):
-                for column in self._columns(word):
-                    counts[column] = counts.get(column, 0) + 1
-            columns = np.fromiter(counts.keys(), np.int64, len(counts))
-            weights = (1.0 + np.log(np.fromiter(counts.values(), np.float32, len(counts)))) * self.idf[columns]
-            norm = float(np.sqrt(np.dot(weights, weights)))
-            indices.extend(columns.tolist())
-            values.extend((weights / norm if norm else weights).tolist())
+                indices.extend(self._columns(word))
             indptr.append(len(indices))
-        return sparse.csr_matrix((np.asarray(values, np.float32), np.asarray(indices, np.int64),
-                                  np.asarray(indptr, np.int64)), shape=(len(texts), self.size))
+        # One entry per n-gram occurrence; summing the duplicates gives the counts.
+        matrix = sparse.csr_matrix((np.ones(len(indices), np.float32), np.asarray(indices, np.int64),
+                                    np.asarray(indptr, np.int64)), shape=(len(texts), self.size))
+        matrix.sum_duplicates()
+        matrix.data = (1.0 + np.log(matrix.data)) * self.idf[matrix.indices]
+        rows = np.repeat(np.arange(len(texts)), np.diff(matrix.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=matrix.data.astype(np.float64) ** 2, minlength=len(texts)))
+        matrix.data = (matrix.data / np.maximum(norms[rows], 1e-12)).astype(np.float32)
+        return matrix
 
     def _columns(self, word: str) -> List[int]:
         columns = self._word_columns.get(word)
