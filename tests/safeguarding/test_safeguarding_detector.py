@@ -29,7 +29,7 @@ def test_test_set_is_large_balanced_and_covers_every_voice():
     assert len(cases) >= 300
     disclosures = [case for case in cases if case["disclosure"]]
     assert 0.4 <= len(disclosures) / len(cases) <= 0.6
-    assert {case["who"] for case in disclosures} == {"self", "carer", "worker"}
+    assert {case["who"] for case in disclosures} == {"self", "autistic", "carer", "worker"}
     assert {case["category"] for case in disclosures} >= {
         "physical", "sexual", "emotional", "financial", "neglect", "exploitation",
         "domestic", "bullying_hate", "self_harm", "suicidal", "immediate_danger", "unsafe",
