@@ -98,12 +98,16 @@ class Servers:
             if not port_is_free(host, port):
                 raise ServerError(f"Port {port} is already in use. Is Coproduce running already? "
                                   f"Stop it, or choose another port with {what}.")
+        from bot.store.tracker import prepare_tracker_store
+
         endpoints = write_endpoints(s)
+        prepare_tracker_store(s)
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(s.action_port)],
                     {"SANIC_HOST": s.action_host, "PYTHONPATH": str(s.project_root)})
-        self._spawn("rasa", [sys.executable, "-m", "rasa", "run", "--model", str(self.model),
-                             "--endpoints", str(endpoints),
+        # bot.rasa_launch is `rasa` with action replies validated against a schema checked once.
+        self._spawn("rasa", [sys.executable, "-m", "bot.rasa_launch", "run",
+                             "--model", str(self.model), "--endpoints", str(endpoints),
                              "--credentials", str(Path(s.project_root) / "credentials.yml"),
                              "--interface", s.rasa_host, "--port", str(s.rasa_port)], {})
         if self.web:

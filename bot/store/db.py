@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +18,12 @@ def make_engine(url: str) -> Engine:
     kwargs = {"future": True, "pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # Keep connections open (SQLAlchemy 1.4 opens one per session for a file by default):
+            # a new one costs the pragmas below, and closing the last one checkpoints the WAL.
+            kwargs.update(poolclass=QueuePool, pool_size=4, max_overflow=8)
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

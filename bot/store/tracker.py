@@ -26,6 +26,24 @@ def tracker_engine(settings: Settings) -> Engine:
     return create_engine(url, future=True)
 
 
+def prepare_tracker_store(settings: Settings) -> None:
+    """Put an SQLite tracker store in WAL mode (kept in the file): fewer syncs per turn, and our
+    erasures can read while Rasa writes. Nothing to do for PostgreSQL."""
+    import sqlite3
+
+    from bot.servers import tracker_store_config
+
+    config = tracker_store_config(settings)
+    if config["dialect"] != "sqlite":
+        return
+    Path(config["db"]).parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(config["db"], timeout=30)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+
+
 def _events(engine: Engine):
     if "events" not in inspect(engine).get_table_names():
         return None
