@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from typing import Optional
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from bot.conversation import ConversationService
@@ -17,6 +19,8 @@ from bot.settings import Settings
 from bot.speech.cache import AudioCache
 from bot.tagging import TaggingService
 from bot.store.db import make_engine, make_session_factory
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -53,16 +57,30 @@ def build_services(settings: Settings) -> Services:
 
     data_rights = DataRights(sessions, pseudonymizer.pseudonym, delete_conversation,
                              audio=AudioCache(settings.audio_dir))
-    tagging = TaggingService(sessions, engagement, lambda: load_tagger(settings, engagement))
+    tagging = TaggingService(sessions, engagement,
+                             lambda: load_tagger(settings, engagement, tagging.confirmed_examples))
     return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts,
                     data_rights, tagging)
 
 
-def load_tagger(settings: Settings, engagement: Engagement):
-    """The theme tagger for this engagement's themes, trained on first use if missing."""
+def load_tagger(settings: Settings, engagement: Engagement, confirmed=None):
+    """The theme tagger for this engagement's themes, trained on first use if missing or stale.
+
+    confirmed: a callable giving the (text, theme ids) people confirmed; read only if the tagger
+    has to be trained, so their corrections are never lost to a retraining.
+    """
     from bot.themes.loading import load_or_train
 
-    return load_or_train(settings.themes_model, themes=[t.id for t in engagement.themes])
+    def extra():
+        if confirmed is None:
+            return
+        try:
+            yield from confirmed()
+        except SQLAlchemyError as error:  # no store yet: the repository's examples alone
+            log.warning("No confirmed tags read from the store: %s", error.__class__.__name__)
+
+    return load_or_train(settings.themes_model, themes=[t.id for t in engagement.themes],
+                         extra_examples=extra())
 
 
 def alert_routes(settings: Settings, engagement: Engagement) -> list:

@@ -145,3 +145,37 @@ def test_news_only_where_it_can_be_sent_and_can_be_stopped(app):
     with app.sessions() as session:
         assert queries.get_participant(
             session, pseudonym=app.pseudonymizer.pseudonym("s1")).wants_updates is False
+
+
+def test_a_tagger_trained_again_on_load_keeps_the_confirmed_tags(app, monkeypatch):
+    """When the saved tagger is stale (new examples, new themes), the retraining includes what
+    people confirmed; the store is read only if training is needed."""
+    import bot.themes.loading
+    from bot.app import load_tagger
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=slots))
+    seen = {}
+
+    def fake_load_or_train(model_path, *, extra_examples=(), themes=None, **_):
+        seen["themes"], seen["extra"] = themes, list(extra_examples)  # a retraining reads them
+        return "tagger"
+
+    monkeypatch.setattr(bot.themes.loading, "load_or_train", fake_load_or_train)
+    assert load_tagger(app.settings, app.engagement, app.tagging.confirmed_examples) == "tagger"
+    assert seen["extra"] == [("I want to feel safe", ["being_safe"])]
+    assert seen["themes"] == [theme.id for theme in app.engagement.themes]
+
+
+def test_no_store_yet_means_training_on_the_examples_alone(app, monkeypatch):
+    import bot.themes.loading
+    from sqlalchemy.exc import OperationalError
+
+    from bot.app import load_tagger
+
+    def no_tables():
+        raise OperationalError("SELECT", {}, Exception("no such table: answer_themes"))
+
+    monkeypatch.setattr(bot.themes.loading, "load_or_train",
+                        lambda model_path, *, extra_examples=(), **_: list(extra_examples))
+    assert load_tagger(app.settings, app.engagement, no_tables) == []
