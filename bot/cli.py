@@ -66,13 +66,17 @@ def _prepare(settings: Settings) -> Path:
 
 
 def _prepare_tagger(settings: Settings) -> None:
-    """Load (or train, the first time) the theme tagger, so no participant waits for it."""
-    from bot.app import load_tagger
-    from bot.engagement import load_engagement
+    """Load (or train: the first time, or after new examples) the theme tagger, so no participant
+    waits for it; a retraining includes the tags people confirmed."""
+    from bot.app import build_services
 
     click.echo("Preparing the theme tagger ...")
     try:
-        load_tagger(settings, load_engagement(settings.engagement_file))
+        services = build_services(settings)
+        try:
+            services.tagging.tagger()
+        finally:
+            services.engine.dispose()
     except Exception as exc:  # themes help staff; they never stop the conversation
         log.warning("Could not prepare the theme tagger: %s", exc)
 
