@@ -102,3 +102,16 @@ def test_latest_consent_is_the_newest(sessions):
     with sessions() as session:
         latest = queries.latest_consent(session, participant=participant(session))
         assert (latest.version, latest.agreed) == ("v2", False)
+
+
+def test_the_sqlite_tracker_store_is_prepared_in_wal_mode(tmp_path):
+    import sqlite3
+
+    from bot.servers import tracker_store_config
+    from bot.store.tracker import prepare_tracker_store
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    prepare_tracker_store(settings)
+    with sqlite3.connect(tracker_store_config(settings)["db"]) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -29,19 +29,13 @@ def tracker_engine(settings: Settings) -> Engine:
 def prepare_tracker_store(settings: Settings) -> None:
     """Put an SQLite tracker store in WAL mode (kept in the file): fewer syncs per turn, and our
     erasures can read while Rasa writes. Nothing to do for PostgreSQL."""
-    import sqlite3
-
-    from bot.servers import tracker_store_config
-
-    config = tracker_store_config(settings)
-    if config["dialect"] != "sqlite":
-        return
-    Path(config["db"]).parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(config["db"], timeout=30)
+    engine = tracker_engine(settings)
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
     finally:
-        connection.close()
+        engine.dispose()
 
 
 def _events(engine: Engine):
