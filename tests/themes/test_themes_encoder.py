@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import pytest
+from safetensors.numpy import load_file
 
-from bot.themes.encoder import SentenceEncoder, bundled_model_dir
+from bot.themes.encoder import ENCODER_FILE, SentenceEncoder, _bert_graph, bundled_model_dir
 from bot.themes.wordpiece import WordPieceTokenizer
 
 
@@ -32,7 +34,7 @@ def test_tokenizer_limits_pieces(tokenizer):
 
 @pytest.fixture(scope="module")
 def encoder(encoder_dir):
-    return SentenceEncoder.load(encoder_dir / "minilm-l6-int8.onnx")
+    return SentenceEncoder.load(encoder_dir / ENCODER_FILE)
 
 
 def test_vectors_have_unit_length(encoder):
@@ -57,3 +59,24 @@ def test_paraphrases_lie_closer_than_other_answers(encoder):
 def test_repeated_answers_get_the_same_vector(encoder):
     vectors = encoder.encode(["same", "other", "same"])
     np.testing.assert_allclose(vectors[0], vectors[2])
+
+
+def test_an_answer_gets_the_same_vector_whatever_its_batch(encoder):
+    # Activations are scaled per word piece, never per batch, so the tag an answer gets cannot
+    # depend on which other answers were tagged with it.
+    answer = "I need staff who know me and a home of my own"
+    others = ["ok", "THE NOISE IS TOO MUCH AND NOBODY LISTENS TO ME AT ALL " * 5, "café ☕ 12345 !!!"]
+    alone = encoder.encode([answer])[0]
+    batched = encoder.encode([*others, answer])[-1]
+    np.testing.assert_allclose(alone, batched, atol=1e-5)
+
+
+def test_int8_vectors_stay_close_to_float32(encoder, tmp_path):
+    # The same graph with float32 matrix products gives the reference.
+    onnx.save(_bert_graph(load_file(str(bundled_model_dir() / "model.safetensors")), int8=False),
+              str(tmp_path / "float32.onnx"))
+    reference = SentenceEncoder.load(tmp_path / "float32.onnx", bundled_model_dir() / "vocab.txt")
+    texts = ["My support worker helps me with money.", "I was scared on the bus.",
+             "Nobody listens to my mum when she phones the doctor about my fits."]
+    cosines = (encoder.encode(texts) * reference.encode(texts)).sum(axis=1)
+    assert cosines.min() > 0.98
