@@ -94,10 +94,34 @@ def test_negation_words_do_not_hide_risk(detector, text):
         "my support worker helps me feel safe",
         "my feet are killing me after the walk",
         "what happens to what I say?",
+        "on the news there was a story about abuse in a care home and it made me angry",
+        "I worry about what will happen to my son when I die",
+        "I dont want to be here anymore at this college, I want the cooking course",
+        "What gets in the way? Cuts, mostly. The day centre closed.",
+        "He spends most of his money on Lego and video games",
+        "money is tight. i want more money to go to concerts",
+        "my brother winds me up cos he supports city and i support united haha",
+        "staff picked me up and we shared a pizza",
+        "A resident slipped in the bathroom, we called 111 and she is fine",
     ],
 )
 def test_harmless_uses_of_risky_words(detector, text):
     assert not detector.detect(text).disclosure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my brother spends my money on drink",
+        "he keeps asking for more money and I have none left for food",
+        "I have cuts on my arms again",
+        "I dont want to be here anymore",
+        "staff kicked me",
+        "she slapped me",
+    ],
+)
+def test_the_harmless_readings_do_not_hide_the_harmful_ones(detector, text):
+    assert detector.detect(text).disclosure
 
 
 @pytest.mark.parametrize(
