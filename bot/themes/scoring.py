@@ -126,7 +126,8 @@ def _row_scores(weights: ThemeWeights, vectors: np.ndarray, ngrams: sparse.csr_m
         return regression
     similarity = vectors @ weights.neighbour_vectors.T
     k = min(config.neighbours, similarity.shape[1])
-    nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+    count = similarity.shape[1]
+    nearest = np.argpartition(similarity, count - k, axis=1)[:, count - k:]  # the k most similar
     closeness = np.take_along_axis(similarity, nearest, axis=1)
     votes = np.exp(config.neighbour_sharpness * (closeness - closeness.max(axis=1, keepdims=True)))
     votes /= votes.sum(axis=1, keepdims=True)
