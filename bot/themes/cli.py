@@ -22,8 +22,14 @@ def extra_examples(settings) -> Iterable[Tuple[str, List[str]]]:
     services = build_services(settings)
     try:
         return services.tagging.confirmed_examples()
-    except SQLAlchemyError as error:  # no database yet: train on the repository's examples
-        log.warning("No confirmed tags read from the store: %s", error.__class__.__name__)
+    except SQLAlchemyError as error:
+        text = str(getattr(error, "orig", error)).lower()
+        if "no such table" in text or "does not exist" in text:  # a store not set up yet
+            log.info("No answers stored yet (the database is not set up): "
+                     "training on the repository's examples only")
+        else:
+            log.warning("Could not read the confirmed tags from the store (%s); "
+                        "training on the repository's examples only", str(error).splitlines()[0])
         return []
     finally:
         services.engine.dispose()
