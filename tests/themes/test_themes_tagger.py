@@ -150,3 +150,29 @@ def test_load_or_train_trains_again_when_the_examples_change(tmp_path, encoder_d
     assert second.trained_on == first.trained_on + 2
     assert second.examples_digest != first.examples_digest
     assert ThemeTagger.load(model).examples_digest == second.examples_digest
+
+
+def test_a_tagger_saved_with_an_older_encoder_is_trained_again(tmp_path, encoder_dir):
+    """After an update that changes the encoder, the old encoder file goes and the tagger is retrained."""
+    from bot.themes.encoder import ENCODER_FILE, OLD_ENCODER_FILES
+
+    model = link_encoder(encoder_dir, tmp_path) / "tagger.npz"
+    examples_file = tmp_path / "examples.jsonl"
+    examples_file.write_text("\n".join(json.dumps({"text": example.text, "themes": list(example.themes)})
+                                       for example in make_examples()))
+    first = load_or_train(model, examples_file=examples_file)
+    # What an earlier version left: its own encoder file, and a tagger that names that encoder.
+    with np.load(model) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["encoder_id"] = "all-MiniLM-L6-v2/onnx-int8-per-channel/1"
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez_compressed(model, **arrays)
+    (tmp_path / ENCODER_FILE).unlink()  # a link to the shared encoder: this folder builds its own
+    (tmp_path / OLD_ENCODER_FILES[0]).write_bytes(b"an old encoder")
+    with pytest.raises(TaggerError, match="another version"):
+        ThemeTagger.load(model)
+    again = load_or_train(model, examples_file=examples_file)
+    assert again.trained_on == first.trained_on
+    assert (tmp_path / ENCODER_FILE).exists() and not (tmp_path / OLD_ENCODER_FILES[0]).exists()
+    assert ThemeTagger.load(model).theme_ids == first.theme_ids
