@@ -268,7 +268,9 @@ class SentenceEncoder:
                 mask[row, :len(chunk)] = 1
             (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
             chunk_vectors[batch] = vectors
-        vectors = np.zeros((len(texts), DIMENSIONS), np.float32)
-        np.add.at(vectors, np.asarray(owners, dtype=np.int64), chunk_vectors)
+        # Every text has at least one chunk and its chunks are consecutive: sum each run.
+        owners_array = np.asarray(owners, dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, owners_array[1:] != owners_array[:-1]])
+        vectors = np.add.reduceat(chunk_vectors, starts, axis=0) if len(chunks) else chunk_vectors
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)

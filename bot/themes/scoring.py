@@ -18,6 +18,9 @@ from bot.themes.encoder import SentenceEncoder
 from bot.themes.features import CharNgrams, answer_units
 
 
+NEIGHBOUR_ROWS = 256  # rows scored against the training answers at once
+
+
 @dataclasses.dataclass(frozen=True)
 class TaggerConfig:
     """How the tagger is trained and scores; saved in the model file so scoring matches training."""
@@ -124,12 +127,19 @@ def _row_scores(weights: ThemeWeights, vectors: np.ndarray, ngrams: sparse.csr_m
     regression = 1.0 / (1.0 + np.exp(-np.clip(linear, -30, 30)))
     if config.neighbour_weight <= 0:
         return regression
+    vote = np.empty_like(regression)
+    for start in range(0, len(vectors), NEIGHBOUR_ROWS):  # a few MB of similarities at a time
+        vote[start:start + NEIGHBOUR_ROWS] = _neighbour_vote(weights, vectors[start:start + NEIGHBOUR_ROWS], config)
+    return (1 - config.neighbour_weight) * regression + config.neighbour_weight * vote
+
+
+def _neighbour_vote(weights: ThemeWeights, vectors: np.ndarray, config: TaggerConfig) -> np.ndarray:
+    """The labels of each row's nearest training answers, weighted by closeness (rows sum to 1)."""
     similarity = vectors @ weights.neighbour_vectors.T
-    k = min(config.neighbours, similarity.shape[1])
     count = similarity.shape[1]
+    k = min(config.neighbours, count)
     nearest = np.argpartition(similarity, count - k, axis=1)[:, count - k:]  # the k most similar
     closeness = np.take_along_axis(similarity, nearest, axis=1)
     votes = np.exp(config.neighbour_sharpness * (closeness - closeness.max(axis=1, keepdims=True)))
     votes /= votes.sum(axis=1, keepdims=True)
-    vote = np.einsum("nk,nkt->nt", votes, weights.neighbour_labels[nearest])
-    return (1 - config.neighbour_weight) * regression + config.neighbour_weight * vote
+    return np.einsum("nk,nkt->nt", votes, weights.neighbour_labels[nearest])
