@@ -186,15 +186,26 @@ def run(settings: Settings) -> None:
                            bold=True))
     if settings.telegram_bot_token:
         click.echo("The Telegram bot is running too (TELEGRAM_BOT_TOKEN is set).")
-    click.echo("You can also chat here in the terminal.")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        run_chat(settings)
+        if sys.stdin is not None and sys.stdin.isatty():
+            click.echo("You can also chat here in the terminal.")
+            run_chat(settings)
+        else:  # started by a script or a service manager: serve until told to stop
+            click.echo("No terminal to chat in: the assistant keeps running until stopped "
+                       "(Ctrl-C or SIGTERM).")
+            _wait_until_stopped()
     except KeyboardInterrupt:
         pass
     finally:
         servers.stop()
         click.echo("Stopped. Everything you said is kept. Run `make run` to carry on.")
+
+
+def _wait_until_stopped() -> None:
+    """Sleep until Ctrl-C or SIGTERM (each raises KeyboardInterrupt here)."""
+    while True:
+        time.sleep(3600)
 
 
 @main.command()

@@ -31,6 +31,30 @@ def test_terminal_chat_runs_a_conversation_with_numbered_buttons(rasa_servers):
     assert "kept your answers" in transcript
 
 
+def test_run_without_a_terminal_keeps_serving_until_stopped(tmp_path, monkeypatch):
+    """`make run` from a script (stdin not a terminal) must not read EOF and stop the servers."""
+    import bot.cli as cli
+
+    events = []
+
+    class Servers:
+        def stop(self):
+            events.append("stopped")
+
+    def wait():
+        events.append("waiting")
+        raise KeyboardInterrupt  # what Ctrl-C or SIGTERM does
+
+    monkeypatch.setattr(cli, "_prepare", lambda settings: tmp_path / "model.tar.gz")
+    monkeypatch.setattr(cli, "_start_servers", lambda settings, model, web=False: Servers())
+    monkeypatch.setattr(cli, "_wait_until_stopped", wait)
+    monkeypatch.setattr("bot.chat.run_chat", lambda *a, **k: events.append("terminal chat"))
+    result = CliRunner().invoke(main, ["--database-url", f"sqlite:///{tmp_path}/x.db", "run"], input="")
+    assert result.exit_code == 0, result.output
+    assert events == ["waiting", "stopped"]
+    assert "keeps running until stopped" in result.output
+
+
 def test_a_broken_engagement_file_is_one_clear_line(tmp_path):
     bad = tmp_path / "engagement.yml"
     bad.write_text("title: [unclosed")
