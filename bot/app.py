@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 from typing import Optional
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from bot.conversation import ConversationService
@@ -19,8 +17,6 @@ from bot.settings import Settings
 from bot.speech.cache import AudioCache
 from bot.tagging import TaggingService
 from bot.store.db import make_engine, make_session_factory
-
-log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -58,7 +54,7 @@ def build_services(settings: Settings) -> Services:
     data_rights = DataRights(sessions, pseudonymizer.pseudonym, delete_conversation,
                              audio=AudioCache(settings.audio_dir))
     tagging = TaggingService(sessions, engagement,
-                             lambda: load_tagger(settings, engagement, tagging.confirmed_examples))
+                             lambda: load_tagger(settings, engagement, tagging.confirmed_for_training))
     return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts,
                     data_rights, tagging)
 
@@ -71,13 +67,9 @@ def load_tagger(settings: Settings, engagement: Engagement, confirmed=None):
     """
     from bot.themes.loading import load_or_train
 
-    def extra():
-        if confirmed is None:
-            return
-        try:
+    def extra():  # a generator: the store is read only if the tagger is trained
+        if confirmed is not None:
             yield from confirmed()
-        except SQLAlchemyError as error:  # no store yet: the repository's examples alone
-            log.warning("No confirmed tags read from the store: %s", error.__class__.__name__)
 
     return load_or_train(settings.themes_model, themes=[t.id for t in engagement.themes],
                          extra_examples=extra())

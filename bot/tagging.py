@@ -5,6 +5,7 @@ import logging
 import threading
 from typing import Callable, List, Optional, Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from bot.engagement import Engagement
@@ -87,6 +88,20 @@ class TaggingService:
         """(text, theme ids) a participant or staff member confirmed, for retraining."""
         with self._sessions() as session:
             return theme_queries.person_tagged_examples(session)
+
+    def confirmed_for_training(self) -> List[tuple]:
+        """confirmed_examples(), or none when the store cannot be read (training goes on without)."""
+        try:
+            return self.confirmed_examples()
+        except SQLAlchemyError as error:
+            text = str(getattr(error, "orig", error)).lower()
+            if "no such table" in text or "does not exist" in text:  # a store not set up yet
+                log.info("No answers stored yet (the database is not set up): "
+                         "training on the repository's examples only")
+            else:
+                log.warning("Could not read the confirmed tags from the store (%s); "
+                            "training on the repository's examples only", str(error).splitlines()[0])
+            return []
 
     def set_tagger(self, tagger: Optional[object]) -> None:
         """Use this tagger from now on (after retraining)."""

@@ -90,7 +90,6 @@ class AudioCache:
         """Store both files atomically (MP3 first, OGG last) and return their paths."""
         ogg_path, mp3_path = self.paths(key, owner)
         ogg_path.parent.mkdir(parents=True, exist_ok=True)
-
         _write_atomic(mp3_path, mp3)
         _write_atomic(ogg_path, ogg)
         return ogg_path, mp3_path

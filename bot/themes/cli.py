@@ -15,22 +15,11 @@ TAG_BATCH = 256
 
 def extra_examples(settings) -> Iterable[Tuple[str, List[str]]]:
     """(text, theme ids) that a participant or staff member confirmed or set, from the store."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from bot.app import build_services
 
     services = build_services(settings)
     try:
-        return services.tagging.confirmed_examples()
-    except SQLAlchemyError as error:
-        text = str(getattr(error, "orig", error)).lower()
-        if "no such table" in text or "does not exist" in text:  # a store not set up yet
-            log.info("No answers stored yet (the database is not set up): "
-                     "training on the repository's examples only")
-        else:
-            log.warning("Could not read the confirmed tags from the store (%s); "
-                        "training on the repository's examples only", str(error).splitlines()[0])
-        return []
+        return services.tagging.confirmed_for_training()
     finally:
         services.engine.dispose()
 
