@@ -167,15 +167,17 @@ def test_a_tagger_trained_again_on_load_keeps_the_confirmed_tags(app, monkeypatc
     assert seen["themes"] == [theme.id for theme in app.engagement.themes]
 
 
-def test_no_store_yet_means_training_on_the_examples_alone(app, monkeypatch):
+def test_no_store_yet_means_training_on_the_examples_alone(app, monkeypatch, tmp_path, caplog):
     import bot.themes.loading
-    from sqlalchemy.exc import OperationalError
-
     from bot.app import load_tagger
+    from bot.store.db import make_engine, make_session_factory
+    from bot.tagging import TaggingService
 
-    def no_tables():
-        raise OperationalError("SELECT", {}, Exception("no such table: answer_themes"))
-
+    # A database file with no tables yet: nothing confirmed, said plainly, and training goes on.
+    empty = TaggingService(make_session_factory(make_engine(f"sqlite:///{tmp_path}/empty.db")),
+                           app.engagement, lambda: None)
     monkeypatch.setattr(bot.themes.loading, "load_or_train",
                         lambda model_path, *, extra_examples=(), **_: list(extra_examples))
-    assert load_tagger(app.settings, app.engagement, no_tables) == []
+    with caplog.at_level("INFO", logger="bot.tagging"):
+        assert load_tagger(app.settings, app.engagement, empty.confirmed_for_training) == []
+    assert "database is not set up" in caplog.text
