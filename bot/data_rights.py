@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
 from bot.store import queries, safeguarding_queries
-from bot.store.models import Answer, Consent, Contact, Participant
+from bot.store.models import Answer, Consent, Contact, Participant, telegram_waiting
 
 log = logging.getLogger(__name__)
 ERASE_AGAIN_AFTER = (2.0, 10.0)  # Rasa saves a turn after its actions ran: erase once more
@@ -67,6 +67,8 @@ class DataRights:
         pseudonym = self._pseudonym(sender_id)
         with self._sessions.begin() as session:
             result = erase_participant(session, pseudonym=pseudonym)
+            # Words the Telegram transport still keeps for Rasa (only while it rests) go too.
+            session.execute(delete(telegram_waiting).where(telegram_waiting.c.sender == sender_id))
             safeguarding_queries.add_audit(
                 session, actor=actor, action="erasure",
                 detail=f"{pseudonym[:8]}: {result.answers_deleted} answers deleted, "

@@ -198,8 +198,8 @@ class Counter(Base):
     value = Column(Integer, nullable=False, default=0)
 
 
-# What the Telegram transport remembers across restarts. No personal data: keys are ids or
-# keyed hashes, scoped by the bot's public id.
+# What the Telegram transport remembers across restarts. No personal data (keys are ids or
+# keyed hashes, scoped by the bot's public id), except in telegram_waiting.
 telegram_updates = Table(
     "telegram_updates", Base.metadata,
     Column("bot_id", String(32), primary_key=True),
@@ -222,4 +222,18 @@ telegram_payloads = Table(
     Column("key", String(32), primary_key=True),
     Column("payload", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+# Messages kept while Rasa rests, so that a restart does not lose them. The participant's words
+# and chat id stay only until Rasa answers, patience runs out or their data are erased.
+telegram_waiting = Table(
+    "telegram_waiting", Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bot_id", String(32), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("sender", String(64), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("language", String(35)),
+    Column("kept_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("bot_id", "message_id"),
 )

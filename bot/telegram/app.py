@@ -77,7 +77,7 @@ def build_application(settings: Settings, services: Services, *, speech=None,
     outbox = Outbox(application.bot, state, speech=speech,
                     sound_preference=services.conversation.sound_preference)
     relay = Relay(rasa or RasaChannel(settings.rasa_url), outbox, wording, patience=patience,
-                  keep_contact=lambda sender, chat: services.conversation.set_contact(
+                  store=state, keep_contact=lambda sender, chat: services.conversation.set_contact(
                       sender, channel="telegram", address=chat))
     application.bot_data.update(state=state, outbox=outbox, relay=relay, wording=wording,
                                 seen=SeenGuard(state, outbox.background), requests=requests,
@@ -113,6 +113,7 @@ async def _serve(application: Application, stop: asyncio.Event, webhook: Optiona
     await register_commands(application)
     await asyncio.to_thread(application.bot_data["state"].forget_seen_before, SEEN_DAYS)
     await application.start()
+    await application.bot_data["relay"].resume()  # messages kept while Rasa rested, before a stop
     if webhook is None:
         await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         server = None
@@ -126,7 +127,7 @@ async def _serve(application: Application, stop: asyncio.Event, webhook: Optiona
 
 
 async def _stop(application: Application, server) -> None:
-    """Stop taking updates, finish or hand back the queued messages, then stop the bot."""
+    """Stop taking updates, finish or keep the queued messages, then stop the bot."""
     if server is not None:
         await server.cleanup()
     elif application.updater.running:

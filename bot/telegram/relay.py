@@ -1,4 +1,8 @@
-"""Pass each chat's messages to Rasa in order, keep them while Rasa rests, and send the replies."""
+"""Pass each chat's messages to Rasa in order, keep them while Rasa rests, and send the replies.
+
+Messages waiting for a resting Rasa are also written to the store (when one is given), so that
+stopping or restarting the transport loses none: `resume` hands them to Rasa after a start.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -26,17 +30,20 @@ class Incoming:
     text: str = ""
     language: Optional[str] = None
     fixed_reply: Optional[str] = None  # a domain response to send instead of asking Rasa
+    kept_at: Optional[float] = None  # when a message resumed after a restart was first kept
 
 
 class Relay:
     """One worker per busy chat sends its messages to Rasa one at a time, in the order they came."""
 
     def __init__(self, rasa, outbox: Outbox, wording: Wording, *, keep_contact=None,
-                 patience: float = 900.0,
+                 store=None, patience: float = 900.0,
                  first_delay: float = 0.5, max_delay: float = 30.0, typing_after: float = 0.25,
                  typing_every: float = 4.5):
         self.rasa = rasa
         self.keep_contact = keep_contact  # (sender, chat id): where to send news later
+        # Where waiting messages are kept across restarts (a TelegramState), or None.
+        self.store = store
         self.outbox = outbox
         self.wording = wording
         self.patience = patience
@@ -48,6 +55,7 @@ class Relay:
         self._workers: Dict[int, asyncio.Task] = {}
         self._in_flight: Dict[int, Incoming] = {}
         self._resting: Set[int] = set()  # chats whose message waits for Rasa to come back
+        self._stored: Set[str] = set()  # message ids of the messages kept in the store
         self._closing = False
         self.counts: collections.Counter = collections.Counter()
 
@@ -55,7 +63,7 @@ class Relay:
         """Queue a message for its chat and make sure a worker is sending that chat's messages."""
         self._queues.setdefault(item.chat_id, collections.deque()).append(item)
         if item.chat_id in self._resting and item.fixed_reply is None:
-            self._say_soon(item.chat_id, item.sender, MESSAGE_KEPT)
+            self.outbox.background(self._keep_and_say(item), "keeping a message")
         if item.chat_id not in self._workers:
             worker = asyncio.ensure_future(self._work(item.chat_id))
             self._workers[item.chat_id] = worker
@@ -88,9 +96,10 @@ class Relay:
             self._in_flight.pop(item.chat_id, None)
             self._resting.discard(item.chat_id)
         if replies is None:
-            self._give_up(item.chat_id)
+            await self._forget([item, *self._give_up(item.chat_id)])
             await self.say(item.chat_id, item.sender, SEND_AGAIN)
             return
+        await self._forget([item])  # Rasa has it now; a restart must not send it again
         if self.keep_contact and any((r.get("custom") or {}).get("keep_contact") for r in replies):
             # The participant asked for news: keep their chat id in the erasable contacts
             # table only. It never goes to Rasa, whose tracker store keeps every message.
@@ -100,6 +109,8 @@ class Relay:
     async def _ask(self, item: Incoming) -> Optional[List[dict]]:
         """Rasa's replies, tried again with back-off while it rests; None when patience runs out."""
         deadline = time.monotonic() + self.patience
+        if item.kept_at is not None:  # patience began when it was first kept, before a restart
+            deadline -= max(0.0, time.time() - item.kept_at)
         delay = self.first_delay
         typing = asyncio.ensure_future(self._typing(item.chat_id))
         try:
@@ -116,7 +127,10 @@ class Relay:
                         log.warning("Rasa is not answering (%s); keeping the message", exc)
                         self._resting.add(item.chat_id)
                         self.counts["kept"] += 1
-                        await self.say(item.chat_id, item.sender, RASA_RESTING, MESSAGE_KEPT)
+                        waiting = [item, *self._queues.get(item.chat_id, ())]
+                        await self._store([other for other in waiting if other.fixed_reply is None])
+                        if item.kept_at is None:  # a resumed message was announced before
+                            await self.say(item.chat_id, item.sender, RASA_RESTING, MESSAGE_KEPT)
                     if time.monotonic() + delay > deadline:
                         return None
                     await asyncio.sleep(delay)
@@ -139,17 +153,76 @@ class Relay:
     def _say_soon(self, chat_id: int, sender: str, name: str) -> None:
         self.outbox.background(self.say(chat_id, sender, name), f"saying {name}")
 
-    def _give_up(self, chat_id: int) -> None:
-        """Drop the chat's waiting messages; the participant is told to send them again."""
-        dropped = len(self._queues.get(chat_id, ()))
+    async def _keep_and_say(self, item: Incoming) -> None:
+        """Keep a message that came while Rasa rests, then tell the participant it is kept."""
+        await self._store([item])
+        await self.say(item.chat_id, item.sender, MESSAGE_KEPT)
+
+    def _give_up(self, chat_id: int) -> List[Incoming]:
+        """Drop the chat's waiting messages, and return them; the participant is told to send
+        them again."""
+        dropped = list(self._queues.get(chat_id, ()))
         if chat_id in self._queues:
             self._queues[chat_id].clear()
-        self.counts["gave_up"] += 1 + dropped
+        self.counts["gave_up"] += 1 + len(dropped)
         log.error("Rasa did not come back in %.0f s; asked the participant to send %d message(s) "
-                  "again", self.patience, 1 + dropped)
+                  "again", self.patience, 1 + len(dropped))
+        return dropped
+
+    async def _store(self, items: List[Incoming]) -> None:
+        """Write messages waiting for Rasa to the store, so that a restart does not lose them."""
+        items = [item for item in items if item.message_id not in self._stored]
+        if self.store is None or not items:
+            return
+        await asyncio.to_thread(self.store.keep_waiting, items)
+        self._stored.update(item.message_id for item in items)
+
+    async def _forget(self, items: List[Incoming]) -> None:
+        """Delete kept messages that Rasa now has, or that the participant will send again."""
+        ids = [item.message_id for item in items if item.message_id in self._stored]
+        if self.store is None or not ids:
+            return
+        await asyncio.to_thread(self.store.forget_waiting, ids)
+        self._stored.difference_update(ids)
+
+    async def resume(self) -> int:
+        """After a start, hand Rasa the messages kept before a stop; return how many.
+
+        Those kept longer than `patience` are dropped, and their participant is asked, once,
+        to send again.
+        """
+        if self.store is None:
+            return 0
+        kept = await asyncio.to_thread(self.store.waiting)
+        self._stored.update(waiting.message_id for waiting in kept)
+        first_kept: Dict[int, float] = {}
+        for waiting in kept:
+            first_kept.setdefault(waiting.chat_id, waiting.kept_at.timestamp())
+        # A chat whose first kept message waited too long is asked to send again, all of it.
+        stale = {chat_id for chat_id, kept_at in first_kept.items()
+                 if time.time() - kept_at > self.patience}
+        resumed = [waiting for waiting in kept if waiting.chat_id not in stale]
+        for waiting in resumed:
+            self.submit(Incoming(chat_id=waiting.chat_id, sender=waiting.sender,
+                                 message_id=waiting.message_id, text=waiting.text,
+                                 language=waiting.language, kept_at=first_kept[waiting.chat_id]))
+        dropped = [Incoming(chat_id=waiting.chat_id, sender=waiting.sender,
+                            message_id=waiting.message_id)
+                   for waiting in kept if waiting.chat_id in stale]
+        await self._forget(dropped)
+        for chat_id in stale:
+            self.counts["gave_up"] += 1
+            sender = next(item.sender for item in dropped if item.chat_id == chat_id)
+            await self.say(chat_id, sender, SEND_AGAIN)
+        if kept:
+            log.info("Resumed %d message(s) kept while Rasa rested; %d chat(s) had waited too "
+                     "long and were asked to send again", len(resumed), len(stale))
+        return len(resumed)
 
     async def close(self, grace: float = 10.0) -> None:
-        """Let workers finish (up to `grace` seconds); tell anyone still waiting to send again."""
+        """Let workers finish (up to `grace` seconds). Messages waiting for a resting Rasa stay
+        in the store for `resume` (without one, their senders are asked to send again, as is
+        anyone whose message Rasa was still answering)."""
         self._closing = True
         deadline = time.monotonic() + grace
         # Wait for chats Rasa is answering; chats waiting for Rasa to come back cannot finish.
@@ -160,14 +233,27 @@ class Relay:
             for item in queue:
                 if item.fixed_reply is None:
                     waiting.setdefault(chat_id, item.sender)
+        # Chats waiting for a resting Rasa keep their messages in the store for the next start;
+        # a chat whose message Rasa was still answering is asked to send again.
+        kept = {chat_id for chat_id in waiting if chat_id in self._resting} \
+            if self.store is not None else set()
+        to_keep = [item for chat_id in kept
+                   for item in [self._in_flight.get(chat_id), *self._queues.get(chat_id, ())]
+                   if item is not None and item.fixed_reply is None]
         for worker in list(self._workers.values()):
             worker.cancel()
+        await self._store(to_keep)
         for chat_id, sender in waiting.items():
+            if chat_id in kept:
+                continue
             self.counts["gave_up"] += 1
             await self.outbox.send_text(chat_id, Outgoing(self.wording.text(SEND_AGAIN)))
-        if waiting:
-            log.warning("Stopped with %d chat(s) waiting for Rasa; they were asked to send again",
-                        len(waiting))
+        if kept:
+            log.warning("Stopped with %d chat(s) waiting for Rasa to come back; their messages "
+                        "are kept for the next start", len(kept))
+        if len(waiting) > len(kept):
+            log.warning("Stopped with %d chat(s) waiting for Rasa's answer; they were asked to "
+                        "send again", len(waiting) - len(kept))
         close = getattr(self.rasa, "close", None)
         if close is not None:
             await close()

@@ -1,13 +1,16 @@
 """What the Telegram transport must remember across restarts: handled updates, used keyboards,
-uploaded voice notes and long button payloads. No personal data: keys are ids or keyed hashes.
+uploaded voice notes, long button payloads, and messages waiting while Rasa rests.
 
-The tables are defined in bot/store/models.py and made by Alembic (revision 0003).
+Only the waiting messages hold personal data (the words and the chat id), and only until Rasa
+answers them, patience runs out or the participant's data are erased; the other keys are ids
+or keyed hashes. The tables are defined in bot/store/models.py and made by Alembic (revisions
+0003 and 0004).
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Optional
+from typing import Iterable, List, NamedTuple, Optional
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
@@ -20,12 +23,24 @@ from bot.store.models import telegram_files as files_table  # noqa: E402
 from bot.store.models import telegram_keyboards as keyboards_table  # noqa: E402
 from bot.store.models import telegram_payloads as payloads_table  # noqa: E402
 from bot.store.models import telegram_updates as updates_table  # noqa: E402
+from bot.store.models import telegram_waiting as waiting_table  # noqa: E402
 
 metadata = Base.metadata
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class Waiting(NamedTuple):
+    """A message kept for Rasa, as stored."""
+
+    chat_id: int
+    sender: str
+    message_id: str
+    text: str
+    language: Optional[str]
+    kept_at: datetime
 
 
 class TelegramState:
@@ -43,7 +58,7 @@ class TelegramState:
     def create_tables(self) -> None:
         """Create only the transport's tables if missing (tests; Alembic makes them in use)."""
         metadata.create_all(self._engine, tables=[updates_table, keyboards_table, files_table,
-                                                  payloads_table])
+                                                  payloads_table, waiting_table])
 
     def seen_update(self, update_id: int) -> bool:
         """Record an update; True if it was already recorded (a duplicate delivery)."""
@@ -129,6 +144,40 @@ class TelegramState:
             return connection.execute(select(payloads_table.c.payload).where(
                 payloads_table.c.key == key)).scalar_one_or_none()
 
+    def keep_waiting(self, messages: Iterable) -> None:
+        """Keep messages for Rasa (objects with chat_id, sender, message_id, text, language)
+        in one commit, in this order; one kept already is left as it was."""
+        now = _now()
+        with self._engine.begin() as connection:
+            for message in messages:
+                try:
+                    with connection.begin_nested():
+                        connection.execute(insert(waiting_table).values(
+                            bot_id=self._bot_id, message_id=message.message_id,
+                            chat_id=message.chat_id, sender=message.sender, text=message.text,
+                            language=message.language, kept_at=now))
+                except IntegrityError:
+                    pass
+
+    def waiting(self) -> List[Waiting]:
+        """The messages kept for Rasa, oldest first."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(
+                waiting_table.c.chat_id, waiting_table.c.sender, waiting_table.c.message_id,
+                waiting_table.c.text, waiting_table.c.language, waiting_table.c.kept_at,
+            ).where(waiting_table.c.bot_id == self._bot_id).order_by(waiting_table.c.id)).all()
+        return [Waiting(*row[:5], _aware(row[5])) for row in rows]
+
+    def forget_waiting(self, message_ids: Iterable[str]) -> None:
+        """Delete kept messages once Rasa has them or the participant was asked to send again."""
+        message_ids = list(message_ids)
+        if not message_ids:
+            return
+        with self._engine.begin() as connection:
+            connection.execute(delete(waiting_table).where(
+                waiting_table.c.bot_id == self._bot_id,
+                waiting_table.c.message_id.in_(message_ids)))
+
     def _insert_once(self, statement) -> bool:
         """Run an insert; True if the row was there already."""
         try:
@@ -137,3 +186,8 @@ class TelegramState:
         except IntegrityError:
             return True
         return False
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

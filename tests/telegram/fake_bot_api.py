@@ -186,9 +186,12 @@ class FakeBotApi:
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while True:
             with self._lock:
+                # As Telegram does, an update stays until a later offset confirms it: one handed
+                # to a poll whose client has gone (a bot that stopped) comes again.
                 ready = [p for p in self._pending if p["update"]["update_id"] >= offset or p["again"]]
-                self._pending = [p for p in self._pending if p not in ready
-                                 and p["update"]["update_id"] >= offset]
+                self._pending = [p for p in self._pending if p["update"]["update_id"] >= offset]
+                for pending in ready:
+                    pending["again"] = False
             if ready or self._closing or time.monotonic() >= deadline:
                 return [p["update"] for p in ready]
             self._arrived.clear()

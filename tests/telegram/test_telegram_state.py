@@ -106,3 +106,40 @@ def test_the_guard_takes_a_keyboard_once(state):
         return first, again, after_restart
 
     assert asyncio.run(run()) == (True, False, False)
+
+
+def _message(message_id, text, chat_id=5, sender="tg-sam"):
+    from bot.telegram.relay import Incoming
+
+    return Incoming(chat_id=chat_id, sender=sender, message_id=message_id, text=text,
+                    language="en-GB")
+
+
+def test_waiting_messages_are_kept_in_order_once_and_forgotten(state, engine):
+    state.keep_waiting([_message("m1", "first"), _message("m2", "second 🙂")])
+    state.keep_waiting([_message("m1", "first"), _message("m3", "third", chat_id=6)])  # m1 again
+    kept = state.waiting()
+    assert [(w.message_id, w.text, w.chat_id) for w in kept] == [
+        ("m1", "first", 5), ("m2", "second 🙂", 5), ("m3", "third", 6)]
+    assert kept[0].sender == "tg-sam" and kept[0].language == "en-GB"
+    assert kept[0].kept_at.tzinfo is not None
+    assert TelegramState(engine, bot_id="999").waiting() == []  # another bot's messages
+    state.forget_waiting(["m1", "m3"])
+    state.forget_waiting([])
+    assert [w.message_id for w in state.waiting()] == ["m2"]
+
+
+def test_erasure_deletes_the_words_kept_for_rasa(tmp_path):
+    from bot.app import build_services
+    from bot.store.migrate import upgrade
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    state = TelegramState(services.engine, bot_id="123")
+    state.keep_waiting([_message("m1", "my address is 1 High Street", sender="tg-carol"),
+                        _message("m2", "hello", chat_id=6, sender="tg-dan")])
+    services.data_rights.erase("tg-carol", background=False)
+    assert [w.sender for w in state.waiting()] == ["tg-dan"]
+    services.engine.dispose()

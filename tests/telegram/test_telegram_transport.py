@@ -246,20 +246,73 @@ def test_when_rasa_stays_away_the_participant_is_asked_to_send_again(fake_api, s
                            ("utter_server_resting", "utter_message_kept", "utter_send_again")]
 
 
-def test_stopping_while_rasa_rests_asks_the_participant_to_send_again(fake_api, start_bot,
-                                                                      stub_settings, telegram_domain):
+def _kept_rows(settings):
+    from bot.store.db import make_engine
+    from bot.telegram.state import TelegramState
+
+    engine = make_engine(settings.database_url)
+    try:
+        return TelegramState(engine, bot_id=settings.telegram_bot_token.split(":")[0]).waiting()
+    finally:
+        engine.dispose()
+
+
+def _stop_while_rasa_rests(fake_api, start_bot, settings, domain, user_id, *words):
+    """Send words while Rasa refuses connections, then stop the bot: they wait in the store."""
     from bot.telegram.rasa import RasaChannel
 
-    bot = start_bot(stub_settings, rasa=RasaChannel(f"http://127.0.0.1:{_free_port()}"), speech=None)
-    hal = fake_api.user(1013)
-    hal.say("hello")
-    hal.wait_for_text(response_text(telegram_domain, "utter_message_kept"))
-    hal.say("are you there?")
-    fake_api.wait_for(lambda: hal.texts().count(response_text(telegram_domain, "utter_message_kept")) == 2,
-                      10, "the second message to be kept")
+    bot = start_bot(settings, rasa=RasaChannel(f"http://127.0.0.1:{_free_port()}"), speech=None)
+    person = fake_api.user(user_id)
+    kept = response_text(domain, "utter_message_kept")
+    for count, text in enumerate(words, 1):
+        person.say(text)
+        fake_api.wait_for(lambda: person.texts().count(kept) == count, 10, f"message {count} kept")
     bot.stop()
-    assert hal.texts()[-1] == response_text(telegram_domain, "utter_send_again")
-    assert hal.texts().count(response_text(telegram_domain, "utter_send_again")) == 1
+    return person
+
+
+def test_messages_kept_while_rasa_rests_survive_a_restart(fake_api, start_bot, stub_settings,
+                                                          telegram_domain):
+    hal = _stop_while_rasa_rests(fake_api, start_bot, stub_settings, telegram_domain, 1013,
+                                 "hello", "are you there?")
+    assert response_text(telegram_domain, "utter_send_again") not in hal.texts()
+    assert [row.text for row in _kept_rows(stub_settings)] == ["hello", "are you there?"]
+    told = len(hal.texts())
+    rasa = StubRasa()  # Rasa is back, and so is the bot
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    hal.wait_for_text("You sent: are you there?", after=told)
+    assert hal.texts()[told:] == ["You sent: hello", "You sent: are you there?"]
+    assert [sent["text"] for sent in rasa.sent] == ["hello", "are you there?"]
+    fake_api.wait_for(lambda: not _kept_rows(stub_settings), 10, "the kept messages to go")
+    hal.ask(lambda: hal.say("and now"), "You sent: and now")
+    assert len(rasa.sent) == 3
+
+
+def test_messages_kept_too_long_are_asked_for_again_after_a_restart(fake_api, start_bot,
+                                                                    stub_settings, telegram_domain):
+    ivy = _stop_while_rasa_rests(fake_api, start_bot, stub_settings, telegram_domain, 1016,
+                                 "first", "second")
+    told = len(ivy.texts())
+    time.sleep(1.0)
+    rasa = StubRasa()
+    start_bot(stub_settings, rasa=rasa, speech=None, patience=0.5)
+    ivy.wait_for_text(response_text(telegram_domain, "utter_send_again"), after=told)
+    time.sleep(0.5)
+    assert ivy.texts()[told:] == [response_text(telegram_domain, "utter_send_again")]
+    assert rasa.sent == [] and _kept_rows(stub_settings) == []
+
+
+def test_stopping_while_rasa_answers_asks_the_participant_to_send_again(fake_api, start_bot,
+                                                                       stub_settings,
+                                                                       telegram_domain):
+    rasa = StubRasa(delay=30)  # still thinking when the bot stops (after 10 s of grace)
+    bot = start_bot(stub_settings, rasa=rasa, speech=None)
+    jo = fake_api.user(1017)
+    jo.say("a slow one")
+    fake_api.wait_for(lambda: rasa.sent, 10, "Rasa to get the message")
+    bot.stop()
+    assert jo.texts()[-1] == response_text(telegram_domain, "utter_send_again")
+    assert _kept_rows(stub_settings) == []
 
 
 THEMES = [{"title": f"Theme {n}", "payload": f'/choose_theme{{"theme":"t{n}"}}'} for n in (1, 2, 3)]
