@@ -83,6 +83,15 @@ def test_negated_harm_is_not_a_disclosure(detector, text):
         "I have cuts on my arms again",
         "staff kicked me",
         "she slapped me",
+        "i could kill myself lol",
+        "my dad hits me lol",
+        "he hits me with the ball on purpose",
+        "i take my own money to the shops but my brother takes it off me",
+        "my job is ok but my boss hits me",
+        "i get panic attacks since he attacked me",
+        "someone followed me home from the bus stop",
+        "we did a course about abuse and now i know my carer abuses me",
+        "sometimes i think about just ending it all",
     ],
 )
 def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text):
