@@ -56,6 +56,7 @@ class Relay:
         self._in_flight: Dict[int, Incoming] = {}
         self._resting: Set[int] = set()  # chats whose message waits for Rasa to come back
         self._stored: Set[str] = set()  # message ids of the messages kept in the store
+        self._storing: Dict[str, asyncio.Future] = {}  # message id -> its write, under way
         self._closing = False
         self.counts: collections.Counter = collections.Counter()
 
@@ -170,19 +171,48 @@ class Relay:
         return dropped
 
     async def _store(self, items: List[Incoming]) -> None:
-        """Write messages waiting for Rasa to the store, so that a restart does not lose them."""
-        items = [item for item in items if item.message_id not in self._stored]
+        """Write messages waiting for Rasa to the store, so that a restart does not lose them.
+
+        If the store fails, the messages are still kept here and retried; only a restart
+        would lose them, and the log says so.
+        """
+        items = [item for item in items
+                 if item.message_id not in self._stored and item.message_id not in self._storing]
         if self.store is None or not items:
             return
-        await asyncio.to_thread(self.store.keep_waiting, items)
-        self._stored.update(item.message_id for item in items)
+
+        async def write() -> None:
+            try:
+                await asyncio.to_thread(self.store.keep_waiting, items)
+                self._stored.update(item.message_id for item in items)
+            except Exception as exc:  # noqa: BLE001 - Rasa's answer matters more than the copy
+                log.error("Could not keep %d waiting message(s) in the store (%s); they are "
+                          "kept in memory only", len(items), exc.__class__.__name__)
+            finally:
+                for item in items:
+                    self._storing.pop(item.message_id, None)
+
+        task = asyncio.ensure_future(write())
+        for item in items:
+            self._storing[item.message_id] = task
+        await asyncio.shield(task)  # a cancelled worker must not cut the write short
 
     async def _forget(self, items: List[Incoming]) -> None:
         """Delete kept messages that Rasa now has, or that the participant will send again."""
+        # A write still under way finishes first, or the row would outlive its message.
+        writes = {self._storing[item.message_id] for item in items
+                  if item.message_id in self._storing}
+        if writes:
+            await asyncio.gather(*writes, return_exceptions=True)
         ids = [item.message_id for item in items if item.message_id in self._stored]
         if self.store is None or not ids:
             return
-        await asyncio.to_thread(self.store.forget_waiting, ids)
+        try:
+            await asyncio.to_thread(self.store.forget_waiting, ids)
+        except Exception as exc:  # noqa: BLE001 - the participant has their answer already
+            log.error("Could not delete %d answered message(s) from the store (%s); a restart "
+                      "would send them to Rasa again", len(ids), exc.__class__.__name__)
+            return
         self._stored.difference_update(ids)
 
     async def resume(self) -> int:
@@ -243,6 +273,7 @@ class Relay:
         for worker in list(self._workers.values()):
             worker.cancel()
         await self._store(to_keep)
+        await asyncio.gather(*set(self._storing.values()), return_exceptions=True)
         for chat_id, sender in waiting.items():
             if chat_id in kept:
                 continue

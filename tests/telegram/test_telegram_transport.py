@@ -302,6 +302,41 @@ def test_messages_kept_too_long_are_asked_for_again_after_a_restart(fake_api, st
     assert rasa.sent == [] and _kept_rows(stub_settings) == []
 
 
+def test_a_kept_message_answered_while_it_is_being_written_leaves_no_row(fake_api, start_bot,
+                                                                          stub_settings,
+                                                                          telegram_domain,
+                                                                          monkeypatch):
+    from bot.rest_client import RasaUnavailable
+    from bot.telegram.state import TelegramState
+
+    slow_keep = TelegramState.keep_waiting
+
+    def keep_slowly(self, messages):  # a slow disk: the write ends after Rasa has answered
+        time.sleep(1.5)
+        slow_keep(self, messages)
+
+    monkeypatch.setattr(TelegramState, "keep_waiting", keep_slowly)
+
+    class BackSoon(StubRasa):
+        async def send(self, sender, text, **kwargs):
+            if len(self.sent) == 0 and not getattr(self, "refused", False):
+                self.refused = True
+                raise RasaUnavailable("connection refused")
+            return await super().send(sender, text, **kwargs)
+
+    rasa = BackSoon()
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    max_ = fake_api.user(1018)
+    max_.say("one")
+    max_.wait_for_text(response_text(telegram_domain, "utter_server_resting"))
+    max_.say("two")
+    max_.wait_for_text("You sent: two")
+    fake_api.wait_for(lambda: not _kept_rows(stub_settings), 10, "no kept message to be left")
+    time.sleep(2.0)  # every write has ended by now
+    assert _kept_rows(stub_settings) == []
+    assert [sent["text"] for sent in rasa.sent] == ["one", "two"]
+
+
 def test_stopping_while_rasa_answers_asks_the_participant_to_send_again(fake_api, start_bot,
                                                                        stub_settings,
                                                                        telegram_domain):
