@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
+import time
 from typing import Optional
 
 from sqlalchemy.engine import Engine
@@ -17,6 +19,8 @@ from bot.settings import Settings
 from bot.speech.cache import AudioCache
 from bot.tagging import TaggingService
 from bot.store.db import make_engine, make_session_factory
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -100,6 +104,24 @@ def get_services() -> Services:
         if _services is None:
             _services = build_services(Settings.from_env())
         return _services
+
+
+def warm_up() -> None:
+    """Build the services, load the theme tagger and train the safeguarding model now, so the
+    first participant's answer does not wait for them (the action server calls this in a
+    thread at start; each part is built once, under its own lock)."""
+    from bot.safeguarding.detector import get_detector
+
+    started = time.monotonic()
+    try:
+        services = get_services()
+        get_detector().model()
+        services.tagging.tagger()
+    except Exception:  # noqa: BLE001 - the first answer will try again and report it
+        log.exception("Warming up the action server failed; the first answer will try again")
+        return
+    log.info("The action server is warm (services, safeguarding model, theme tagger) in %.1f s",
+             time.monotonic() - started)
 
 
 def use_services(services: Optional[Services]) -> None:

@@ -104,7 +104,8 @@ class Servers:
         prepare_tracker_store(s)
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(s.action_port)],
-                    {"SANIC_HOST": s.action_host, "PYTHONPATH": str(s.project_root)})
+                    {"SANIC_HOST": s.action_host, "PYTHONPATH": str(s.project_root),
+                     "COPRODUCE_WARM_UP": "1"})
         # bot.rasa_launch is `rasa` with action replies validated against a schema checked once.
         self._spawn("rasa", [sys.executable, "-m", "bot.rasa_launch", "run",
                              "--model", str(self.model), "--endpoints", str(endpoints),

@@ -198,3 +198,18 @@ def test_logs_hold_no_answer_text_and_no_secrets(rasa_servers, services):
     assert logs, "the servers write logs"
     assert secret_words.split()[0] not in logs
     assert rasa_servers.settings.hash_key not in logs
+
+
+def test_the_action_server_warms_up_before_the_first_answer(rasa_servers):
+    # The tagger and the safeguarding model are ready without anyone answering first.
+    import time
+    from pathlib import Path
+
+    log = Path(rasa_servers.settings.var_dir) / "logs" / "actions.log"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if "The action server is warm" in log.read_text(errors="replace"):
+            break
+        time.sleep(0.5)
+    assert "The action server is warm" in log.read_text(errors="replace")
+    assert "Warming up the action server failed" not in log.read_text(errors="replace")
