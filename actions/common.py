@@ -19,6 +19,10 @@ from bot.settings import PROJECT_ROOT
 CONTROL_INTENTS = {"help", "repeat", "stop", "start_again", "skip", "dont_know", "greet",
                    "what_happened", "sound_on", "sound_off", "my_data", "delete_my_data",
                    "withdraw_consent"}
+# Yes and no: a short reply in their words moves the chat on; anything else is an answer.
+YES_NO_INTENTS = {"affirm", "deny"}
+# A button's payload, as Rasa reads it: /intent or /intent{"entity": "value"}.
+_PAYLOAD = re.compile(r"^/\w+(?:\{.*\})?$", re.DOTALL)
 CONTROL_CONFIDENCE = 0.8
 CONTROL_MAX_WORDS = 5
 REFLECT_MAX_CHARS = 280
@@ -56,7 +60,7 @@ def command_vocabulary() -> Dict[str, Set[str]]:
     vocabulary: Dict[str, Set[str]] = {}
     for path in sorted((PROJECT_ROOT / "nlu").glob("*.yml")):
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
-            if block.get("intent") in CONTROL_INTENTS:
+            if block.get("intent") in CONTROL_INTENTS | YES_NO_INTENTS:
                 words = vocabulary.setdefault(block["intent"], set())
                 for line in (block.get("examples") or "").splitlines():
                     words.update(_WORDS.findall(line.lower()))
@@ -65,11 +69,22 @@ def command_vocabulary() -> Dict[str, Set[str]]:
 
 def is_command(tracker: Tracker) -> bool:
     """True when the latest message steers the chat (a button, or a short command)."""
+    return is_short_reply(tracker, CONTROL_INTENTS)
+
+
+def is_payload(text: str) -> bool:
+    """True for a button's payload (typed or pressed), which is never an answer."""
+    return bool(_PAYLOAD.match((text or "").strip()))
+
+
+def is_short_reply(tracker: Tracker, intents: Set[str]) -> bool:
+    """True when the latest message is one of these intents as a button, or in a few words
+    that the intent's own examples use (so "green grass", read as "yes", is not a yes)."""
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {})
     name = intent.get("name")
     text = (message.get("text") or "").strip()
-    if name not in CONTROL_INTENTS:
+    if name not in intents:
         return False
     if text.startswith("/"):
         return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Text
 
 from rasa_sdk import Action
-from rasa_sdk.events import SlotSet, UserUtteranceReverted
+from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 
 from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
                             is_command, services, utter_introduction, utter_safeguarding)
@@ -78,11 +78,13 @@ class ActionKindFallback(Action):
         return "action_kind_fallback"
 
     async def run(self, dispatcher, tracker, domain):
+        # This also runs when no rule fits the message (Rasa's core fallback): it must end
+        # the turn itself, or Rasa would run it again and again for the same message.
         if tracker.get_slot("stage") == "add_more" and not is_command(tracker):
             # After "Do you want to add anything else?", typed words are simply more answer.
-            return save_more(dispatcher, tracker)
+            return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
         if screen(dispatcher, tracker):
-            return []
+            return [FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_not_understood")
         # Forget the message that was not understood, so the chat carries on from before it.
         return [UserUtteranceReverted()]

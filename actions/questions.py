@@ -5,15 +5,15 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 log = logging.getLogger(__name__)
 
 from actions.common import (channel_of, disclosure_confidence, end_form_events, is_command,
-                            message_id_of, question_events, reflection, services,
-                            utter_safeguarding)
+                            is_payload, is_short_reply, message_id_of, question_events,
+                            reflection, services, utter_safeguarding)
 
 
 class ActionAskAnswerText(Action):
@@ -59,6 +59,9 @@ class ValidateAnswerForm(FormValidationAction):
         if not value.strip():
             dispatcher.utter_message(response="utter_empty_answer")
             return {"answer_text": None}
+        if is_payload(value):  # a button from earlier, or one typed: not the participant's words
+            dispatcher.utter_message(response="utter_not_understood")
+            return {"answer_text": None}
         return {"answer_text": value}
 
 
@@ -90,7 +93,35 @@ def save_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[T
     if not text.strip():
         dispatcher.utter_message(response="utter_ask_add_more")
         return [SlotSet("stage", "add_more")]
+    if is_payload(text):  # a button from earlier, or one typed: not the participant's words
+        dispatcher.utter_message(response="utter_not_understood")
+        dispatcher.utter_message(response="utter_ask_add_more")
+        return [SlotSet("stage", "add_more")]
     return store_and_reply(dispatcher, tracker, text)
+
+
+ONE_WORD_CONFIDENCE = 0.9
+
+
+def typed_more(tracker: Tracker, intent: str) -> bool:
+    """True when, after "Do you want to add anything else?", NLU read the message as yes or
+    no but it is really more answer ("green grass" read as yes): not a button, nor a few
+    words a yes or no uses."""
+    message = tracker.latest_message or {}
+    latest = message.get("intent") or {}
+    if tracker.get_slot("stage") != "add_more" or latest.get("name") != intent:
+        return False
+    if is_short_reply(tracker, {intent}):
+        return False
+    # One word NLU is sure of is a yes or no spelled its own way ("noo", "yeh").
+    one_word = len((message.get("text") or "").split()) == 1
+    return not (one_word and (latest.get("confidence") or 0.0) >= ONE_WORD_CONFIDENCE)
+
+
+def save_typed_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Save the message as more answer and wait for the next one (the rule that chose this
+    action expected a yes or a no, so the turn ends here)."""
+    return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
 
 
 def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -144,6 +175,8 @@ class ActionAddMore(Action):
         return "action_add_more"
 
     async def run(self, dispatcher, tracker, domain):
+        if typed_more(tracker, "affirm"):
+            return save_typed_more(dispatcher, tracker)
         return [SlotSet("stage", "question"), SlotSet("adding_more", True),
                 SlotSet("answer_text", None)]
 
@@ -155,6 +188,8 @@ class ActionNextQuestion(Action):
         return "action_next_question"
 
     async def run(self, dispatcher, tracker, domain):
+        if typed_more(tracker, "deny"):
+            return save_typed_more(dispatcher, tracker)
         app = services()
         question = app.conversation.next_question(tracker.sender_id)
         return question_events(question, dispatcher, app.engagement, tracker)

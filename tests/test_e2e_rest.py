@@ -106,6 +106,20 @@ def test_the_same_message_twice_is_stored_once(rasa_servers, services):
     assert stored(services, person.sender) == [("good_life", "My cat")]
 
 
+def test_a_message_no_rule_expects_gets_one_reply_and_the_chat_goes_on(rasa_servers, services):
+    # After "Do you want to add anything else?" no rule expects a role or a theme button:
+    # Rasa's fallback answers once, and the chat is never left without replies.
+    person, _ = start(rasa_servers)
+    person.answer("My garden")
+    for text in ("/role_on_behalf", '/choose_theme{"theme":"purpose"}', "I care for my brother"):
+        replies = person.client.send(person.sender, text)
+        words = " ".join(r.get("text") or "" for r in replies)
+        assert words.count("add anything else") == 1, words
+    assert "What helps you" in person.say("/deny")
+    assert [text for _, text in stored(services, person.sender)] in (
+        ["My garden"], ["My garden", "I care for my brother"])
+
+
 def test_stop_and_come_back_later(rasa_servers, services):
     person, _ = start(rasa_servers)
     person.answer("My garden")

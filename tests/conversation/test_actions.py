@@ -206,3 +206,67 @@ def test_a_new_consent_text_asks_again(app):
     app.conversation.engagement = app.engagement
     said, events, _ = run(welcome.ActionWelcome(), tracker())
     assert said[-1] == "utter_ask_consent" and slot(events, "stage") == "consent"
+
+
+def _answers(app):
+    with app.sessions() as session:
+        return [a.text for a in session.execute(select(Answer).order_by(Answer.id)).scalars()]
+
+
+def _start(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    run(questions.ActionSaveAnswer(), tracker(intent="share", text="blue sky",
+                                              slots={"answer_text": "blue sky"}))
+
+
+def test_the_fallback_ends_its_turn_so_rasa_does_not_run_it_again(app):
+    # With no rule for a message (here "I care for my brother" read as a role), Rasa runs
+    # the fallback; it must end the turn itself, or Rasa runs it until its circuit breaker
+    # trips and the participant gets no reply ever after.
+    _start(app)
+    at_add_more = {"stage": "add_more"}
+    said, events, _ = run(control.ActionKindFallback(), tracker(
+        intent="role_on_behalf", text="I care for my brother", slots=at_add_more, message_id="m2"))
+    assert said == ["utter_reflect", "utter_ask_add_more"]
+    assert events[-1] == {"event": "followup", "name": "action_listen", "timestamp": None}
+    assert _answers(app) == ["blue sky", "I care for my brother"]
+
+
+@pytest.mark.parametrize("text", ['/choose_theme{"theme":"purpose"}', "/nonsense_intent"])
+def test_a_button_s_payload_is_never_stored_as_an_answer(app, text):
+    _start(app)
+    said, events, _ = run(control.ActionKindFallback(), tracker(
+        intent="choose_theme", text=text, slots={"stage": "add_more"}, message_id="m2"))
+    assert said == ["utter_not_understood", "utter_ask_add_more"]
+    assert slot(events, "stage") == "add_more"
+    form = questions.ValidateAnswerForm()
+    dispatcher = CollectingDispatcher()
+    assert form.validate_answer_text(text, dispatcher, tracker(text=text), {}) == \
+        {"answer_text": None}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_not_understood"]
+    assert _answers(app) == ["blue sky"]
+
+
+@pytest.mark.parametrize("action, intent", [(questions.ActionAddMore(), "affirm"),
+                                            (questions.ActionNextQuestion(), "deny")])
+def test_words_read_as_yes_or_no_after_add_more_are_kept_as_more_answer(app, action, intent):
+    _start(app)
+    said, events, _ = run(action, tracker(intent=intent, text="green grass", confidence=0.87,
+                                          slots={"stage": "add_more"}, message_id="m3"))
+    assert said == ["utter_reflect", "utter_ask_add_more"]
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "action_listen"
+    assert _answers(app) == ["blue sky", "green grass"]
+
+
+@pytest.mark.parametrize("text, intent", [("/affirm", "affirm"), ("yes please", "affirm"),
+                                          ("Yeah!", "affirm"), ("nothing else", "deny"),
+                                          ("noo", "deny"), ("/deny", "deny")])
+def test_a_real_yes_or_no_after_add_more_moves_on(app, text, intent):
+    _start(app)
+    said, events, _ = run(questions.ActionAddMore() if intent == "affirm"
+                          else questions.ActionNextQuestion(),
+                          tracker(intent=intent, text=text, confidence=0.95,
+                                  slots={"stage": "add_more"}, message_id="m4"))
+    assert not any(e.get("event") == "followup" for e in events)
+    assert "utter_reflect" not in said and _answers(app) == ["blue sky"]
