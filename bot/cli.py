@@ -8,8 +8,10 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Iterator, Optional, Tuple
 
 import click
+from click.core import ParameterSource
 
 from bot.logs import configure
 from bot.settings import Settings
@@ -42,7 +44,62 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-@click.group(cls=LazyGroup, lazy_commands={
+class CoproduceGroup(LazyGroup):
+    """The top-level group: a database or engagement problem in any command is one clear line."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # already meant for the user (and --help must not import the store)
+        except Exception as error:
+            problem = operator_problem(error, ctx)
+            if problem is None:
+                raise
+            raise problem from None
+
+
+def operator_problem(error: BaseException,
+                     ctx: Optional[click.Context] = None) -> Optional[UserError]:
+    """A UserError for a database or engagement problem the operator can fix, else None.
+
+    For a database URL that is wrong, a server that cannot be reached, an SQLite file that cannot
+    be opened or tables that are missing; any other error (a bug) is left alone.
+    """
+    from bot.engagement import EngagementError
+    from bot.store.db import database_problem
+
+    if isinstance(error, EngagementError):
+        return UserError(str(error))
+    ctx = ctx or click.get_current_context(silent=True)
+    settings = ctx.find_object(Settings) if ctx is not None else None
+    setting = "COPRODUCE_DATABASE_URL"
+    if ctx is not None and "database_url" in ctx.find_root().params:
+        if ctx.find_root().get_parameter_source("database_url") == ParameterSource.COMMANDLINE:
+            setting = "--database-url"
+    message = database_problem(error, settings.database_url if settings else None, setting)
+    if message is None:
+        return None
+    log.debug("Database problem", exc_info=error)
+    return UserError(message)
+
+
+def decode_line(raw: bytes, number: int, where: str = "line") -> str:
+    """One line of input as text (a byte-order mark on line 1 is dropped); raise a ClickException
+    naming the line if it is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{where} {number}: not UTF-8 text") from None
+
+
+def utf8_lines(stream, where: str = "line") -> Iterator[Tuple[int, str]]:
+    """Yield (line number, text) for each line of a binary stream; stop at one that is not UTF-8."""
+    for number, raw in enumerate(stream, start=1):
+        yield number, decode_line(raw, number, where)
+
+
+@click.group(cls=CoproduceGroup, lazy_commands={
     "audio": "bot.speech.cli:audio", "web": "bot.web.cli:web", "telegram": "bot.telegram.cli:telegram",
     "export": "bot.staff.cli:export", "report": "bot.staff.cli:report", "actions": "bot.staff.cli:actions",
     "notify": "bot.staff.cli:notify", "themes": "bot.themes.cli:themes",
@@ -62,7 +119,10 @@ def main(ctx: click.Context, database_url, engagement_file, log_level) -> None:
     if engagement_file:
         overrides["engagement_file"] = engagement_file
     configure(log_level)
-    ctx.obj = Settings.from_env(**overrides)
+    try:
+        ctx.obj = Settings.from_env(**overrides)
+    except ValueError as error:
+        raise UserError(f"Bad setting: {error}") from None
 
 
 def _prepare(settings: Settings) -> Path:
@@ -78,8 +138,10 @@ def _prepare(settings: Settings) -> Path:
     try:
         upgrade(settings.database_url)
     except Exception as exc:  # a wrong URL or a database that is down
-        raise UserError(f"Could not prepare the database: {exc.__class__.__name__}: "
-                        f"{str(exc).splitlines()[0]}")
+        problem = operator_problem(exc)
+        detail = problem.message if problem else \
+            f"{exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}"
+        raise UserError(f"Could not prepare the database. {detail}") from None
     try:
         model = ensure_model(settings, announce=click.echo)
     except Exception as exc:

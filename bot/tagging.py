@@ -10,6 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.engagement import Engagement
 from bot.store import theme_queries
+from bot.store.db import is_missing_table
 from bot.store.models import Answer
 
 log = logging.getLogger(__name__)
@@ -89,15 +90,18 @@ class TaggingService:
         with self._sessions() as session:
             return theme_queries.person_tagged_examples(session)
 
-    def confirmed_for_training(self) -> List[tuple]:
-        """confirmed_examples(), or none when the store cannot be read (training goes on without)."""
+    def confirmed_for_training(self, *, strict: bool = False) -> List[tuple]:
+        """confirmed_examples(), or none when the store is not set up yet or (unless strict, as for
+        `coproduce themes train`) cannot be read: a running assistant trains on without them."""
         try:
             return self.confirmed_examples()
         except SQLAlchemyError as error:
-            text = str(getattr(error, "orig", error)).lower()
-            if "no such table" in text or "does not exist" in text:  # a store not set up yet
-                log.info("No answers stored yet (the database is not set up): "
-                         "training on the repository's examples only")
+            if is_missing_table(error):  # a store not set up yet
+                log.log(logging.WARNING if strict else logging.INFO,
+                        "No answers stored yet (the database is not set up): "
+                        "training on the repository's examples only")
+            elif strict:
+                raise
             else:
                 log.warning("Could not read the confirmed tags from the store (%s); "
                             "training on the repository's examples only", str(error).splitlines()[0])

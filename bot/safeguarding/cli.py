@@ -35,7 +35,9 @@ def check(phrases: Path | None, details: bool):
     disclose_harm confidence. Blank lines are skipped. Every line is checked
     before any is written, so a bad line produces no partial output.
     """
-    records = [_parse(number, raw) for number, raw in _lines(click.get_binary_stream("stdin"))]
+    from bot.cli import utf8_lines
+
+    records = [_parse(number, raw) for number, raw in utf8_lines(click.get_binary_stream("stdin"))]
     detector = _detector(phrases)
     for record in records:
         if record is None:
@@ -48,15 +50,6 @@ def check(phrases: Path | None, details: bool):
             record["matched"] = found.matched
             record["immediate_danger"] = found.immediate_danger
         click.echo(json.dumps(record, ensure_ascii=False))
-
-
-def _lines(stream):
-    """Yield (line number, decoded line) from a binary stream."""
-    for number, raw in enumerate(stream, start=1):
-        try:
-            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            raise click.ClickException(f"line {number}: not UTF-8 text") from None
 
 
 def _parse(number: int, line: str) -> dict | None:

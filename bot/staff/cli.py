@@ -42,24 +42,27 @@ def _by_option(function):
 @contextlib.contextmanager
 def _services(ctx: click.Context):
     """Services built from the CLI's settings; database problems become one clear line."""
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import build_services
-    from bot.engagement import EngagementError
+    from bot.cli import operator_problem
 
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+    services = None
     try:
         services = build_services(settings)
-    except EngagementError as error:
-        raise _user_error(str(error))
-    try:
         yield services
-    except (DBAPIError, SQLAlchemyError) as error:
-        first_line = str(getattr(error, "orig", error)).splitlines()[0]
-        raise _user_error(f"The database could not do that ({first_line}). "
-                          "Is it up to date? Run `coproduce db upgrade`.")
+    except Exception as error:
+        problem = operator_problem(error, ctx)
+        if problem is not None:
+            raise problem from None
+        if isinstance(error, SQLAlchemyError):
+            first_line = (str(getattr(error, "orig", None) or error).splitlines() or [""])[0]
+            raise _user_error(f"The database could not do that ({first_line}).") from None
+        raise
     finally:
-        services.engine.dispose()
+        if services is not None:
+            services.engine.dispose()
 
 
 def parse_moment(value: Optional[str], option: str, *,

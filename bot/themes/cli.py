@@ -14,12 +14,16 @@ TAG_BATCH = 256
 
 
 def extra_examples(settings) -> Iterable[Tuple[str, List[str]]]:
-    """(text, theme ids) that a participant or staff member confirmed or set, from the store."""
+    """(text, theme ids) that a participant or staff member confirmed or set, from the store.
+
+    None if the store is not set up yet; a store that cannot be reached stops the command, so a
+    tagger is never saved without the tags people confirmed.
+    """
     from bot.app import build_services
 
     services = build_services(settings)
     try:
-        return services.tagging.confirmed_for_training()
+        return services.tagging.confirmed_for_training(strict=True)
     finally:
         services.engine.dispose()
 
@@ -67,6 +71,37 @@ def _tagger(settings, model: Optional[Path]):
         raise click.ClickException(f"Could not load the theme tagger: {error}") from None
 
 
+def _read_labelled(path: Path) -> list:
+    """(line number, ThemeExample) for each answer in a JSON Lines file; a bad line, or one that
+    is not UTF-8, stops the command with one clear error naming it."""
+    from bot.cli import utf8_lines
+    from bot.themes.examples import ExamplesError, example_from_record, read_json_lines
+
+    try:
+        with open(path, "rb") as stream:
+            records = read_json_lines((line for _, line in utf8_lines(stream, f"{path} line")),
+                                      source=str(path))
+            return [(number, example_from_record(record, number, str(path)))
+                    for number, record in records]
+    except OSError as error:
+        raise click.ClickException(f"Cannot read {path}: {error.strerror or error}") from None
+    except ExamplesError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _unknown_themes_message(unknown: dict, known: List[str], path: Path) -> str:
+    """One line naming each unknown theme id with its lines, and the ids the engagement knows."""
+    def lines(numbers: List[int]) -> str:
+        shown = ", ".join(str(number) for number in numbers[:5])
+        more = f" and {len(numbers) - 5} more" if len(numbers) > 5 else ""
+        return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
+
+    found = "; ".join(f"{theme!r} ({lines(numbers)})" for theme, numbers in unknown.items())
+    what = "theme ids" if len(unknown) > 1 else "theme id"
+    return (f"{path} has unknown {what}: {found}. "
+            f"The engagement's themes are: {', '.join(known)}.")
+
+
 @click.group("themes")
 def themes() -> None:
     """Tag answers with co-production themes, measure the tagger and train it."""
@@ -84,6 +119,7 @@ def tag(model: Optional[Path], skip_bad: bool) -> None:
     object with a "text" string stops the command with exit code 1 after the lines before it
     are written, unless --skip-bad is given.
     """
+    from bot.cli import decode_line
     from bot.themes.examples import ExamplesError, parse_json_line, text_of
 
     tagger = _tagger(_settings(), model)
@@ -96,17 +132,18 @@ def tag(model: Optional[Path], skip_bad: bool) -> None:
             click.echo(json.dumps(record, ensure_ascii=False))
         pending.clear()
 
-    for number, line in enumerate(click.get_text_stream("stdin"), start=1):
+    for number, raw in enumerate(click.get_binary_stream("stdin"), start=1):
         try:
-            record = parse_json_line(line, number)
+            record = parse_json_line(decode_line(raw, number, "input line"), number)
             if record is None:
                 continue
             text_of(record, number)
-        except ExamplesError as error:
+        except (ExamplesError, click.ClickException) as error:
+            message = error.format_message() if isinstance(error, click.ClickException) else str(error)
             if not skip_bad:
                 flush()
-                raise click.ClickException(str(error)) from None
-            click.echo(f"Warning: skipped {error}", err=True)
+                raise click.ClickException(message) from None
+            click.echo(f"Warning: skipped {message}", err=True)
             continue
         pending.append(record)
         if len(pending) >= TAG_BATCH:
@@ -122,16 +159,21 @@ def tag(model: Optional[Path], skip_bad: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def evaluate_command(data_path: Path, model: Optional[Path], as_json: bool) -> None:
     """Print precision, recall and F1 per theme, and micro and macro F1, on labelled answers."""
-    from bot.themes.evaluate import evaluate, format_report
-    from bot.themes.examples import ExamplesError, load_examples
+    from bot.engagement import EngagementError, load_engagement
+    from bot.themes.evaluate import evaluate, format_report, unknown_themes
 
-    try:
-        examples = load_examples(data_path)
-    except ExamplesError as error:
-        raise click.ClickException(str(error)) from None
-    if not examples:
+    settings = _settings()
+    numbered = _read_labelled(data_path)
+    if not numbered:
         raise click.ClickException(f"No answers in {data_path}")
-    report = evaluate(_tagger(_settings(), model), examples)
+    try:
+        known = [theme.id for theme in load_engagement(settings.engagement_file).themes]
+    except EngagementError as error:
+        raise click.ClickException(str(error)) from None
+    unknown = unknown_themes(numbered, known)
+    if unknown:
+        raise click.ClickException(_unknown_themes_message(unknown, known, data_path))
+    report = evaluate(_tagger(settings, model), [example for _, example in numbered])
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
@@ -149,6 +191,8 @@ def train(model: Optional[Path], examples_path: Optional[Path]) -> None:
 
     settings = _settings()
     path = _model_path(settings, model)
+    if examples_path is not None:
+        _read_labelled(examples_path)  # a bad line stops here, before the store is read
     extra = list(extra_examples(settings))
     click.echo(f"Training the theme tagger ({len(extra)} extra examples from the store) ...")
     try:
@@ -159,8 +203,11 @@ def train(model: Optional[Path], examples_path: Optional[Path]) -> None:
     try:
         click.echo(f"Tagged {retag_store(settings, tagger)} stored answers again "
                    "(answers a person tagged keep their themes).")
-    except Exception as error:  # e.g. a database that is not set up yet
-        log.warning("Could not tag stored answers again: %s", error)
+    except Exception as error:  # e.g. a database that is not set up yet: nothing to tag again
+        from bot.store.db import is_missing_table
+
+        if not is_missing_table(error):
+            log.warning("Could not tag stored answers again: %s", (str(error).splitlines() or [""])[0])
     for theme, threshold in zip(tagger.theme_ids, tagger.thresholds):
         click.echo(f"  {theme}: threshold {threshold:.3f}")
 

@@ -1,7 +1,7 @@
 """Measure a theme tagger against labelled answers: precision, recall and F1 per theme, micro and macro."""
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Sequence
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 from bot.themes.examples import ThemeExample, as_examples, theme_ids_in
 
@@ -18,6 +18,17 @@ def evaluate(tagger, examples: Iterable) -> dict:
                 for example in examples]
     predicted = [result.themes for result in tagger.tag([example.text for example in examples])]
     return compare([example.themes for example in examples], predicted, tagger.theme_ids)
+
+
+def unknown_themes(numbered: Iterable[Tuple[int, ThemeExample]], known: Sequence[str]) -> Dict[str, List[int]]:
+    """The theme ids the (line number, example) pairs name that are not known, each with its lines."""
+    known_set = set(known)
+    unknown: Dict[str, List[int]] = {}
+    for number, example in numbered:
+        for theme in example.themes:
+            if theme not in known_set:
+                unknown.setdefault(theme, []).append(number)
+    return unknown
 
 
 def compare(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],

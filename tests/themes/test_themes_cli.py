@@ -109,3 +109,78 @@ def test_train_reports_a_bad_examples_file_in_one_line(var_dir, tmp_path):
     bad.write_text('{"text": "no themes here"}\n')
     result = run(var_dir, ["train", "--model", str(tmp_path / "t.npz"), "--examples", str(bad)])
     assert result.exit_code == 1 and "line 1" in result.stderr and "Traceback" not in result.stderr
+
+
+# ---- through the real `coproduce` command --------------------------------------------------
+def coproduce(var_dir, tmp_path, args, stdin=b""):
+    """Run `coproduce` in-process on a scratch SQLite store that is not set up."""
+    from bot.cli import main
+
+    return CliRunner(mix_stderr=False).invoke(
+        main, ["--database-url", f"sqlite:///{tmp_path}/store.db", *args], input=stdin,
+        env={"COPRODUCE_VAR_DIR": str(var_dir), "COPRODUCE_HASH_KEY": "test-key"})
+
+
+def assert_one_error(result, message):
+    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
+    assert result.stderr == f"Error: {message}\n"
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_tag_of_input_that_is_not_utf8_is_one_clear_line(var_dir, tmp_path):
+    result = coproduce(var_dir, tmp_path, ["themes", "tag"], b'{"text": "hello"}\n{"text":"\xff"}\n')
+    assert_one_error(result, "input line 2: not UTF-8 text")
+    assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["hello"]
+
+
+def test_tag_can_skip_a_line_that_is_not_utf8(var_dir, tmp_path):
+    result = coproduce(var_dir, tmp_path, ["themes", "tag", "--skip-bad"],
+                       b'\xef\xbb\xbf{"text": "hello"}\n{"text":"\xff"}\n{"text": "I want a job"}\n')
+    assert result.exit_code == 0, result.stderr
+    assert "Warning: skipped input line 2: not UTF-8 text" in result.stderr
+    assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["hello", "I want a job"]
+
+
+def test_eval_of_a_file_that_is_not_utf8_is_one_clear_line(var_dir, tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    data.write_bytes(b'{"text": "ok", "themes": []}\n{"text":"\xff", "themes": []}\n')
+    result = coproduce(var_dir, tmp_path, ["themes", "eval", "--data", str(data)])
+    assert_one_error(result, f"{data} line 2: not UTF-8 text")
+    assert result.stdout == ""
+
+
+def test_eval_names_unknown_theme_ids_and_their_lines_before_scoring(var_dir, tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("\n".join(json.dumps(row) for row in [
+        {"text": "x", "themes": ["bogus"]},
+        {"text": "I want my own flat", "themes": ["security"]},
+        {"text": "y", "themes": ["bogus", "nope"]},
+    ]))
+    result = coproduce(var_dir, tmp_path, ["themes", "eval", "--data", str(data)])
+    assert_one_error(result, f"{data} has unknown theme ids: 'bogus' (lines 1, 3); 'nope' (line 3). "
+                             "The engagement's themes are: access_to_diagnosis, right_care_support, "
+                             "security, skilled_supporters, accepted_valued, being_safe, purpose.")
+    assert result.stdout == ""
+
+
+def test_train_with_examples_that_are_not_utf8_is_one_clear_line(var_dir, tmp_path):
+    bad = tmp_path / "examples.jsonl"
+    bad.write_bytes(b'{"text":"\xff", "themes": []}\n')
+    result = coproduce(var_dir, tmp_path, ["themes", "train", "--model", str(tmp_path / "t.npz"),
+                                           "--examples", str(bad)])
+    assert_one_error(result, f"{bad} line 1: not UTF-8 text")
+    assert not (tmp_path / "t.npz").exists()
+
+
+def test_train_on_a_store_not_set_up_yet_uses_the_repository_examples_only(var_dir, tmp_path, encoder_dir,
+                                                                          caplog):
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text("\n".join(json.dumps({"text": text, "themes": list(themes)})
+                                   for text, themes in make_examples()))
+    model = link_encoder(encoder_dir, tmp_path / "out") / "tagger.npz"
+    result = coproduce(var_dir, tmp_path, ["themes", "train", "--model", str(model),
+                                           "--examples", str(examples)])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert "(0 extra examples from the store)" in result.stdout and model.exists()
+    assert "training on the repository's examples only" in caplog.text + result.stderr
+    assert "Could not tag stored answers again" not in caplog.text + result.stderr

@@ -1,0 +1,114 @@
+"""Operator mistakes with the database (a wrong URL, a server that is down, a file that cannot be
+opened, tables not made yet) give one clear line and exit 1 from every command, never a traceback."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from tests.conftest import free_port
+
+DB_COMMANDS = [
+    ["db", "upgrade"],
+    ["safeguarding", "list"],
+    ["actions", "list"],
+    ["report", "--out", "{tmp}/report.html"],
+    ["purge", "--older-than", "365d", "--dry-run"],
+    ["notify", "--dry-run"],
+    ["export", "--out", "{tmp}/answers.csv"],
+    ["themes", "train", "--model", "{tmp}/tagger.npz"],
+]
+URL_HELP = "Use sqlite:///path/to/file.db or postgresql://user@host:port/name."
+
+
+def run(tmp_path, args, database_url=None, options=()):
+    """Run `coproduce` in-process with a scratch var/ folder and this database URL."""
+    env = {"COPRODUCE_VAR_DIR": str(tmp_path), "COPRODUCE_HASH_KEY": "test-key",
+           "COPRODUCE_DATABASE_URL": database_url}
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
+    return CliRunner(mix_stderr=False).invoke(main, [*options, *args], env=env)
+
+
+def assert_one_line(result, message):
+    """Exit code 1, exactly this one line on standard error, no traceback."""
+    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
+    assert result.stderr == f"coproduce: {message}\n"
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", DB_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("url, message", [
+    ("garbage", f"COPRODUCE_DATABASE_URL is not a database address: 'garbage'. {URL_HELP}"),
+    ("nonsense://x", "COPRODUCE_DATABASE_URL is not a database address: 'nonsense://x' "
+                     f"(unknown kind of database 'nonsense'). {URL_HELP}"),
+    ("sqlite:////proc/x/y.db", "Cannot open the SQLite database file /proc/x/y.db: its folder "
+                               "cannot be made (No such file or directory). Check the path, and "
+                               "that you may write there."),
+])
+def test_a_wrong_database_url_is_one_clear_line(tmp_path, command, url, message):
+    assert_one_line(run(tmp_path, command, url), message)
+
+
+@pytest.mark.parametrize("command", DB_COMMANDS, ids=" ".join)
+def test_a_database_server_that_is_down_is_one_clear_line_without_the_password(tmp_path, command):
+    port = free_port()
+    result = run(tmp_path, command, f"postgresql://postgres:secret@127.0.0.1:{port}/nope")
+    assert_one_line(result, f"Cannot reach the database at postgresql://postgres:***@127.0.0.1:"
+                            f"{port}/nope (connection refused). Is the server running?")
+    assert "secret" not in result.stderr
+
+
+def test_the_message_names_the_option_when_the_url_came_from_it(tmp_path):
+    result = run(tmp_path, ["actions", "list"], options=["--database-url", "garbage"])
+    assert_one_line(result, f"--database-url is not a database address: 'garbage'. {URL_HELP}")
+
+
+def test_an_sqlite_file_that_cannot_be_opened_is_one_clear_line(tmp_path):
+    result = run(tmp_path, ["safeguarding", "list"], "sqlite:////proc/coproduce.db")
+    assert_one_line(result, "Cannot open the SQLite database file /proc/coproduce.db. Check that its "
+                            "folder exists and that you may write there.")
+
+
+def test_only_missing_tables_suggest_db_upgrade(tmp_path):
+    url = f"sqlite:///{tmp_path}/empty.db"
+    result = run(tmp_path, ["safeguarding", "list"], url)
+    assert_one_line(result, "The database could not do that (no such table: safeguarding_alerts). "
+                            "Is it up to date? Run `coproduce db upgrade`.")
+    assert run(tmp_path, ["db", "upgrade"], url).exit_code == 0
+    assert run(tmp_path, ["safeguarding", "list"], url).exit_code == 0
+
+
+def test_serve_says_why_the_database_could_not_be_prepared(tmp_path):
+    port = free_port()
+    result = run(tmp_path, ["serve"], f"postgresql://postgres@127.0.0.1:{port}/nope")
+    assert_one_line(result, f"Could not prepare the database. Cannot reach the database at "
+                            f"postgresql://postgres@127.0.0.1:{port}/nope (connection refused). "
+                            "Is the server running?")
+
+
+def test_themes_train_stops_and_keeps_the_saved_tagger_when_the_store_is_down(tmp_path):
+    saved = tmp_path / "tagger.npz"
+    saved.write_bytes(b"the tagger trained yesterday")
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nope"
+    result = run(tmp_path, ["themes", "train", "--model", str(saved)], url)
+    assert_one_line(result, f"Cannot reach the database at {url} (connection refused). "
+                            "Is the server running?")
+    assert "Training" not in result.stdout
+    assert saved.read_bytes() == b"the tagger trained yesterday"
+
+
+def test_the_assistant_trains_on_when_the_store_is_down_but_the_cli_does_not(tmp_path):
+    """The action server's load path only warns (a running assistant must not stop)."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.app import build_services
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/x")
+    services = build_services(settings)
+    try:
+        assert services.tagging.confirmed_for_training() == []
+        with pytest.raises(OperationalError):
+            services.tagging.confirmed_for_training(strict=True)
+    finally:
+        services.engine.dispose()
