@@ -1,4 +1,4 @@
-"""Everything the bot sends to Telegram: text first, voice notes after, retried, never dropped."""
+"""Everything the bot sends to Telegram: text and files first, voice notes after, retried."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +12,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
 from bot.telegram.keyboards import Keyboards
-from bot.telegram.render import Outgoing, outgoing_messages
+from bot.telegram.render import Document, Outgoing, outgoing_messages
 from bot.telegram.state import TelegramState
 
 log = logging.getLogger(__name__)
@@ -44,12 +44,15 @@ class Outbox:
         self.keyboards = Keyboards(bot, state, self.deliver, self.background)
 
     async def send_replies(self, chat_id: int, sender: str, replies: Sequence[dict]) -> None:
-        """Send Rasa's replies as text now; voice notes follow in the background if sound is on."""
+        """Send Rasa's replies (text and files) now; voice notes follow if sound is on."""
         messages = outgoing_messages(replies)
-        if any(message.buttons for message in messages):
+        if any(isinstance(message, Outgoing) and message.buttons for message in messages):
             self.keyboards.retire(chat_id)  # new buttons replace any still showing
         for message in messages:
-            await self.send_text(chat_id, message)
+            if isinstance(message, Document):
+                await self.send_document(chat_id, message)
+            else:
+                await self.send_text(chat_id, message)
         self.read_aloud(chat_id, sender,
                         [r["text"] for r in replies if (r.get("text") or "").strip()])
 
@@ -66,6 +69,16 @@ class Outbox:
         if sent is not None:
             self.keyboards.shown(chat_id, sent.message_id, markup)
         return sent
+
+    async def send_document(self, chat_id: int, document: Document) -> Optional[Message]:
+        """Send a file, such as the participant's own record, as a Telegram document."""
+        try:
+            return await self.deliver(lambda: self.bot.send_document(
+                chat_id, document.content, filename=document.filename), "a file")
+        except BadRequest as exc:  # e.g. too big; its words went out before it
+            self.counts["refused"] += 1
+            log.error("Telegram refused a file: %s", exc)
+            return None
 
     def answer_button(self, query_id: str) -> None:
         """Stop the spinner on a pressed button, in the background."""

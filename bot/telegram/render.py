@@ -1,11 +1,12 @@
-"""Pure helpers that shape Rasa's replies for Telegram: message splitting and button data."""
+"""Pure helpers that shape Rasa's replies for Telegram: message splitting, button data and files."""
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import re
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +16,10 @@ MESSAGE_LIMIT = 4096
 CALLBACK_LIMIT = 64
 PAYLOAD_KEY_PREFIX = "~"
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+|\n+")
+# Files the participant saves are named after the project, so they can find them again.
+FILE_PREFIX = "coproduce-"
+DEFAULT_FILE_NAME = "data.json"
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclasses.dataclass
@@ -25,25 +30,59 @@ class Outgoing:
     buttons: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass(frozen=True)
+class Document:
+    """One file to send, such as the participant's own record: its name and its bytes."""
+
+    filename: str
+    content: bytes = dataclasses.field(repr=False)  # personal data: never in a log line
+
+
+def document_in(reply: dict) -> Optional[Document]:
+    """The file a reply carries as `custom.document` ({"filename", "data"}), or None."""
+    document = (reply.get("custom") or {}).get("document")
+    if not isinstance(document, dict) or "data" not in document:
+        return None
+    data = document["data"]
+    content = data.encode("utf-8") if isinstance(data, str) else json.dumps(
+        data, ensure_ascii=False, indent=2).encode("utf-8")
+    return Document(file_name(str(document.get("filename") or "")), content)
+
+
+def file_name(name: str) -> str:
+    """A safe name for a file the participant saves: plain characters, with the project's prefix."""
+    name = _UNSAFE_IN_NAME.sub("-", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(".-")
+    name = name or DEFAULT_FILE_NAME
+    return name if name.startswith(FILE_PREFIX) else FILE_PREFIX + name
+
+
 def telegram_length(text: str) -> int:
     """The length of a text as Telegram counts it (UTF-16 code units)."""
     return len(text.encode("utf-16-le")) // 2
 
 
-def outgoing_messages(replies: Sequence[dict], limit: int = MESSAGE_LIMIT) -> List[Outgoing]:
-    """Rasa's replies as Telegram messages: long texts split, buttons on the last part."""
-    messages: List[Outgoing] = []
+def outgoing_messages(replies: Sequence[dict],
+                      limit: int = MESSAGE_LIMIT) -> List[Union[Outgoing, Document]]:
+    """Rasa's replies as Telegram messages and files, in order: long texts split, buttons on
+    the last part of their text."""
+    messages: List[Union[Outgoing, Document]] = []
+    last_text: Optional[Outgoing] = None
     for reply in replies:
         buttons = [(str(b.get("title") or b.get("payload")),
                     str(b.get("payload") or b.get("title"))) for b in reply.get("buttons") or []]
         text = (reply.get("text") or "").strip()
         if text:
-            messages.extend(Outgoing(part) for part in split_text(text, limit))
-        if buttons and messages:
-            messages[-1].buttons.extend(buttons)
+            parts = [Outgoing(part) for part in split_text(text, limit)]
+            messages.extend(parts)
+            last_text = parts[-1]
+        if buttons and last_text is not None:
+            last_text.buttons.extend(buttons)
         elif buttons:
             log.warning("Rasa sent buttons with no text to put them under; they were not shown")
-        if not text and not buttons and set(reply) - {"recipient_id"}:
+        document = document_in(reply)
+        if document is not None:
+            messages.append(document)
+        elif not text and not buttons and set(reply) - {"recipient_id"}:
             log.debug("Skipped a reply part Telegram cannot show: %s", sorted(reply))
     return messages
 

@@ -1,4 +1,4 @@
-"""The web chat's request handlers: the page, sending a message, audio and page looks."""
+"""The web chat's request handlers: the page, sending a message, audio, files and page looks."""
 from __future__ import annotations
 
 import asyncio
@@ -97,9 +97,7 @@ async def send(request: web.Request) -> web.StreamResponse:
 async def audio(request: web.Request) -> web.StreamResponse:
     """One of the assistant's messages read aloud, as MP3, for the page that showed it."""
     chat = request.app[CHAT]
-    token = security.session_token(request)
-    sender = token and security.sender_for(chat.pseudonymizer, token)
-    transcript = sender and chat.transcripts.find(sender)
+    sender, transcript = own_transcript(request)
     entry = transcript.helper_entry(request.match_info["entry_id"]) if transcript else None
     if entry is None or not entry.text:
         raise web.HTTPNotFound(text=chat.words.audio_failed)
@@ -112,6 +110,26 @@ async def audio(request: web.Request) -> web.StreamResponse:
         raise web.HTTPServiceUnavailable(text=chat.words.audio_failed)
     return web.FileResponse(sound.mp3, headers={"Content-Type": "audio/mpeg",
                                                 "Cache-Control": "private, max-age=86400"})
+
+
+async def saved_file(request: web.Request) -> web.StreamResponse:
+    """A file the assistant gave this session, such as the participant's record; others get 404."""
+    chat = request.app[CHAT]
+    _, transcript = own_transcript(request)
+    saved = transcript.saved_file(request.match_info["file_id"]) if transcript else None
+    if saved is None:  # another session's file, a guess, or gone after a restart: all look alike
+        raise web.HTTPNotFound(text=chat.words.file_gone, headers=NO_STORE)
+    return web.Response(body=saved.content, content_type=saved.media_type,  # JSON is UTF-8
+                        headers={"Content-Disposition": f'attachment; filename="{saved.filename}"',
+                                 **NO_STORE})
+
+
+def own_transcript(request: web.Request) -> Tuple[Optional[str], Optional[Transcript]]:
+    """The sender and transcript of the session whose cookie came with the request, if any."""
+    chat = request.app[CHAT]
+    token = security.session_token(request)
+    sender = security.sender_for(chat.pseudonymizer, token) if token else None
+    return sender, chat.transcripts.find(sender) if sender else None
 
 
 async def preferences(request: web.Request) -> web.StreamResponse:

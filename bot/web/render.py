@@ -36,6 +36,11 @@ def audio_url(entry: Entry) -> str:
     return f"/audio/{entry.id}.mp3"
 
 
+def file_url(entry: Entry) -> str:
+    """Where the page fetches a file the assistant gave, such as the participant's record."""
+    return f"/files/{entry.file.id}"
+
+
 def entry_json(entry: Entry, transcript: Transcript) -> dict:
     """One message for the page's script; its text is set with textContent, never as HTML."""
     latest = transcript.is_latest(entry)
@@ -45,6 +50,7 @@ def entry_json(entry: Entry, transcript: Transcript) -> dict:
         "text": entry.text,
         "audio": audio_url(entry) if entry.from_helper and entry.text else None,
         "choices": [{"title": c.title, "payload": c.payload} for c in entry.choices] if latest else [],
+        "file": {"url": file_url(entry), "filename": entry.file.filename} if entry.file else None,
     }
 
 
@@ -56,7 +62,8 @@ def render_page(chat: WebChat, request: web.Request, transcript: Transcript, *, 
     first_new = transcript.first_of_latest()
     html = chat.templates.get_template("chat.html").render(
         title=chat.title, words=chat.words, entries=entries, transcript=transcript,
-        first_new_id=first_new.id if first_new else "", audio_url=audio_url, csrf=csrf,
+        first_new_id=first_new.id if first_new else "", audio_url=audio_url, file_url=file_url,
+        csrf=csrf,
         message_id=message_id or new_message_id(), looks=looks_of(request), notice=notice,
         kept=kept, max_chars=chat.max_chars, static=chat.static_versions)
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status,

@@ -4,18 +4,26 @@ The transcript is kept only in this process's memory, by design. Rasa's tracker 
 already keeps the conversation itself, so nothing is lost when the web app restarts:
 the page then starts with an empty transcript, says hello to Rasa, and Rasa welcomes
 the participant back where they left off. Keeping the words out of another table
-means the web chat writes no participant's words to disk of its own.
+means the web chat writes no participant's words to disk of its own. A file the assistant
+gives a participant (their own record) is kept the same way, with the message offering it.
 """
 from __future__ import annotations
 
 import asyncio
 import collections
 import dataclasses
+import json
+import mimetypes
+import re
 import secrets
 from typing import Iterable, List, Optional, Tuple
 
 HELPER = "helper"
 PARTICIPANT = "you"
+# Files the participant saves are named after the project, so they can find them again.
+FILE_PREFIX = "coproduce-"
+DEFAULT_FILE_NAME = "data.json"
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +35,20 @@ class Choice:
 
 
 @dataclasses.dataclass(frozen=True)
+class SavedFile:
+    """A file the assistant gave this participant, such as their own record, kept in memory."""
+
+    id: str
+    filename: str
+    content: bytes = dataclasses.field(repr=False)  # personal data: never in a log line
+
+    @property
+    def media_type(self) -> str:
+        """The file's type, from its name (JSON for the participant's record)."""
+        return mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
+
+
+@dataclasses.dataclass(frozen=True)
 class Entry:
     """One message on the page, from the chat helper or from the participant."""
 
@@ -35,6 +57,7 @@ class Entry:
     text: str
     turn: int
     choices: Tuple[Choice, ...] = ()
+    file: Optional[SavedFile] = None
 
     @property
     def from_helper(self) -> bool:
@@ -51,6 +74,24 @@ def choices_from(message: dict) -> Tuple[Choice, ...]:
         if title and payload:
             found.append(Choice(title=title, payload=payload))
     return tuple(found)
+
+
+def file_from(message: dict) -> Optional[SavedFile]:
+    """The file a Rasa message carries as `custom.document` ({"filename", "data"}), or None."""
+    document = (message.get("custom") or {}).get("document")
+    if not isinstance(document, dict) or "data" not in document:
+        return None
+    data = document["data"]
+    content = data.encode("utf-8") if isinstance(data, str) else json.dumps(
+        data, ensure_ascii=False, indent=2).encode("utf-8")
+    return SavedFile(_new_file_id(), file_name(str(document.get("filename") or "")), content)
+
+
+def file_name(name: str) -> str:
+    """A safe name for a file the participant saves: plain characters, with the project's prefix."""
+    name = _UNSAFE_IN_NAME.sub("-", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(".-")
+    name = name or DEFAULT_FILE_NAME
+    return name if name.startswith(FILE_PREFIX) else FILE_PREFIX + name
 
 
 class Transcript:
@@ -73,8 +114,14 @@ class Transcript:
         for message in replies:
             text = str(message.get("text") or "")
             choices = choices_from(message)
+            saved = file_from(message)
             if text or choices:
-                added.append(Entry(_new_id(), HELPER, text, self.turn, choices))
+                added.append(Entry(_new_id(), HELPER, text, self.turn, choices, saved))
+            elif saved and added and added[-1].from_helper and added[-1].file is None:
+                # Rasa sends a file apart from the words that offer it: show it under them.
+                added[-1] = dataclasses.replace(added[-1], file=saved)
+            elif saved:
+                added.append(Entry(_new_id(), HELPER, "", self.turn, file=saved))
         self.entries.extend(added)
         return added
 
@@ -90,6 +137,11 @@ class Transcript:
         """The assistant's message with this id, if it is still on the page."""
         return next((entry for entry in self.entries
                      if entry.id == entry_id and entry.from_helper), None)
+
+    def saved_file(self, file_id: str) -> Optional[SavedFile]:
+        """The file with this id, if this participant was given it and it is still on the page."""
+        files = (entry.file for entry in self.entries if entry.file is not None)
+        return next((saved for saved in files if secrets.compare_digest(saved.id, file_id)), None)
 
     def title_for(self, payload: str) -> Optional[str]:
         """The title of a button this participant was offered, newest first; None if never offered."""
@@ -127,3 +179,8 @@ class Transcripts:
 def _new_id() -> str:
     # Random, so one page cannot guess the audio address of another participant's message.
     return secrets.token_hex(8)
+
+
+def _new_file_id() -> str:
+    # 128 random bits: a file holds personal data, so its address must never be guessed.
+    return secrets.token_hex(16)

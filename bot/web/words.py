@@ -21,6 +21,8 @@ RESPONSES = {
     "send_failed": "utter_web_send_failed",
     "too_long": "utter_web_too_long",
     "audio_failed": "utter_web_audio_failed",
+    "save_file": "utter_web_save_file",
+    "file_gone": "utter_web_file_gone",
     "resting": "utter_server_resting",
 }
 
@@ -46,6 +48,8 @@ class PageWords:
     send_failed: str
     too_long: str
     audio_failed: str
+    save_file: str
+    file_gone: str
     resting: str
 
 

@@ -1,7 +1,8 @@
 """A fake Telegram Bot API server on 127.0.0.1 (aiohttp, in its own thread) for tests and the bench.
 
-It implements the methods the bot uses, records every call, can fail a method on purpose
-(429 with retry_after, 502), and plays participants who send messages and press buttons.
+It implements the methods the bot uses (messages, voice notes, files), records every call,
+can fail a method on purpose (429 with retry_after, 502), and plays participants who send
+messages and press buttons.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import dataclasses
 import itertools
 import json
+import mimetypes
 import random
 import threading
 import time
@@ -25,14 +27,15 @@ JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "chat_id", "messag
 
 @dataclasses.dataclass
 class Call:
-    """One request the bot made: method, decoded parameters, uploaded files and the answer's
-    status (0 while a long poll is still waiting)."""
+    """One request the bot made: method, decoded parameters, uploaded files (and their names)
+    and the answer's status (0 while a long poll is still waiting)."""
 
     method: str
     params: Dict[str, Any]
     files: Dict[str, bytes]
     status: int
     at: float
+    file_names: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class FakeBotApi:
@@ -44,7 +47,7 @@ class FakeBotApi:
         self.calls: List[Call] = []
         self.commands: List[dict] = []
         self.webhook: Dict[str, Any] = {}
-        self.uploads: Dict[str, bytes] = {}  # file_id -> the OGG bytes uploaded
+        self.uploads: Dict[str, bytes] = {}  # file_id -> the bytes uploaded (voice notes, files)
         self.messages: Dict[int, Dict[int, dict]] = {}  # chat id -> message id -> message
         self._failures: Dict[str, List[dict]] = {}
         self._pending: List[dict] = []  # updates not yet fetched (or to be delivered again)
@@ -151,8 +154,8 @@ class FakeBotApi:
     # ---- the Bot API ------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        params, files = await _read_params(request)
-        call = Call(method, params, files, 0, time.monotonic())
+        params, files, file_names = await _read_params(request)
+        call = Call(method, params, files, 0, time.monotonic(), file_names)
         with self._lock:
             self.calls.append(call)  # recorded on arrival, so a long poll shows at once
         if request.match_info["token"] != self.token:
@@ -170,7 +173,7 @@ class FakeBotApi:
             return self._answer(call, 404, {"ok": False, "error_code": 404,
                                             "description": "Not Found: method not found"})
         with self._lock:
-            status, result = handler(params, files)
+            status, result = handler(params, files, file_names)
         body = {"ok": True, "result": result} if status == 200 else {
             "ok": False, "error_code": status, "description": result}
         return self._answer(call, status, body)
@@ -200,40 +203,40 @@ class FakeBotApi:
             except asyncio.TimeoutError:
                 pass
 
-    def _api_getMe(self, params, files):
+    def _api_getMe(self, params, files, file_names):
         return 200, {"id": BOT_ID, "is_bot": True, "first_name": "Coproduce",
                      "username": "coproduce_test_bot", "can_join_groups": False,
                      "can_read_all_group_messages": False, "supports_inline_queries": False}
 
-    def _api_deleteWebhook(self, params, files):
+    def _api_deleteWebhook(self, params, files, file_names):
         self.webhook = {}
         return 200, True
 
-    def _api_setWebhook(self, params, files):
+    def _api_setWebhook(self, params, files, file_names):
         self.webhook = dict(params)
         return 200, True
 
-    def _api_getWebhookInfo(self, params, files):
+    def _api_getWebhookInfo(self, params, files, file_names):
         return 200, {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
                      "pending_update_count": 0}
 
-    def _api_setMyCommands(self, params, files):
+    def _api_setMyCommands(self, params, files, file_names):
         self.commands = params["commands"]
         return 200, True
 
-    def _api_sendChatAction(self, params, files):
+    def _api_sendChatAction(self, params, files, file_names):
         return 200, True
 
-    def _api_answerCallbackQuery(self, params, files):
+    def _api_answerCallbackQuery(self, params, files, file_names):
         return 200, True
 
-    def _api_sendMessage(self, params, files):
+    def _api_sendMessage(self, params, files, file_names):
         text = params.get("text") or ""
         if not text.strip() or len(text.encode("utf-16-le")) // 2 > 4096:
             return 400, "Bad Request: message text is empty or too long"
         return 200, self._bot_message(params, text=text)
 
-    def _api_sendVoice(self, params, files):
+    def _api_sendVoice(self, params, files, file_names):
         if "voice" in files:
             data = files["voice"]
             if not data.startswith(b"OggS"):
@@ -248,7 +251,30 @@ class FakeBotApi:
                  "mime_type": "audio/ogg"}
         return 200, self._bot_message(params, voice=voice)
 
-    def _api_editMessageReplyMarkup(self, params, files):
+    def _api_sendDocument(self, params, files, file_names):
+        if "document" in files:
+            data = files["document"]
+            if not data:
+                return 400, "Bad Request: file must be non-empty"
+            if len(data) > 50 * 1024 * 1024:
+                return 400, "Bad Request: file is too big"
+            file_id = "document-" + uuid.uuid4().hex
+            self.uploads[file_id] = data
+            name = file_names.get("document") or "file"
+        else:
+            file_id = params.get("document")
+            if file_id not in self.uploads:
+                return 400, "Bad Request: wrong file identifier/HTTP URL specified"
+            data, name = self.uploads[file_id], "file"
+        if len(params.get("caption") or "") > 1024:
+            return 400, "Bad Request: message caption is too long"
+        document = {"file_id": file_id, "file_unique_id": file_id[-12:], "file_name": name,
+                    "mime_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+                    "file_size": len(data)}
+        extra = {"caption": params["caption"]} if params.get("caption") else {}
+        return 200, self._bot_message(params, document=document, **extra)
+
+    def _api_editMessageReplyMarkup(self, params, files, file_names):
         message = self.messages.get(params.get("chat_id"), {}).get(params.get("message_id"))
         if message is None:
             return 400, "Bad Request: message to edit not found"
@@ -276,11 +302,13 @@ class FakeBotApi:
 async def _read_params(request: web.Request):
     params: Dict[str, Any] = {}
     files: Dict[str, bytes] = {}
+    file_names: Dict[str, str] = {}
     if request.method == "POST":
         form = await request.post()
         for name, value in form.items():
             if isinstance(value, web.FileField):
                 files[name] = value.file.read()
+                file_names[name] = value.filename or ""
             elif name in JSON_FIELDS:
                 try:
                     params[name] = json.loads(value)
@@ -289,7 +317,7 @@ async def _read_params(request: web.Request):
             else:
                 params[name] = value
     params.update({k: v for k, v in request.query.items() if k not in params})
-    return params, files
+    return params, files, file_names
 
 
 def _failure(failure: dict) -> dict:
@@ -400,6 +428,13 @@ class FakeUser:
     def voices(self) -> List[dict]:
         """The voice notes the bot sent to this chat."""
         return [m["voice"] for m in self.inbox() if "voice" in m]
+
+    def documents(self) -> List[dict]:
+        """The files the bot sent to this chat, each with its uploaded bytes as `content`."""
+        with self.api._lock:
+            return [{**m["document"], "content": self.api.uploads.get(m["document"]["file_id"]),
+                     "message_id": m["message_id"], "caption": m.get("caption", "")}
+                    for m in self.inbox() if "document" in m]
 
     def mark(self) -> int:
         """How many messages the chat has now, to wait for new ones after it."""

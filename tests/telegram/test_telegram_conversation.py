@@ -1,6 +1,7 @@
 """End to end: the real bot, the fake Bot API and the REAL Rasa and action servers."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -83,6 +84,13 @@ def test_a_participant_goes_through_the_whole_conversation(fake_api, start_bot, 
     still_pressable = [m for m in pat.inbox() if m.get("reply_markup")]
     assert len(still_pressable) <= 1, "old buttons were left pressable"
     assert str(pat.id) not in _tracker_senders(bot_settings)
+
+    # "What do you know about me?": the words, then the whole record as a JSON file.
+    told = pat.ask(lambda: pat.say("What do you know about me?"), said(domain, "utter_my_data_file"))
+    [document] = fake_api.wait_for(pat.documents, 30, "the record as a file")
+    assert document["file_name"] == "coproduce-my-data.json"
+    assert document["message_id"] > told["message_id"]
+    assert [a["text"] for a in json.loads(document["content"])["answers"]] == stored
 
 
 def test_a_message_sent_while_rasa_rests_is_kept_and_answered_later(

@@ -1,6 +1,10 @@
-"""Shaping replies for Telegram: long texts split at sentence ends, buttons and callback data."""
-from bot.telegram.render import (CALLBACK_LIMIT, MESSAGE_LIMIT, fits_callback, outgoing_messages,
-                                 payload_key, split_text, telegram_length)
+"""Shaping replies for Telegram: long texts split at sentence ends, buttons, callback data
+and files."""
+import json
+
+from bot.telegram.render import (CALLBACK_LIMIT, MESSAGE_LIMIT, Document, Outgoing, file_name,
+                                 fits_callback, outgoing_messages, payload_key, split_text,
+                                 telegram_length)
 
 
 def test_a_short_text_is_one_message():
@@ -51,3 +55,23 @@ def test_payloads_over_64_bytes_travel_as_a_short_key():
     key = payload_key(long)
     assert len(key.encode()) <= CALLBACK_LIMIT and key == payload_key(long)
     assert not fits_callback(key)  # a key can never be mistaken for a payload
+
+
+def test_a_custom_document_becomes_a_file_in_its_place():
+    record = {"answers": [{"text": "Café on Mondays"}]}
+    parts = outgoing_messages([
+        {"text": "Here is all we keep about you, in a file.",
+         "custom": {"document": {"filename": "my-data.json", "data": record}}},
+        {"text": "Pick one.", "buttons": [{"title": "Help", "payload": "/help"}]}])
+    assert [type(p) for p in parts] == [Outgoing, Document, Outgoing]
+    assert parts[1].filename == "coproduce-my-data.json"
+    assert json.loads(parts[1].content.decode("utf-8")) == record
+    assert "Café" not in repr(parts[1])  # the record never shows in a log line
+    assert parts[2].buttons == [("Help", "/help")]
+
+
+def test_file_names_are_safe_and_carry_the_project_name():
+    assert file_name("my-data.json") == "coproduce-my-data.json"
+    assert file_name("../../etc/pass wd.json") == "coproduce-pass-wd.json"
+    assert file_name("coproduce-export.json") == "coproduce-export.json"
+    assert file_name("") == "coproduce-data.json"

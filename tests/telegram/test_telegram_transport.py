@@ -1,5 +1,5 @@
 """The Telegram transport against the fake Bot API and a stub Rasa: rendering, buttons, limits,
-duplicates, odd messages, voice notes and the webhook."""
+duplicates, odd messages, voice notes, files and the webhook."""
 from __future__ import annotations
 
 import json
@@ -424,3 +424,28 @@ def test_asking_for_news_keeps_the_chat_id_only_in_the_contacts_table(fake_api, 
     with bot.services.sessions() as session:
         contact = session.execute(select(Contact)).scalar_one()
     assert (contact.channel, contact.address) == ("telegram", "555000111")
+
+
+def test_my_data_arrives_as_a_json_file_after_its_message(fake_api, start_bot, stub_settings,
+                                                          caplog):
+    record = {"participant": {"role": "self", "status": "active"},
+              "answers": [{"question": "q1", "text": "Swimming on Fridays ❤"}]}
+
+    def reply(text):  # as Rasa's REST channel sends it: the words, then the custom payload
+        return [{"text": "Here is all we keep about you, in a file."},
+                {"custom": {"document": {"filename": "my-data.json", "data": record}}},
+                {"text": "What makes a good life for you?"}]
+
+    caplog.set_level("INFO")
+    start_bot(stub_settings, rasa=StubRasa(reply), speech=None)
+    fake_api.fail_next("sendDocument", status=502)  # a bad moment on the network: tried again
+    mo = fake_api.user(1016)
+    told = mo.ask(lambda: mo.say("what do you know about me"), "in a file")
+    question = mo.wait_for_text("good life", timeout=15)
+    [document] = fake_api.wait_for(mo.documents, 15, "the file")
+    assert document["file_name"] == "coproduce-my-data.json"
+    assert document["mime_type"] == "application/json"
+    assert json.loads(document["content"].decode("utf-8")) == record
+    assert told["message_id"] < document["message_id"] < question["message_id"]
+    assert [c.status for c in fake_api.calls_to("sendDocument", chat_id=1016)] == [502, 200]
+    assert "Swimming" not in caplog.text  # personal data stays out of the logs

@@ -10,7 +10,7 @@ import requests
 from bot.identity import Pseudonymizer
 from bot.web.security import SESSION_COOKIE
 from web_pages import read_page
-from web_support import FakeSpeech
+from web_support import MY_DATA, FakeSpeech
 
 JSON = {"Accept": "application/json"}
 
@@ -244,3 +244,40 @@ def test_the_app_names_missing_words(tmp_path, missing, domain_path):
     broken.write_text(yaml.safe_dump(data))
     with pytest.raises(MissingWords, match=missing):
         load_page_words(broken)
+
+
+def test_my_data_is_a_download_link_for_this_session_only(fake_rasa, serve_web, words):
+    served = serve_web(fake_rasa.url)
+    browser, page = visit(served)
+    assert post(browser, served, page, text=MY_DATA).status_code == 303
+    html = browser.get(served.url + "/").text
+    page = read_page(html)
+    assert page.texts[-1] == "Here is all we keep about you, in a file."
+    [link] = page.file_links  # a plain link under the words that offer it: no script needed
+    assert link["text"] == words["save_file"] and link["download"] == "coproduce-my-data.json"
+    assert re.fullmatch(r"/files/[0-9a-f]{32}", link["href"])
+    offer = re.search(r'<p class="text" id="(t-[0-9a-f]+)">Here is all', html).group(1)
+    assert link["aria-describedby"] == offer
+
+    saved = browser.get(served.url + link["href"])
+    assert saved.status_code == 200
+    assert saved.headers["Content-Type"] == "application/json"
+    assert saved.headers["Content-Disposition"] == 'attachment; filename="coproduce-my-data.json"'
+    assert saved.headers["Cache-Control"] == "no-store"
+    sender = fake_rasa.received[-1]["sender"]
+    assert saved.json() == {"participant": {"sender": sender}, "answers": [{"text": "Café ❤"}]}
+
+    other, _ = visit(served)  # another device with its own session
+    for stranger in (other, requests.Session()):
+        refused = stranger.get(served.url + link["href"])
+        assert refused.status_code == 404 and refused.text == words["file_gone"]
+        assert "Café" not in refused.text
+    guessed = browser.get(served.url + "/files/" + "0" * 32)
+    assert guessed.status_code == 404
+
+    # The page's script gets the same link in its JSON.
+    reply = post(browser, served, read_page(browser.get(served.url + "/").text), json=True,
+                 text=MY_DATA).json()
+    file = reply["entries"][-1]["file"]
+    assert file["filename"] == "coproduce-my-data.json" and file["url"] != link["href"]
+    assert browser.get(served.url + file["url"]).json()["participant"]["sender"] == sender

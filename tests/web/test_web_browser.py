@@ -1,6 +1,7 @@
 """The web chat in headless Chromium against the real Rasa and action servers: a whole
-conversation by mouse and typing, listening, reloading, keyboard alone, 320 px, errors, no
-JavaScript; axe-core finds no serious or critical problem in any state."""
+conversation by mouse and typing, saving one's own record, listening, reloading, keyboard
+alone, 320 px, errors, no JavaScript; axe-core finds no serious or critical problem in any
+state."""
 from __future__ import annotations
 
 import dataclasses
@@ -65,7 +66,8 @@ def assert_accessible(browser: Browser, state: str) -> None:
     assert browser.axe(state) == [], state
 
 
-def test_a_participant_takes_part_by_clicking_and_typing_and_carries_on_after_reload(browser):
+def test_a_participant_takes_part_by_clicking_and_typing_and_carries_on_after_reload(browser,
+                                                                                     words):
     browser.open()
     assert browser.texts()[0].startswith("Hello!")
     log = browser.driver.find_element(By.ID, "log")
@@ -103,6 +105,30 @@ def test_a_participant_takes_part_by_clicking_and_typing_and_carries_on_after_re
     browser.press("No")
     browser.wait_for_message("Thank you for your answers.")
     assert_accessible(browser, "03-finished")
+
+    browser.say("What do you know about me?")  # their record comes as a file to save
+    browser.wait_for_message("in a file")
+    check_my_data_link(browser, "03b-my-data-file", words)
+    browser.driver.refresh()  # the server draws the same link, for a page without the script
+    browser.wait_for_message("in a file")
+    check_my_data_link(browser, "03c-my-data-file-reloaded", words)
+
+
+def check_my_data_link(browser: Browser, state: str, words: dict) -> None:
+    """The record is a real download link, large and accessible, that gives this session's JSON."""
+    [link] = browser.driver.find_elements(By.CSS_SELECTOR, "#messages a.file")
+    assert link.text == words["save_file"]
+    assert link.get_attribute("download") == "coproduce-my-data.json"
+    offer = browser.driver.find_element(By.ID, link.get_attribute("aria-describedby"))
+    assert offer.text == "Here is all we keep about you, in a file."
+    assert browser.small_targets() == []
+    assert_accessible(browser, state)
+    saved = browser.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0].href).then(r => r.json().then(body => done("
+        "{status: r.status, type: r.headers.get('Content-Type'), body: body})));", link)
+    assert saved["status"] == 200 and saved["type"] == "application/json"
+    assert '<b>Friends</b> & my dog "Rex"' in [a["text"] for a in saved["body"]["answers"]]
 
 
 def test_listen_plays_the_message_from_an_mp3_the_app_serves(browser):

@@ -15,6 +15,7 @@ class Page:
     texts: List[str] = dataclasses.field(default_factory=list)
     speakers: List[str] = dataclasses.field(default_factory=list)
     listen_links: List[str] = dataclasses.field(default_factory=list)
+    file_links: List[Dict[str, str]] = dataclasses.field(default_factory=list)  # attributes + text
     notice: str = ""
     textarea: str = ""
     tags: List[Tuple[str, Dict[str, str]]] = dataclasses.field(default_factory=list)
@@ -53,6 +54,9 @@ class _Reader(HTMLParser):
             self._in.append("")
         if tag == "a" and "listen" in classes:
             self.page.listen_links.append(attributes["href"])
+        if tag == "a" and "file" in classes:
+            self.page.file_links.append({**attributes, "text": ""})
+            self._in[-1] = "file"
         if tag in ("input", "meta", "link", "br"):
             self._in.pop()
 
@@ -77,6 +81,8 @@ class _Reader(HTMLParser):
             self.page.notice += data
         elif where == "textarea":
             self.page.textarea += data
+        elif where == "file":
+            self.page.file_links[-1]["text"] += data
         elif where == "script" and data.strip():
             self.page.inline_scripts += 1
 

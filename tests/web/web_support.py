@@ -28,7 +28,10 @@ PROPOSED_WORDS = {
     "utter_web_send_failed": "We could not send that. Please try again.",
     "utter_web_too_long": "Your message is too long. Please send it in shorter parts.",
     "utter_web_audio_failed": "Sorry, I cannot read this out loud right now.",
+    "utter_web_save_file": "Save the file",
+    "utter_web_file_gone": "Sorry, this file has gone. Please ask for it again.",
 }
+MY_DATA = "what do you know about me"
 DOMAIN = PROJECT_ROOT / "domain.yml"
 
 
@@ -62,7 +65,8 @@ class ServedApp:
 
 @dataclasses.dataclass
 class FakeRasa:
-    """Rasa's REST channel as a participant sees it: hello with buttons, then echoes."""
+    """Rasa's REST channel as a participant sees it: hello with buttons, the participant's
+    record as a file when asked, then echoes."""
 
     received: List[dict] = dataclasses.field(default_factory=list)
 
@@ -82,6 +86,13 @@ class FakeRasa:
                 {"recipient_id": body["sender"], "text": "Hello! Do you want to take part?",
                  "buttons": [{"title": "Yes", "payload": "/affirm"},
                              {"title": "No", "payload": "/deny"}]}])
+        if message == MY_DATA:  # as Rasa sends it: the words, then the file apart
+            record = {"participant": {"sender": body["sender"]}, "answers": [{"text": "Café ❤"}]}
+            return web.json_response([
+                {"recipient_id": body["sender"],
+                 "text": "Here is all we keep about you, in a file."},
+                {"recipient_id": body["sender"],
+                 "custom": {"document": {"filename": "my-data.json", "data": record}}}])
         if message.startswith("/"):
             return web.json_response([{"text": f"You pressed {message}."}])
         return web.json_response([{"text": f"Thank you. You said: {message}"}])

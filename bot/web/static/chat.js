@@ -50,6 +50,17 @@
     return button;
   }
 
+  // A real link with `download`, so saving the file needs no script at all.
+  function fileLink(id, file) {
+    var link = document.createElement("a");
+    link.className = "file";
+    link.href = file.url;
+    link.download = file.filename;
+    link.setAttribute("aria-describedby", "t-" + id);
+    link.textContent = words.saveFile;
+    return link;
+  }
+
   function choicesForm(choices) {
     var form = document.createElement("form");
     form.className = "choices";
@@ -82,6 +93,9 @@
     item.appendChild(text);
     if (entry.audio) {
       item.appendChild(listenButton(entry.id, entry.audio));
+    }
+    if (entry.file) {
+      item.appendChild(fileLink(entry.id, entry.file));
     }
     if (entry.choices && entry.choices.length) {
       item.appendChild(choicesForm(entry.choices));
