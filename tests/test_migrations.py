@@ -23,3 +23,30 @@ def test_upgrade_to_head_matches_the_models(database_url):
 def test_upgrade_twice_is_harmless(database_url):
     upgrade(database_url)
     upgrade(database_url)
+
+
+def test_answers_tagged_by_a_person_before_0005_keep_that_fact(database_url):
+    from sqlalchemy import text
+
+    upgrade(database_url, "0004")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO participants (id, pseudonym, engagement_id, channel, question_index, "
+            "status, created_at, updated_at) VALUES (1, 'p', 'e', 'rest', 0, 'in_progress', "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        for answer_id, source in ((1, "participant"), (2, "auto"), (3, None)):
+            connection.execute(text(
+                "INSERT INTO answers (id, participant_id, question_id, text, channel, "
+                "channel_message_id, flagged, created_at) VALUES (:id, 1, 'q', 'x', 'rest', "
+                ":mid, false, CURRENT_TIMESTAMP)"), {"id": answer_id, "mid": f"m{answer_id}"})
+            if source:
+                connection.execute(text(
+                    "INSERT INTO answer_themes (answer_id, theme_id, source, created_at) "
+                    "VALUES (:id, 'purpose', :source, CURRENT_TIMESTAMP)"),
+                    {"id": answer_id, "source": source})
+    upgrade(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, themes_set_by FROM answers ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, "participant"), (2, None), (3, None)]

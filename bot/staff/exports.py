@@ -49,7 +49,10 @@ def iso_utc(moment) -> str:
 
 
 def themes_cell(row: ExportRow) -> str:
-    """Every tag on the answer with who set it, e.g. 'being_safe (participant); purpose (auto)'."""
+    """Every tag on the answer with who set it, e.g. 'being_safe (participant); purpose (auto)',
+    or 'none (participant)' when a person said none of the themes fit."""
+    if not row.tags and row.themes_set_by:
+        return f"none ({row.themes_set_by})"
     return "; ".join(f"{theme} ({source})" for theme, source in row.tags)
 
 
@@ -137,6 +140,7 @@ class _JsonWriter(_Writer):
             "question_id": row.question_id, "question": self.questions.get(row.question_id, ""),
             "answer": row.text,
             "themes": [{"theme": theme, "source": source} for theme, source in row.tags],
+            "themes_set_by": row.themes_set_by,
             "channel": row.channel, "time": iso_utc(row.created_at),
         }
         self._file.write(("\n" if self._first else ",\n") + json.dumps(record, ensure_ascii=False))

@@ -92,6 +92,9 @@ class Answer(Base):
     channel_message_id = Column(String(128), nullable=False)
     flagged = Column(Boolean, nullable=False, default=False, server_default=false())
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # Who chose this answer's themes by hand ("participant" or "staff"), even if they chose
+    # none; None while only the tagger has. The tagger never changes a person's choice.
+    themes_set_by = Column(String(16))
 
     participant = relationship("Participant", back_populates="answers")
     themes = relationship("AnswerTheme", back_populates="answer", cascade="all, delete-orphan",

@@ -97,6 +97,24 @@ def test_a_person_s_tags_survive_retagging(app):
     assert app.tagging.confirmed_examples() == [("I want to feel safe", ["being_safe"])]
 
 
+def test_none_of_these_survives_retagging_and_is_learned_from(app):
+    # "None of these" leaves no tag behind: the answer itself remembers that a person chose.
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(themes.ActionFinishPicking(), tracker(intent="no_theme", slots=slots))
+    assert tags(app, slots["checking_answer"]) == []
+    assert app.tagging.retag_all() == 0
+    app.tagging.tag_answer(slots["checking_answer"])  # as after `coproduce themes train`
+    assert tags(app, slots["checking_answer"]) == []
+    assert app.tagging.confirmed_examples() == [("I want to feel safe", [])]
+    from bot.store import staff_queries
+    from bot.staff.exports import themes_cell
+
+    with app.sessions() as session:
+        [row] = [r for batch in staff_queries.export_batches(
+            session, answer_filter=staff_queries.AnswerFilter()) for r in batch]
+    assert row.themes_set_by == "participant" and themes_cell(row) == "none (participant)"
+
+
 def test_answers_without_themes_go_straight_to_add_more(app):
     said, slots, _ = answer(app, "blue")
     assert said == ["utter_reflect", "utter_ask_add_more"] and slots["stage"] == "add_more"

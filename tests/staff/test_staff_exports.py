@@ -106,8 +106,11 @@ def test_every_filter_in_every_format(world, tmp_path):
 
 def _json_as_row(record):
     themes = "; ".join(f"{t['theme']} ({t['source']})" for t in record["themes"])
+    if not record["themes"] and record["themes_set_by"]:
+        themes = f"none ({record['themes_set_by']})"
     assert list(record) == ["participant", "role", "question_id", "question", "answer", "themes",
-                            "channel", "time"]
+                            "themes_set_by", "channel", "time"]
+    assert record["themes_set_by"] in (None, "participant", "staff")
     return [record["participant"], record["role"], record["question_id"], record["question"],
             record["answer"], themes, record["channel"], record["time"]]
 
