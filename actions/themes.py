@@ -50,12 +50,16 @@ class ActionOfferThemes(Action):
         return "action_offer_themes"
 
     async def run(self, dispatcher, tracker, domain):
-        themes = services().engagement.themes
-        buttons = [{"title": theme.label, "payload": f'/choose_theme{{"theme":"{theme.id}"}}'}
-                   for theme in themes]
-        dispatcher.utter_message(response="utter_pick_themes", buttons=buttons)
-        dispatcher.utter_message(response="utter_pick_themes_done")
+        offer_themes(dispatcher)
         return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", [])]
+
+
+def offer_themes(dispatcher, picked=()) -> None:
+    """Every theme not picked yet as a button, then the way to finish."""
+    buttons = [{"title": theme.label, "payload": f'/choose_theme{{"theme":"{theme.id}"}}'}
+               for theme in services().engagement.themes if theme.id not in picked]
+    dispatcher.utter_message(response="utter_pick_themes", buttons=buttons)
+    dispatcher.utter_message(response="utter_pick_themes_done")
 
 
 class ActionPickTheme(Action):

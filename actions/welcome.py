@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (channel_of, metadata_of, services, utter_introduction)
+from actions.themes import offer_themes
 
 ROLES = {"role_self": "self", "role_on_behalf": "on_behalf",
          "role_support_worker": "support_worker"}
@@ -40,7 +41,19 @@ class ActionWelcome(Action):
         if progress.on_behalf and not progress.person_agrees:
             dispatcher.utter_message(response="utter_ask_person_agrees")
             return [SlotSet("stage", "carer_agree")]
-        if tracker.get_slot("stage") == "add_more":
+        stage = tracker.get_slot("stage")
+        checking = tracker.get_slot("checking_answer")
+        if stage == "theme_check" and checking:
+            # Still waiting for "is that right?": ask it again, not the question before it.
+            themes = app.tagging.themes_of(checking)
+            if themes:
+                dispatcher.utter_message(response="utter_check_themes",
+                                         themes=app.tagging.labels(themes))
+                return [SlotSet("stage", "theme_check")]
+        if stage == "theme_pick" and checking:
+            offer_themes(dispatcher, tracker.get_slot("picked_themes") or ())
+            return [SlotSet("stage", "theme_pick")]
+        if stage in ("add_more", "theme_check", "theme_pick"):
             dispatcher.utter_message(response="utter_ask_add_more")
             return [SlotSet("stage", "add_more")]
         return [SlotSet("stage", "question"), SlotSet("answer_text", None)]

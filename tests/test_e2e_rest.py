@@ -120,6 +120,15 @@ def test_a_message_no_rule_expects_gets_one_reply_and_the_chat_goes_on(rasa_serv
         ["My garden"], ["My garden", "I care for my brother"])
 
 
+def test_hello_during_the_theme_check_asks_the_check_again(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
+    reply = person.say("hello")
+    assert "Welcome back" in reply and "I think this is about" in reply
+    assert "What makes a good life" not in reply
+    assert "add anything else" in person.say("/affirm")
+
+
 def test_stop_and_come_back_later(rasa_servers, services):
     person, _ = start(rasa_servers)
     person.answer("My garden")

@@ -199,3 +199,22 @@ def test_no_store_yet_means_training_on_the_examples_alone(app, monkeypatch, tmp
     with caplog.at_level("INFO", logger="bot.tagging"):
         assert load_tagger(app.settings, app.engagement, empty.confirmed_for_training) == []
     assert "database is not set up" in caplog.text
+
+
+def test_hello_while_the_themes_are_being_checked_asks_the_check_again(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    _, slots, _ = run(questions.ActionSaveAnswer(), tracker(
+        "I want to feel safe", slots={"answer_text": "I want to feel safe"}))
+    said, again, dispatcher = run(welcome.ActionWelcome(), tracker("hi", intent="greet",
+                                                                   slots=slots))
+    assert said == ["utter_welcome_back", "utter_check_themes"]
+    assert again["stage"] == "theme_check" and "Being safe" in dispatcher.messages[1]["themes"]
+    _, picking, _ = run(themes.ActionOfferThemes(), tracker(intent="deny", slots=slots))
+    state = {**slots, **picking, "picked_themes": ["purpose"]}
+    said, again, dispatcher = run(welcome.ActionWelcome(), tracker("hi", intent="greet",
+                                                                   slots=state))
+    assert said == ["utter_welcome_back", "utter_pick_themes", "utter_pick_themes_done"]
+    assert again["stage"] == "theme_pick"
+    offered = [b["payload"] for b in dispatcher.messages[1]["buttons"]]
+    assert len(offered) == len(app.engagement.themes) - 1 and not any("purpose" in p for p in offered)
