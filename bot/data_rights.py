@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
 from bot.store import queries, safeguarding_queries
+from bot.store.db import scrub_deleted
 from bot.store.models import Answer, Consent, Contact, Participant, telegram_waiting
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class DataRights:
                 session, actor=actor, action="erasure",
                 detail=f"{pseudonym[:8]}: {result.answers_deleted} answers deleted, "
                        f"{result.answers_held} held for the safeguarding lead")
+            engine = session.get_bind()
+        scrub_deleted(engine)
         self.erase_conversation(sender_id, background=background)
         self._erase_audio(pseudonym)
         return result
@@ -128,6 +131,9 @@ class DataRights:
                     session, actor=actor, action="purge",
                     detail=f"older than {older_than.days} days: {len(stale)} participants, "
                            f"{deleted} answers deleted, {held} held, {events} chat events")
+            engine = session.get_bind()
+        if not dry_run:
+            scrub_deleted(engine)
         return Purge(len(stale), deleted, held, events)
 
 

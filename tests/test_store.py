@@ -115,3 +115,53 @@ def test_the_sqlite_tracker_store_is_prepared_in_wal_mode(tmp_path):
     prepare_tracker_store(settings)
     with sqlite3.connect(tracker_store_config(settings)["db"]) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def _bytes_on_disk(folder, suffixes=("coproduce.db",)):
+    """Everything in the database files (the file, its WAL and shared memory) as bytes."""
+    return b"".join(path.read_bytes() for path in sorted(folder.iterdir())
+                    if path.name.startswith(suffixes))
+
+
+def test_erased_words_leave_no_copy_in_the_sqlite_files(tmp_path):
+    from bot.app import build_services
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    talk = services.conversation
+    talk.give_consent("tg-zed", channel="rest")
+    talk.set_role("tg-zed", "self")
+    secret = "my neighbour Bartholomew Quince-Featherstonehaugh grows marrows. " * 80  # overflow pages
+    talk.save_answer("tg-zed", text=secret, channel="rest", message_id="m1")
+    talk.give_consent("tg-amy", channel="rest")
+    talk.set_role("tg-amy", "self")
+    talk.save_answer("tg-amy", text="I like the Featherstonehaugh library", channel="rest",
+                     message_id="m2")
+    assert b"Quince" in _bytes_on_disk(tmp_path)
+    services.data_rights.erase("tg-zed", background=False)
+    on_disk = _bytes_on_disk(tmp_path)
+    assert b"Quince" not in on_disk and b"marrows" not in on_disk
+    assert b"I like the Featherstonehaugh library" in on_disk  # the others' words stay
+    services.engine.dispose()
+
+
+def test_a_deleted_conversation_leaves_no_copy_in_the_sqlite_tracker_store(tmp_path):
+    from sqlalchemy import text
+
+    from bot.store.tracker import delete_conversation
+
+    path = tmp_path / "tracker.db"
+    engine = make_engine(f"sqlite:///{path}")  # WAL mode, as the tracker store is prepared
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, "
+                                "type_name TEXT, timestamp REAL, data TEXT)"))
+        for sender, words in (("zed", "Quince grows marrows"), ("amy", "library books")):
+            connection.execute(text("INSERT INTO events (sender_id, type_name, timestamp, data) "
+                                    "VALUES (:s, 'user', 0, :d)"), {"s": sender, "d": words * 400})
+    assert b"marrows" in _bytes_on_disk(tmp_path, ("tracker.db",))
+    assert delete_conversation(engine, "zed") == 1
+    on_disk = _bytes_on_disk(tmp_path, ("tracker.db",))
+    assert b"marrows" not in on_disk and b"library books" in on_disk
+    engine.dispose()

@@ -82,6 +82,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; commits skip one fsync
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted words are overwritten, not left behind
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
@@ -162,3 +163,17 @@ def _sqlite_path(url: Optional[str]) -> str:
     except Exception:
         return ""
     return f" {database}" if database else ""
+
+
+def scrub_deleted(engine: Engine) -> None:
+    """After an erasure, leave no copy of deleted rows on disk: for SQLite, write the WAL back
+    into the database (where secure_delete has zeroed them) and empty it. PostgreSQL reuses the
+    space by itself (VACUUM); nothing to do here."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+    if busy and busy[0]:
+        log.warning("The database was busy: deleted words stay in its WAL file until the next "
+                    "checkpoint")
+

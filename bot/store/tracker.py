@@ -8,6 +8,7 @@ from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, se
 from sqlalchemy.engine import URL, Engine
 
 from bot.settings import Settings
+from bot.store.db import scrub_deleted
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,12 @@ def delete_conversation(engine: Engine, sender_id: str) -> int:
     if events is None:
         return 0
     with engine.begin() as connection:
-        return connection.execute(delete(events).where(events.c.sender_id == sender_id)).rowcount
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA secure_delete=ON")  # overwrite, not just unlink
+        deleted = connection.execute(delete(events).where(events.c.sender_id == sender_id)).rowcount
+    if deleted:
+        scrub_deleted(engine)
+    return deleted
 
 
 def count_events(engine: Engine, sender_id: str) -> int:
@@ -72,4 +78,9 @@ def delete_older_than(engine: Engine, cutoff_timestamp: float, dry_run: bool = F
     with engine.begin() as connection:
         if dry_run:
             return connection.execute(select(func.count()).select_from(events).where(old)).scalar_one()
-        return connection.execute(delete(events).where(old)).rowcount
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA secure_delete=ON")  # overwrite, not just unlink
+        deleted = connection.execute(delete(events).where(old)).rowcount
+    if deleted:
+        scrub_deleted(engine)
+    return deleted
