@@ -92,6 +92,7 @@ def test_negated_harm_is_not_a_disclosure(detector, text):
         "someone followed me home from the bus stop",
         "we did a course about abuse and now i know my carer abuses me",
         "sometimes i think about just ending it all",
+        "staff come in my room at night and get in my bed",
     ],
 )
 def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text):
@@ -117,6 +118,7 @@ def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text)
         "money is tight. i want more money to go to concerts",
         "my brother winds me up cos he supports city and i support united haha",
         "staff picked me up and we shared a pizza",
+        "my cat sleeps on my bed",
         "A resident slipped in the bathroom, we called 111 and she is fine",
     ],
 )
