@@ -14,6 +14,8 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "sound_on": ("/sound_on", "utter_menu_sound_on"),
     "sound_off": ("/sound_off", "utter_menu_sound_off"),
     "stop": ("/stop", "utter_menu_stop"),
+    "mydata": ("/my_data", "utter_menu_mydata"),
+    "delete": ("/delete_my_data", "utter_menu_delete"),
 }
 RASA_RESTING = "utter_server_resting"
 MESSAGE_KEPT = "utter_message_kept"

@@ -57,11 +57,14 @@ def test_menu_commands_are_registered_and_sent_as_intents(fake_api, start_bot, s
     rasa = StubRasa()
     start_bot(stub_settings, rasa=rasa, speech=None)
     names = [c["command"] for c in fake_api.commands]
-    assert names == ["start", "help", "repeat", "sound_on", "sound_off", "stop"]
+    assert names == ["start", "help", "repeat", "sound_on", "sound_off", "stop", "mydata",
+                     "delete"]
     assert fake_api.commands[1]["description"] == response_text(telegram_domain, "utter_menu_help")
     ana = fake_api.user(1002)
+    from bot.telegram.words import COMMANDS
+
     for name in names:
-        ana.ask(lambda: ana.command(name), f"You sent: /{name}")
+        ana.ask(lambda: ana.command(name), f"You sent: {COMMANDS[name][0]}")
     ana.ask(lambda: ana.say("/unknown_thing"), "You sent: unknown thing")
 
 
