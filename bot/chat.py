@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -94,22 +95,44 @@ class Speaker:
 
 def run_chat(settings: Settings, sender: Optional[str] = None,
              read: Callable[[], str] = None, echo: Callable[[str], None] = click.echo) -> None:
-    """Talk until the participant closes the chat (Ctrl-D or Ctrl-C)."""
+    """Talk until the participant leaves (Ctrl-D, Ctrl-C or the end of the input).
+
+    Raises RasaUnavailable if the assistant does not answer the greeting: nobody typed it, so
+    it is tried once and never "kept" for later.
+    """
     domain = Path(settings.project_root) / "domain.yml"
     client = RestClient(settings.rasa_url, channel="terminal")
     sender = sender or local_sender(settings)
+    read = read or _read_line
+    greeting = client.send(sender, "/greet", uuid.uuid4().hex)
     speaker = Speaker(settings, sender, echo)
-    read = read or (lambda: input(click.style("You: ", fg="green", bold=True)))
     echo("Type your message and press Enter. Type the number of a button to press it. "
          "Press Ctrl-D to leave.")
-    buttons = _exchange(client, sender, "/greet", domain, echo, [], speaker)
-    while True:
-        try:
+    buttons = _show(greeting, echo, speaker)
+    try:
+        while True:
             text = read()
-        except (EOFError, KeyboardInterrupt):
-            echo("")
-            return
-        buttons = _exchange(client, sender, choose(text, buttons), domain, echo, buttons, speaker)
+            buttons = _exchange(client, sender, choose(text, buttons), domain, echo, buttons,
+                                speaker)
+    except (EOFError, KeyboardInterrupt):
+        echo("")
+        echo(response_text(domain, "utter_terminal_goodbye"))
+
+
+def _read_line() -> str:
+    """One line typed by the participant (the prompt is coloured only on a terminal)."""
+    prompt = "You: "
+    if sys.stdout.isatty():
+        prompt = click.style(prompt, fg="green", bold=True)
+    return input(prompt)
+
+
+def _show(replies: List[dict], echo, speaker: Optional[Speaker]) -> List[dict]:
+    """Print (and queue the audio of) the assistant's replies; return their buttons."""
+    buttons = render(replies, echo)
+    if speaker is not None:
+        speaker.say([r["text"] for r in replies if r.get("text")])
+    return buttons
 
 
 def _exchange(client: RestClient, sender: str, text: str, domain: Path, echo, buttons,
@@ -123,7 +146,4 @@ def _exchange(client: RestClient, sender: str, text: str, domain: Path, echo, bu
     except RasaUnavailable:
         echo(response_text(domain, "utter_send_again"))
         return buttons
-    new_buttons = render(replies, echo)
-    if speaker is not None:
-        speaker.say([r["text"] for r in replies if r.get("text")])
-    return new_buttons or buttons
+    return _show(replies, echo, speaker) or buttons

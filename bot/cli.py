@@ -224,8 +224,13 @@ def db_upgrade(settings: Settings) -> None:
     """Apply every database migration."""
     from bot.store.migrate import upgrade
 
-    upgrade(settings.database_url)
-    click.echo("The database is up to date.")
+    done = upgrade(settings.database_url)
+    if done.before is None:
+        click.echo(f"Created the database tables (revision {done.after}).")
+    elif done.before != done.after:
+        click.echo(f"Upgraded the database from revision {done.before} to {done.after}.")
+    else:
+        click.echo(f"The database is already up to date (revision {done.after}).")
 
 
 @main.command()
@@ -255,17 +260,26 @@ def serve(settings: Settings) -> None:
 @click.pass_obj
 def chat(settings: Settings, sender) -> None:
     """Chat with a running assistant in the terminal."""
-    from bot.chat import run_chat
+    _chat(settings, sender, "Start it with `coproduce serve` (it takes about half a minute), "
+                            "then try again.")
 
-    run_chat(settings, sender=sender)
+
+def _chat(settings: Settings, sender: Optional[str], advice: str) -> None:
+    """Run the terminal chat; an assistant that does not answer is one clear line."""
+    from bot.chat import run_chat
+    from bot.rest_client import RasaUnavailable
+
+    try:
+        run_chat(settings, sender=sender)
+    except RasaUnavailable as exc:
+        log.debug("Rasa did not answer: %s", exc)
+        raise UserError(f"The assistant is not answering at {settings.rasa_url}. {advice}") from None
 
 
 @main.command()
 @click.pass_obj
 def run(settings: Settings) -> None:
     """Prepare everything, start the servers and the web chat, open the terminal chat."""
-    from bot.chat import run_chat
-
     model = _prepare(settings)
     servers = _start_servers(settings, model, web=True)
     click.echo(click.style(f"The web chat is open at http://{settings.web_host}:{settings.web_port}/",
@@ -276,7 +290,7 @@ def run(settings: Settings) -> None:
     try:
         if sys.stdin is not None and sys.stdin.isatty():
             click.echo("You can also chat here in the terminal.")
-            run_chat(settings)
+            _chat(settings, None, f"See the logs in {servers.log_dir}.")
         else:  # started by a script or a service manager: serve until told to stop
             click.echo("No terminal to chat in: the assistant keeps running until stopped "
                        "(Ctrl-C or SIGTERM).")

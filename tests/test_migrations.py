@@ -50,3 +50,26 @@ def test_answers_tagged_by_a_person_before_0005_keep_that_fact(database_url):
         rows = connection.execute(text("SELECT id, themes_set_by FROM answers ORDER BY id")).all()
     engine.dispose()
     assert [tuple(row) for row in rows] == [(1, "participant"), (2, None), (3, None)]
+
+
+def test_db_upgrade_says_what_it_did(database_url):
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from bot.store.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config(database_url))
+    head = scripts.get_current_head()
+    below = scripts.get_revision(head).down_revision
+
+    def db_upgrade():
+        result = CliRunner().invoke(main, ["--database-url", database_url, "db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        return result.output.strip()
+
+    assert db_upgrade() == f"Created the database tables (revision {head})."
+    assert db_upgrade() == f"The database is already up to date (revision {head})."
+    command.downgrade(alembic_config(database_url), "-1")
+    assert db_upgrade() == f"Upgraded the database from revision {below} to {head}."

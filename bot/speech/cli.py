@@ -63,6 +63,11 @@ def warm(domain_path: Optional[Path], language: str, progress: bool) -> None:
 @click.option("--language", default="en", show_default=True)
 def say(text: str, language: str) -> None:
     """Read one message aloud into the cache and print the file paths."""
+    from bot.speech.service import speakable
+
+    if not speakable(text):
+        raise click.ClickException('There are no words to read. Give the message in quotes, '
+                                   'for example: coproduce audio say "Hello there."')
     result = _service(_settings()).synthesize(text, language)
     if result is None:
         raise click.ClickException("No voice could read this message; see the log for why")

@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def counted(number: int, singular: str, plural: str = "") -> str:
+    """A count with its noun in the right form: "1 person", "2 people", "0 answers"."""
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
 def _user_error(message: str) -> click.ClickException:
     from bot.cli import UserError
 
@@ -132,7 +137,7 @@ def export(ctx: click.Context, fmt, out: Path, theme_id, question_id, since, unt
             except OSError as error:
                 raise _user_error(f"Could not write {out}: {error.strerror or error}.")
             session.commit()
-    click.echo(f"Exported {result.rows} answers to {out}.")
+    click.echo(f"Exported {counted(result.rows, 'answer')} to {out}.")
     if include_flagged:
         click.echo("This file includes answers flagged for safeguarding. Keep it safe.")
 
@@ -173,7 +178,8 @@ def report(ctx: click.Context, out: Path, easy_read: bool, actor: str) -> None:
             raise _user_error(f"Could not write {out}: {error.strerror or error}.")
         session.commit()
     kind = "Easy Read report" if easy_read else "report"
-    click.echo(f"Wrote the {kind} to {out}: {data.people} people, {data.answers} answers.")
+    click.echo(f"Wrote the {kind} to {out}: {counted(data.people, 'person', 'people')}, "
+               f"{counted(data.answers, 'answer')}.")
 
 
 # ---- you said, we did -----------------------------------------------------------------------

@@ -92,12 +92,17 @@ class _Writer:
     def __init__(self, path: Path, engagement: Engagement):
         self.path = path
         self.engagement = engagement
-        self.questions = {question.id: question.text for question in engagement.questions}
+        self.questions = {question.id: question for question in engagement.questions}
+
+    def question(self, row: ExportRow) -> str:
+        """The question as this participant was asked it (carers read the "them" wording)."""
+        question = self.questions.get(row.question_id)
+        return question.wording(row.role == "on_behalf") if question else ""
 
     def values(self, row: ExportRow) -> List[str]:
         """The cells of one row, in the order of HEADERS."""
         return [row.pseudonym, role_label(row.role), row.question_id,
-                self.questions.get(row.question_id, ""), row.text, themes_cell(row), row.channel,
+                self.question(row), row.text, themes_cell(row), row.channel,
                 iso_utc(row.created_at)]
 
     def write(self, row: ExportRow) -> None:  # pragma: no cover - abstract
@@ -137,7 +142,7 @@ class _JsonWriter(_Writer):
     def write(self, row: ExportRow) -> None:
         record = {
             "participant": row.pseudonym, "role": role_label(row.role),
-            "question_id": row.question_id, "question": self.questions.get(row.question_id, ""),
+            "question_id": row.question_id, "question": self.question(row),
             "answer": row.text,
             "themes": [{"theme": theme, "source": source} for theme, source in row.tags],
             "themes_set_by": row.themes_set_by,

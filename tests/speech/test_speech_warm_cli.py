@@ -4,6 +4,7 @@ import textwrap
 
 from click.testing import CliRunner
 
+from bot.cli import main
 from bot.speech.cli import audio
 from bot.speech.play import play_or_path
 from bot.speech.warm import warm_domain
@@ -87,3 +88,14 @@ def test_play_or_path_plays_where_there_is_a_device(make_service, tmp_path, monk
     audio_file = make_service(tts="espeak").synthesize("Hello.")
     assert play_or_path(audio_file, devices=devices) is None
     assert played.read_bytes()[:4] == b"RIFF"
+
+
+def test_cli_say_with_no_words_says_so(tmp_path):
+    env = {"COPRODUCE_TTS": "espeak", "COPRODUCE_AUDIO_DIR": str(tmp_path / "audio")}
+    for text in ("", "   ", "**"):
+        said = CliRunner().invoke(main, ["audio", "say", text], env=env)
+        assert said.exit_code == 1, said.output
+        assert said.output.strip().count("\n") == 0
+        assert "There are no words to read" in said.output
+        assert "No voice" not in said.output
+    assert not (tmp_path / "audio").exists()

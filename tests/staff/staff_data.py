@@ -37,8 +37,10 @@ ENGAGEMENT = textwrap.dedent("""\
     questions:
       - id: good_life
         text: What makes a good life for you?
+        text_for_them: What makes a good life for them?
       - id: what_helps
         text: What helps you to have a good life?
+        text_for_them: What helps them to have a good life?
     themes:
       - id: being_safe
         name: Being safe

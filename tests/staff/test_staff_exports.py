@@ -21,16 +21,19 @@ from tests.staff.staff_data import ANSWERS, read_xlsx, utc, xlsx_unescape
 
 Q1 = "What makes a good life for you?"
 Q2 = "What helps you to have a good life?"
+# Carers (role "on behalf") were asked about the person they care for.
+Q1_THEM = "What makes a good life for them?"
+Q2_THEM = "What helps them to have a good life?"
 # Every answer as exported (before spreadsheet quoting), by key.
 ROWS = {
     "a1": ["pseud-alice", "self", "good_life", Q1, "I like my friends and my job.",
            "friends (auto); purpose (auto)", "telegram", "2025-03-01T10:00:00Z"],
     "a2": ["pseud-alice", "self", "what_helps", Q2, '=HYPERLINK("http://evil.example","click")',
            "being_safe (participant); purpose (auto)", "telegram", "2025-03-02T11:30:00Z"],
-    "a3": ["pseud-bob", "on behalf", "good_life", Q1,
+    "a3": ["pseud-bob", "on behalf", "good_life", Q1_THEM,
            "He feels safe at home.\nHe likes <b>the garden</b> & tea.", "being_safe (auto)", "web",
            "2025-03-03T09:15:00Z"],
-    "a4": ["pseud-bob", "on behalf", "what_helps", Q2, "+44 staff who listen", "", "web",
+    "a4": ["pseud-bob", "on behalf", "what_helps", Q2_THEM, "+44 staff who listen", "", "web",
            "2025-03-05T16:45:00Z"],
     "a5": ["pseud-cara", "support worker", "good_life", Q1, "@home is where I feel calm",
            "friends (staff)", "telegram", "2025-03-06T08:00:00Z"],
@@ -125,10 +128,25 @@ def test_csv_file_exactly(sqlite_world, tmp_path):
         "pseud-alice,self,what_helps,What helps you to have a good life?,"
         "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\","
         "being_safe (participant); purpose (auto),telegram,2025-03-02T11:30:00Z\r\n"
-        "pseud-bob,on behalf,what_helps,What helps you to have a good life?,"
+        "pseud-bob,on behalf,what_helps,What helps them to have a good life?,"
         "'+44 staff who listen,,web,2025-03-05T16:45:00Z\r\n"
         "pseud-dan,self,what_helps,What helps you to have a good life?,\"'\r=1+1\",,telegram,"
         "2025-03-09T00:00:00Z\r\n")
+
+
+def test_each_row_shows_the_question_as_that_participant_was_asked_it(sqlite_world, tmp_path):
+    """Carers answered the "them" wording; everyone else the "you" wording."""
+    for fmt in ("csv", "xlsx", "json"):
+        out = tmp_path / f"good_life.{fmt}"
+        assert run_export(sqlite_world, "--out", str(out), "--question", "good_life").exit_code == 0
+        if fmt == "csv":
+            rows = read_csv(out)[1:]
+        elif fmt == "json":
+            rows = [_json_as_row(record) for record in json.loads(out.read_text("utf-8"))]
+        else:
+            rows = [[xlsx_unescape(c.value) for c in row] for row in read_xlsx(out)["Answers"][1:]]
+        asked = {(row[1], row[3]) for row in rows}
+        assert asked == {("self", Q1), ("on behalf", Q1_THEM), ("support worker", Q1)}, fmt
 
 
 def test_csv_cells_cannot_run_as_formulas(sqlite_world, tmp_path):

@@ -187,3 +187,29 @@ def test_singular_wording(sqlite_world, tmp_path):
     assert {"1 person took part.", "People gave 1 answer.", "1 answer was about this."} <= set(easy)
     staff = parse_html(render_report(dataclasses.replace(data)))
     assert any(text == "1 person took part. They gave 1 answer." for _, _, text in staff.blocks)
+
+
+def keep_only(world, *keys):
+    """Delete every answer (and its themes) but these."""
+    from sqlalchemy import delete
+
+    gone = [world.answers[key] for key in world.answers if key not in keys]
+    with world.session() as session:
+        session.execute(delete(AnswerTheme).where(AnswerTheme.answer_id.in_(gone)))
+        session.execute(delete(Answer).where(Answer.id.in_(gone)))
+        session.commit()
+
+
+def test_command_counts_read_correctly_for_one(sqlite_world, tmp_path):
+    """The command's own line says "1 person" and "1 answer", in both versions."""
+    keep_only(sqlite_world, "a1", "a2")
+    for options in ([], ["--easy-read"]):
+        _, result = make_report(sqlite_world, tmp_path, *options)
+        assert result.stdout.strip().endswith(": 1 person, 2 answers."), result.stdout
+    keep_only(sqlite_world, "a1")
+    for options in ([], ["--easy-read"]):
+        html, result = make_report(sqlite_world, tmp_path, *options)
+        assert result.stdout.strip().endswith(": 1 person, 1 answer."), result.stdout
+        assert "1 people" not in result.stdout and "1 answers" not in result.stdout
+        texts = [text for _, _, text in parse_html(html).blocks]
+        assert not any("1 people" in text or "1 answers" in text for text in texts)
