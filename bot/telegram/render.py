@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import re
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
+
+from bot.documents import Document, document_in
 
 log = logging.getLogger(__name__)
 
@@ -16,10 +17,6 @@ MESSAGE_LIMIT = 4096
 CALLBACK_LIMIT = 64
 PAYLOAD_KEY_PREFIX = "~"
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+|\n+")
-# Files the participant saves are named after the project, so they can find them again.
-FILE_PREFIX = "coproduce-"
-DEFAULT_FILE_NAME = "data.json"
-_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclasses.dataclass
@@ -28,32 +25,6 @@ class Outgoing:
 
     text: str
     buttons: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass(frozen=True)
-class Document:
-    """One file to send, such as the participant's own record: its name and its bytes."""
-
-    filename: str
-    content: bytes = dataclasses.field(repr=False)  # personal data: never in a log line
-
-
-def document_in(reply: dict) -> Optional[Document]:
-    """The file a reply carries as `custom.document` ({"filename", "data"}), or None."""
-    document = (reply.get("custom") or {}).get("document")
-    if not isinstance(document, dict) or "data" not in document:
-        return None
-    data = document["data"]
-    content = data.encode("utf-8") if isinstance(data, str) else json.dumps(
-        data, ensure_ascii=False, indent=2).encode("utf-8")
-    return Document(file_name(str(document.get("filename") or "")), content)
-
-
-def file_name(name: str) -> str:
-    """A safe name for a file the participant saves: plain characters, with the project's prefix."""
-    name = _UNSAFE_IN_NAME.sub("-", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(".-")
-    name = name or DEFAULT_FILE_NAME
-    return name if name.startswith(FILE_PREFIX) else FILE_PREFIX + name
 
 
 def telegram_length(text: str) -> int:

@@ -12,18 +12,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
-import json
 import mimetypes
-import re
 import secrets
 from typing import Iterable, List, Optional, Tuple
 
+from bot.documents import document_in
+
 HELPER = "helper"
 PARTICIPANT = "you"
-# Files the participant saves are named after the project, so they can find them again.
-FILE_PREFIX = "coproduce-"
-DEFAULT_FILE_NAME = "data.json"
-_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,21 +73,11 @@ def choices_from(message: dict) -> Tuple[Choice, ...]:
 
 
 def file_from(message: dict) -> Optional[SavedFile]:
-    """The file a Rasa message carries as `custom.document` ({"filename", "data"}), or None."""
-    document = (message.get("custom") or {}).get("document")
-    if not isinstance(document, dict) or "data" not in document:
+    """The file a Rasa message carries (see bot.documents), kept under a new random id."""
+    document = document_in(message)
+    if document is None:
         return None
-    data = document["data"]
-    content = data.encode("utf-8") if isinstance(data, str) else json.dumps(
-        data, ensure_ascii=False, indent=2).encode("utf-8")
-    return SavedFile(_new_file_id(), file_name(str(document.get("filename") or "")), content)
-
-
-def file_name(name: str) -> str:
-    """A safe name for a file the participant saves: plain characters, with the project's prefix."""
-    name = _UNSAFE_IN_NAME.sub("-", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(".-")
-    name = name or DEFAULT_FILE_NAME
-    return name if name.startswith(FILE_PREFIX) else FILE_PREFIX + name
+    return SavedFile(_new_file_id(), document.filename, document.content)
 
 
 class Transcript:

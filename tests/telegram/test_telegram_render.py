@@ -2,9 +2,9 @@
 and files."""
 import json
 
-from bot.telegram.render import (CALLBACK_LIMIT, MESSAGE_LIMIT, Document, Outgoing, file_name,
-                                 fits_callback, outgoing_messages, payload_key, split_text,
-                                 telegram_length)
+from bot.documents import Document, file_name
+from bot.telegram.render import (CALLBACK_LIMIT, MESSAGE_LIMIT, Outgoing, fits_callback,
+                                 outgoing_messages, payload_key, split_text, telegram_length)
 
 
 def test_a_short_text_is_one_message():
