@@ -228,15 +228,17 @@ def test_huge_input_is_checked_quickly_and_still_finds_harm(detector):
     assert time.process_time() - start < 1.0
 
 
-def test_thousand_messages_well_under_a_second(detector):
+def test_thousand_messages_in_about_a_second(detector):
     messages = [case["text"] for case in read_cases("safeguarding_cases")]
     messages = (messages * 2)[:1000]
     detector.detect("warm up")
-    # CPU time, not wall time: other jobs on a shared machine must not fail this.
+    # CPU time, not wall time: other jobs on a shared machine must not fail this. Even CPU
+    # time grows by half when the core's twin is busy (0.7 s alone, 1.05 s beside a Rasa
+    # training here), hence the margin; bench/safeguarding.py prints the figure.
     start = time.process_time()
     for message in messages:
         detector.detect(message)
-    assert time.process_time() - start < 1.0
+    assert time.process_time() - start < 1.5
 
 
 def test_module_level_detect_uses_the_default_phrase_list():
