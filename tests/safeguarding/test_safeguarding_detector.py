@@ -93,6 +93,15 @@ def test_negated_harm_is_not_a_disclosure(detector, text):
         "we did a course about abuse and now i know my carer abuses me",
         "sometimes i think about just ending it all",
         "staff come in my room at night and get in my bed",
+        "He made me watch a film where people have sex and then he touched me",
+        "I saw on the news a man was scammed and then my nephew took my bank card",
+        "my carer scratches me",
+        "there was blood everywhere after he hit me",
+        "she borrowed £50 and never paid me back",
+        "my benefits do not go far and he takes half of my money",
+        "he is going to kill me",
+        "staff hurt my ears when they pull them",
+        "she is missing, she left with no coat",
     ],
 )
 def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text):
