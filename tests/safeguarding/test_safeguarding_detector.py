@@ -102,6 +102,10 @@ def test_negated_harm_is_not_a_disclosure(detector, text):
         "he is going to kill me",
         "staff hurt my ears when they pull them",
         "she is missing, she left with no coat",
+        "he said he will kill me if i tell anyone",
+        "staff push me hard against the wall",
+        "the lads battered him 3 times last week",
+        "my mum would kill me if she saw the bruises he gave me",
     ],
 )
 def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text):
