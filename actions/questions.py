@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 from actions.common import (channel_of, disclosure_confidence, end_form_events, is_command,
                             is_payload, is_short_reply, message_id_of, question_events,
                             reflection, services, utter_safeguarding)
+from bot.conversation import storable
 
 
 class ActionAskAnswerText(Action):
@@ -56,6 +57,7 @@ class ValidateAnswerForm(FormValidationAction):
         """An answer needs at least one visible character."""
         if value is None:  # the slot was only cleared, nobody typed anything
             return {"answer_text": None}
+        value = storable(value)
         if not value.strip():
             dispatcher.utter_message(response="utter_empty_answer")
             return {"answer_text": None}
@@ -89,7 +91,7 @@ class ActionSaveMore(Action):
 
 def save_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
     """Save the latest message as one more answer to the current question."""
-    text = (tracker.latest_message or {}).get("text") or ""
+    text = storable((tracker.latest_message or {}).get("text") or "")
     if not text.strip():
         dispatcher.utter_message(response="utter_ask_add_more")
         return [SlotSet("stage", "add_more")]
@@ -127,6 +129,7 @@ def save_typed_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
 def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
                     text: str) -> List[Dict[Text, Any]]:
     """Save an answer; reflect it back, or after a disclosure give the calm script."""
+    text = storable(text)
     app = services()
     result = app.conversation.save_answer(
         tracker.sender_id, text=text, channel=channel_of(tracker),

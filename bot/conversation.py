@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Optional
 
@@ -20,6 +21,14 @@ log = logging.getLogger(__name__)
 
 DECLINED_COUNTER = "consent_declined"
 MAX_ANSWER_CHARS = 10_000
+# Control characters other than tab and line breaks: invisible, and PostgreSQL refuses NUL.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def storable(text: str) -> str:
+    """The words as typed, without invisible control characters (a NUL would make PostgreSQL
+    refuse the whole answer)."""
+    return _CONTROL.sub("", text or "")
 FLOOD_ANSWERS = 20          # more answers than this ...
 FLOOD_WINDOW = timedelta(seconds=60)  # ... in this time is a flood, not a conversation
 
@@ -136,6 +145,7 @@ class ConversationService:
     def save_answer(self, sender_id: str, *, text: str, channel: str, message_id: str,
                     intent_confidence: Optional[float] = None) -> SaveResult:
         """Store an answer to the current question once, screened for disclosures of harm."""
+        text = storable(text)
         detection = self._screen(text, intent_confidence)
         if len(text) > MAX_ANSWER_CHARS and detection is None:
             return SaveResult(False, refused="too_long")
@@ -166,6 +176,7 @@ class ConversationService:
     def screen_message(self, sender_id: str, *, text: str, channel: str,
                        intent_confidence: Optional[float] = None) -> Optional[Detection]:
         """Check a message that is not an answer; a disclosure raises an alert all the same."""
+        text = storable(text)
         detection = self._screen(text, intent_confidence)
         if detection is None:
             return None

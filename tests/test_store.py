@@ -165,3 +165,23 @@ def test_a_deleted_conversation_leaves_no_copy_in_the_sqlite_tracker_store(tmp_p
     on_disk = _bytes_on_disk(tmp_path, ("tracker.db",))
     assert b"marrows" not in on_disk and b"library books" in on_disk
     engine.dispose()
+
+
+def test_control_characters_are_dropped_so_postgresql_keeps_the_answer(tmp_path, database_url):
+    """A NUL inside a message made PostgreSQL refuse the answer, and the action fail."""
+    from bot.app import build_services
+    from bot.store.models import Answer
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, database_url=database_url)
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    talk = services.conversation
+    talk.give_consent("tg-nul", channel="rest")
+    talk.set_role("tg-nul", "self")
+    result = talk.save_answer("tg-nul", text="Quiet places\x00 and his dog 🐶\x07\n", channel="rest",
+                              message_id="m1")
+    assert result.created
+    with services.sessions() as session:
+        assert [answer.text for answer in session.query(Answer)] == ["Quiet places and his dog 🐶\n"]
+    services.engine.dispose()
