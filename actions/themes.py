@@ -54,11 +54,14 @@ class ActionOfferThemes(Action):
         return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", [])]
 
 
-def offer_themes(dispatcher, picked=()) -> None:
-    """Every theme not picked yet as a button, then the way to finish."""
+def offer_themes(dispatcher, picked=(), more: bool = False) -> None:
+    """Every theme not picked yet as a button, then the way to finish. more: just after a
+    pick, the buttons come again (a pressed keyboard goes away), asking for any others."""
     buttons = [{"title": theme.label, "payload": f'/choose_theme{{"theme":"{theme.id}"}}'}
                for theme in services().engagement.themes if theme.id not in picked]
-    dispatcher.utter_message(response="utter_pick_themes", buttons=buttons)
+    if buttons:
+        dispatcher.utter_message(response="utter_pick_more_themes" if more else "utter_pick_themes",
+                                 buttons=buttons)
     dispatcher.utter_message(response="utter_pick_themes_done")
 
 
@@ -78,6 +81,7 @@ class ActionPickTheme(Action):
             return []
         picked = list(dict.fromkeys((tracker.get_slot("picked_themes") or []) + [theme.id]))
         dispatcher.utter_message(response="utter_theme_added", theme=theme.label)
+        offer_themes(dispatcher, picked, more=True)
         return [SlotSet("picked_themes", picked)]
 
 

@@ -72,10 +72,19 @@ def test_no_lets_the_participant_pick_themes_or_none(app):
     assert all(len(p.encode()) <= 64 for p in payloads)  # fits Telegram's callback data
     state = {**slots, **picking}
     for theme in ("purpose", "accepted_valued", "purpose"):
-        _, update, _ = run(themes.ActionPickTheme(), tracker(
+        said, update, shown = run(themes.ActionPickTheme(), tracker(
             f'/choose_theme{{"theme":"{theme}"}}', intent="choose_theme", slots=state,
             entities=[{"entity": "theme", "value": theme}]))
         state.update(update)
+        # The buttons come again (a pressed keyboard goes away): the themes not picked yet,
+        # then "That is all" / "None of these" (in the domain's response). Typing is never
+        # the only way on.
+        offered = [button["payload"] for message in shown.messages
+                   for button in message.get("buttons", [])]
+        assert not any(f'"{picked}"' in payload for picked in state["picked_themes"]
+                       for payload in offered)
+        assert len(offered) == len(app.engagement.themes) - len(state["picked_themes"])
+        assert said == ["utter_theme_added", "utter_pick_more_themes", "utter_pick_themes_done"]
     assert state["picked_themes"] == ["purpose", "accepted_valued"]
     run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
     assert tags(app, slots["checking_answer"]) == [("accepted_valued", "participant"),
