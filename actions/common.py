@@ -25,6 +25,9 @@ YES_NO_INTENTS = {"affirm", "deny"}
 _PAYLOAD = re.compile(r"^/\w+(?:\{.*\})?$", re.DOTALL)
 CONTROL_CONFIDENCE = 0.8
 CONTROL_MAX_WORDS = 5
+# Leaving takes more words ("I changed my mind about taking part"); its vocabulary still has
+# to match, so an answer that only sounds like it stays an answer.
+CONTROL_MAX_WORDS_BY_INTENT = {"withdraw_consent": 10, "delete_my_data": 8, "my_data": 8}
 REFLECT_MAX_CHARS = 280
 NEWS_CHANNELS = {"telegram"}  # channels that can send news to a participant later
 
@@ -89,7 +92,7 @@ def is_short_reply(tracker: Tracker, intents: Set[str]) -> bool:
     if text.startswith("/"):
         return True
     words = _WORDS.findall(text.lower())
-    if not words or len(words) > CONTROL_MAX_WORDS:
+    if not words or len(words) > CONTROL_MAX_WORDS_BY_INTENT.get(name, CONTROL_MAX_WORDS):
         return False
     if (intent.get("confidence") or 0.0) < CONTROL_CONFIDENCE:
         return False

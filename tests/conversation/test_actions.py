@@ -270,3 +270,16 @@ def test_a_real_yes_or_no_after_add_more_moves_on(app, text, intent):
                                   slots={"stage": "add_more"}, message_id="m4"))
     assert not any(e.get("event") == "followup" for e in events)
     assert "utter_reflect" not in said and _answers(app) == ["blue sky"]
+
+
+@pytest.mark.parametrize("text, leaves", [
+    ("I changed my mind about taking part", True),
+    ("I want to stop taking part", True),
+    ("I don't want to do the questions any more", True),
+    # NLU's guess alone is not enough: the words must be the ones leaving uses.
+    ("my brother changed his job and the pay was better", False),
+])
+def test_leaving_in_a_sentence_steers_the_chat_but_an_answer_stays_an_answer(text, leaves):
+    from actions.common import is_command
+
+    assert is_command(tracker(intent="withdraw_consent", text=text, confidence=0.95)) is leaves

@@ -57,6 +57,7 @@ def test_phrase_list_alone_reaches_recall_on_test_set():
         "I do not feel unsafe",
         "i aint scared of nobody",
         "no one takes my money, I keep it in the bank",
+        "I don't want to take part any more",
     ],
 )
 def test_negated_harm_is_not_a_disclosure(detector, text):
@@ -103,6 +104,7 @@ def test_negated_harm_is_not_a_disclosure(detector, text):
         "staff hurt my ears when they pull them",
         "she is missing, she left with no coat",
         "he said he will kill me if i tell anyone",
+        "i do not want to carry on",
         "staff push me hard against the wall",
         "the lads battered him 3 times last week",
         "my mum would kill me if she saw the bruises he gave me",
