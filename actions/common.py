@@ -110,11 +110,13 @@ def disclosure_confidence(tracker: Tracker) -> Optional[float]:
     return None
 
 
-def utter_safeguarding(dispatcher: CollectingDispatcher, engagement: Engagement) -> None:
-    """The calm script: thank you, what happens next, 999 and the local number. No questions."""
+def utter_safeguarding(dispatcher: CollectingDispatcher, engagement: Engagement,
+                       on_behalf: bool = False) -> None:
+    """The calm script: thank you, what happens next, 999 and the local number. No questions.
+    A carer is told that 999 is for them or the person they care for."""
     values = engagement.template_values()
-    for response in ("utter_safeguarding_thanks", "utter_safeguarding_next",
-                     "utter_safeguarding_danger"):
+    danger = "utter_safeguarding_danger_carer" if on_behalf else "utter_safeguarding_danger"
+    for response in ("utter_safeguarding_thanks", "utter_safeguarding_next", danger):
         dispatcher.utter_message(response=response, **values)
     if engagement.safeguarding_number:
         dispatcher.utter_message(response="utter_safeguarding_local", **values)

@@ -153,7 +153,8 @@ def screen(dispatcher, tracker) -> bool:
         channel=channel_of(tracker), intent_confidence=disclosure_confidence(tracker))
     if detection is None:
         return False
-    utter_safeguarding(dispatcher, app.engagement)
+    utter_safeguarding(dispatcher, app.engagement,
+                       app.conversation.progress(tracker.sender_id).on_behalf)
     return True
 
 

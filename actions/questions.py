@@ -144,7 +144,8 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         dispatcher.utter_message(response="utter_ask_add_more")
         return [SlotSet("stage", "add_more")]
     if result.disclosure is not None:
-        utter_safeguarding(dispatcher, app.engagement)
+        utter_safeguarding(dispatcher, app.engagement,
+                           app.conversation.progress(tracker.sender_id).on_behalf)
         dispatcher.utter_message(response="utter_safeguarding_carry_on")
         return [SlotSet("stage", "safeguard")]
     dispatcher.utter_message(response="utter_reflect", answer=reflection(text))

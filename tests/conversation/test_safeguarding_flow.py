@@ -21,6 +21,9 @@ from tests.conftest import free_port
 
 SCRIPT = ["utter_safeguarding_thanks", "utter_safeguarding_next", "utter_safeguarding_danger",
           "utter_safeguarding_local"]
+# A carer is told that 999 is for them or the person they care for.
+CARER_SCRIPT = ["utter_safeguarding_thanks", "utter_safeguarding_next",
+                "utter_safeguarding_danger_carer", "utter_safeguarding_local"]
 
 
 def tracker(text, *, intent="share", slots=None, message_id="m1", ranking=None):
@@ -52,7 +55,7 @@ def test_a_disclosure_in_an_answer_gets_the_calm_script_and_is_flagged(app):
     consented(app)
     words = "She comes home from the day centre with bruises and she is scared of one of the staff"
     said, events = run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
-    assert said == SCRIPT + ["utter_safeguarding_carry_on"]
+    assert said == CARER_SCRIPT + ["utter_safeguarding_carry_on"]
     assert {"event": "slot", "name": "stage", "value": "safeguard"} in \
         [{k: e[k] for k in ("event", "name", "value")} for e in events if e["event"] == "slot"]
     with app.sessions() as session:
