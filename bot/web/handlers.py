@@ -80,17 +80,36 @@ async def send(request: web.Request) -> web.StreamResponse:
                                  offered)):
         log.warning("Refused a web chat post without a valid form token")
         return answer(request, visitor, status=403, notice=chat.words.send_failed, **kept)
-    message, said = (payload, visitor.transcript.title_for(payload)) if payload else (text, text)
-    if payload and said is None:
-        return answer(request, visitor, status=400, notice=chat.words.send_failed)
+    message = payload or text
     if not message:
-        return answer(request, visitor)
+        return answer(request, visitor, status=400, notice=chat.words.no_words,
+                      message_id=message_id)
     if len(text) > chat.max_chars:
         return answer(request, visitor, status=413, notice=chat.words.too_long, **kept)
-    async with visitor.transcript.lock:
-        entries, notice = await exchange(chat, visitor, message, said=said, message_id=message_id)
+    async with visitor.transcript.lock:  # a second copy of a post waits here, then is seen
+        return await send_once(request, visitor, message, is_button=bool(payload),
+                               message_id=message_id)
+
+
+async def send_once(request: web.Request, visitor: Visitor, message: str, *, is_button: bool,
+                    message_id: str) -> web.StreamResponse:
+    """Send a message to Rasa once; a repeated post of it (a double click) just shows the chat."""
+    chat, transcript = request.app[CHAT], visitor.transcript
+    earlier = transcript.repeat_of(message_id, message)
+    if earlier is not None:
+        log.info("A web chat post came twice; Rasa got it once")
+        return answer(request, visitor, entries=earlier)
+    said = transcript.title_for(message) if is_button else message
+    if said is None:
+        return answer(request, visitor, status=400, notice=chat.words.send_failed)
+    if transcript.id_was_sent(message_id):
+        message_id = new_message_id()  # an old page reused its id for new words: keep them
+    entries, notice = await exchange(chat, visitor, message, said=said, message_id=message_id)
     if notice:
-        return answer(request, visitor, status=503, notice=notice, **kept)
+        kept = "" if is_button else message
+        return answer(request, visitor, status=503, notice=notice, kept=kept,
+                      message_id=message_id)
+    transcript.remember_sent(message_id, message)
     return answer(request, visitor, entries=entries)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import hashlib
 import mimetypes
 import secrets
 from typing import Iterable, List, Optional, Tuple
@@ -20,6 +21,8 @@ from bot.documents import document_in
 
 HELPER = "helper"
 PARTICIPANT = "you"
+# Enough to catch a double click or a resubmitted form; a page sends one message id at a time.
+MAX_MESSAGE_IDS = 40
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +90,8 @@ class Transcript:
         self.entries: collections.deque = collections.deque(maxlen=max_entries)
         self.turn = 0
         self.lock = asyncio.Lock()
+        # Recent message ids sent to Rasa -> (a digest of the message, its turn), oldest first.
+        self._sent: collections.OrderedDict = collections.OrderedDict()
 
     def __bool__(self) -> bool:
         return bool(self.entries)
@@ -110,6 +115,24 @@ class Transcript:
                 added.append(Entry(_new_id(), HELPER, "", self.turn, file=saved))
         self.entries.extend(added)
         return added
+
+    def remember_sent(self, message_id: str, message: str) -> None:
+        """Note that Rasa answered this message, so a second post of it is not sent again."""
+        self._sent[message_id] = (_digest(message), self.turn)
+        self._sent.move_to_end(message_id)
+        while len(self._sent) > MAX_MESSAGE_IDS:
+            self._sent.popitem(last=False)
+
+    def repeat_of(self, message_id: str, message: str) -> Optional[List[Entry]]:
+        """The entries that answered this very message already, or None when it is new."""
+        sent = self._sent.get(message_id)
+        if sent is None or sent[0] != _digest(message):
+            return None
+        return [entry for entry in self.entries if entry.turn == sent[1]]
+
+    def id_was_sent(self, message_id: str) -> bool:
+        """True when Rasa already had a message with this id (maybe other words)."""
+        return message_id in self._sent
 
     def is_latest(self, entry: Entry) -> bool:
         """True when the entry belongs to the newest exchange (whose buttons still work)."""
@@ -160,6 +183,11 @@ class Transcripts:
 
     def __len__(self) -> int:
         return len(self._by_sender)
+
+
+def _digest(message: str) -> bytes:
+    # A short digest, not the words: the record stays small for thousands of sessions.
+    return hashlib.sha256(message.encode("utf-8")).digest()[:16]
 
 
 def _new_id() -> str:

@@ -20,6 +20,7 @@ RESPONSES = {
     "contrast": "utter_web_contrast",
     "send_failed": "utter_web_send_failed",
     "too_long": "utter_web_too_long",
+    "no_words": "utter_web_empty",  # a button or typing: some steps have no Skip
     "audio_failed": "utter_web_audio_failed",
     "save_file": "utter_web_save_file",
     "file_gone": "utter_web_file_gone",
@@ -47,6 +48,7 @@ class PageWords:
     contrast: str
     send_failed: str
     too_long: str
+    no_words: str
     audio_failed: str
     save_file: str
     file_gone: str

@@ -10,24 +10,7 @@ import requests
 from bot.identity import Pseudonymizer
 from bot.web.security import SESSION_COOKIE
 from web_pages import read_page
-from web_support import MY_DATA, FakeSpeech
-
-JSON = {"Accept": "application/json"}
-
-
-def visit(served):
-    """A new device: a requests session that has opened the chat page once."""
-    browser = requests.Session()
-    response = browser.get(served.url + "/")
-    assert response.status_code == 200
-    return browser, read_page(response.text)
-
-
-def post(browser, served, page, json=False, headers=None, **fields):
-    """Post to /send as the page's form would, with its hidden fields."""
-    data = {"csrf": page.hidden["csrf"], "message_id": page.hidden["message_id"], **fields}
-    return browser.post(served.url + "/send", data=data, allow_redirects=False,
-                        headers={**(JSON if json else {}), **(headers or {})})
+from web_support import JSON, MY_DATA, FakeSpeech, post, visit
 
 
 def test_every_response_has_the_security_headers(fake_rasa, serve_web):

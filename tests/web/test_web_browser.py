@@ -221,6 +221,10 @@ def test_at_320_px_wide_nothing_scrolls_sideways_and_targets_stay_large(browser)
 def test_errors_are_announced_in_plain_words_and_the_words_are_kept(browser, words):
     browser.open()
     box = browser.driver.find_element(By.ID, "message")
+    box.send_keys(Keys.ENTER)  # nothing typed yet
+    assert browser.notice() == words["no_words"]
+    assert box.get_attribute("aria-invalid") == "true"
+    assert "notice" in box.get_attribute("aria-describedby")
     too_long = "I want to say a lot. " * 100
     browser.driver.execute_script("arguments[0].value = arguments[1]", box, too_long)
     box.send_keys(Keys.ENTER)
@@ -259,7 +263,7 @@ def test_when_rasa_rests_the_browser_shows_a_kind_message_and_keeps_the_text(
         served.stop()
 
 
-def test_without_javascript_the_forms_still_work(live_web):
+def test_without_javascript_the_forms_still_work(live_web, words):
     device = Browser(live_web.url, javascript=False)
     try:
         start_talking(device)
@@ -268,6 +272,10 @@ def test_without_javascript_the_forms_still_work(live_web):
         device.wait_for_choice("For myself")
         device.driver.find_element(By.XPATH, "//button[text()='For myself']").click()
         device.wait_for_message(QUESTION_1)
+        before = device.texts()
+        device.driver.find_element(By.CSS_SELECTOR, "#compose .send").click()  # no words
+        device.wait.until(lambda d: device.notice() == words["no_words"])
+        assert device.texts() == before  # nothing went to Rasa: the question is still there
         device.driver.find_element(By.ID, "message").send_keys("Music and <i>art</i>")
         device.driver.find_element(By.CSS_SELECTOR, "#compose .send").click()
         device.wait_for_message("You said: Music and <i>art</i>")

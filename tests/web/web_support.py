@@ -8,10 +8,12 @@ import threading
 from pathlib import Path
 from typing import List
 
+import requests
 from aiohttp import web
 
 from bot.speech import Audio, build_speech_service
 from tests.conftest import PROJECT_ROOT, free_port
+from web_pages import read_page
 
 # The words asked for in domain.yml; used only while domain.yml does not have them yet.
 PROPOSED_WORDS = {
@@ -32,7 +34,24 @@ PROPOSED_WORDS = {
     "utter_web_file_gone": "Sorry, this file has gone. Please ask for it again.",
 }
 MY_DATA = "what do you know about me"
+ASK_ME = "ask me a question"
 DOMAIN = PROJECT_ROOT / "domain.yml"
+JSON = {"Accept": "application/json"}
+
+
+def visit(served):
+    """A new device: a requests session that has opened the chat page once."""
+    browser = requests.Session()
+    response = browser.get(served.url + "/")
+    assert response.status_code == 200
+    return browser, read_page(response.text)
+
+
+def post(browser, served, page, json=False, headers=None, **fields):
+    """Post to /send as the page's form would, with its hidden fields."""
+    data = {"csrf": page.hidden["csrf"], "message_id": page.hidden["message_id"], **fields}
+    return browser.post(served.url + "/send", data=data, allow_redirects=False,
+                        headers={**(JSON if json else {}), **(headers or {})})
 
 
 class ServedApp:
@@ -66,9 +85,13 @@ class ServedApp:
 @dataclasses.dataclass
 class FakeRasa:
     """Rasa's REST channel as a participant sees it: hello with buttons, the participant's
-    record as a file when asked, then echoes."""
+    record as a file when asked, numbered questions with a Skip button, then echoes.
+    It can answer slowly (`delay` seconds) or rest for the next `failures` messages."""
 
     received: List[dict] = dataclasses.field(default_factory=list)
+    delay: float = 0.0
+    failures: int = 0
+    questions: int = 0
 
     def app(self) -> web.Application:
         """The fake server's routes."""
@@ -80,7 +103,16 @@ class FakeRasa:
         """Answer like the assistant would, and remember what was sent."""
         body = await request.json()
         self.received.append(body)
+        await asyncio.sleep(self.delay)
+        if self.failures:
+            self.failures -= 1
+            return web.Response(status=503)
         message = body["message"]
+        if message in (ASK_ME, "/skip"):
+            self.questions += 1
+            return web.json_response([
+                {"text": f"Question {self.questions}: what helps you?",
+                 "buttons": [{"title": "Skip this question", "payload": "/skip"}]}])
         if message == "/greet":
             return web.json_response([
                 {"recipient_id": body["sender"], "text": "Hello! Do you want to take part?",

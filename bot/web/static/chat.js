@@ -29,8 +29,8 @@
     }
   }
 
-  // The notice describes the box while it is about the words in it; only "too long" makes
-  // the words themselves invalid (a resting server is nobody's mistake).
+  // The notice describes the box while it is about the words in it; only "too long" or no
+  // words at all make the box invalid (a resting server is nobody's mistake).
   function markTextbox(described, invalid) {
     textbox.setAttribute("aria-describedby", described ? "message-hint notice" : "message-hint");
     if (invalid) {
@@ -141,7 +141,8 @@
       });
       field("message_id").value = reply.message_id;
       showNotice(reply.notice);
-      markTextbox(!reply.ok && typed, reply.notice === words.tooLong);
+      markTextbox(!reply.ok && typed,
+                  reply.notice === words.tooLong || reply.notice === words.noWords);
       if (reply.ok && typed) {
         textbox.value = "";
       }
@@ -160,6 +161,8 @@
     event.preventDefault();
     var text = textbox.value.trim();
     if (!text) {
+      showNotice(words.noWords);
+      markTextbox(true, true);
       textbox.focus();
       return;
     }
