@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import logging
 import re
@@ -92,7 +93,8 @@ def parse_moment(value: Optional[str], option: str, *,
 @click.command("export")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="File format (default: from the --out file's ending).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+# export_target refuses a folder (and devices, pipes) with one clear line, not click's usage error
+@click.option("--out", required=True, type=click.Path(path_type=Path), metavar="FILE",
               help="The file to write.")
 @click.option("--theme", "theme_id", default=None, help="Only answers with this theme id.")
 @click.option("--question", "question_id", default=None, help="Only answers to this question id.")
@@ -105,7 +107,7 @@ def parse_moment(value: Optional[str], option: str, *,
 def export(ctx: click.Context, fmt, out: Path, theme_id, question_id, since, until,
            include_flagged: bool, actor: str) -> None:
     """Export answers word for word, one row per answer, to CSV, XLSX or JSON."""
-    from bot.staff.exports import export_answers
+    from bot.staff.exports import ExportTargetError, export_answers, export_target
     from bot.store.staff_queries import AnswerFilter, count_export
 
     fmt = fmt or out.suffix.lower().lstrip(".")
@@ -120,6 +122,12 @@ def export(ctx: click.Context, fmt, out: Path, theme_id, question_id, since, unt
         raise _user_error("--since is after --until, so nothing would be exported.")
     if not out.parent.is_dir():
         raise _user_error(f"The folder {out.parent} does not exist.")
+    try:
+        target = export_target(out)  # where a symbolic link points; never a folder or device
+    except ExportTargetError as error:
+        raise _user_error(str(error))
+    if not target.parent.is_dir():
+        raise _user_error(f"{out} points to {target}, whose folder does not exist.")
     with _services(ctx) as services:
         engagement = services.engagement
         if theme_id is not None and engagement.theme_by_id(theme_id) is None:
@@ -134,6 +142,8 @@ def export(ctx: click.Context, fmt, out: Path, theme_id, question_id, since, unt
                 result = export_answers(session, engagement, fmt=fmt, out=out,
                                         answer_filter=answer_filter, actor=actor,
                                         progress=progress)
+            except ExportTargetError as error:  # it changed while the answers were read
+                raise _user_error(str(error))
             except OSError as error:
                 raise _user_error(f"Could not write {out}: {error.strerror or error}.")
             session.commit()
@@ -270,7 +280,8 @@ def _warn(warning: Optional[str]) -> None:
 @click.pass_context
 def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_path, actor) -> None:
     """Send 'you said, we did' news to participants who asked for updates, once per change."""
-    from bot.staff.notify import MissingWording, NotifierUnavailable, UpdateWording, send_updates
+    from bot.staff.notify import (MissingWording, NotifierUnavailable, OpenedWhenNeeded,
+                                  UpdateWording, send_updates)
     from bot.staff.telegram_notifier import TelegramNotifier
 
     with _services(ctx) as services:
@@ -282,10 +293,10 @@ def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_p
             raise _user_error(str(error))
         try:
             with contextlib.ExitStack() as stack:
-                notifiers = {}
-                if not dry_run:
-                    notifiers["telegram"] = stack.enter_context(TelegramNotifier(
-                        settings.telegram_bot_token, settings.telegram_base_url))
+                # Telegram is reached (and its token needed) only once a message is ready to go.
+                telegram = functools.partial(TelegramNotifier, settings.telegram_bot_token,
+                                             settings.telegram_base_url)
+                notifiers = {} if dry_run else OpenedWhenNeeded({"telegram": telegram}, stack)
                 result = send_updates(services.sessions, services.engagement, wording, notifiers,
                                       actor=actor, dry_run=dry_run,
                                       resend_unconfirmed=resend_unconfirmed)
@@ -309,6 +320,9 @@ def _show_notify_result(result, dry_run: bool) -> None:
             buttons = ", ".join(f"[{title}]" for title, _ in message.buttons)
             click.echo(f"--- to {pseudonym}\n{message.text}\n{buttons}")
         click.echo(f"Dry run: {len(result.previews)} message(s) would be sent.")
+        return
+    if result.nothing_to_send:
+        click.echo("Nothing to send: nobody is waiting for news of these changes.")
         return
     click.echo(f"Sent {len(result.sent)} update message(s).")
     for pseudonym, reason in result.not_delivered:

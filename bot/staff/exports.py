@@ -6,9 +6,10 @@ import dataclasses
 import json
 import logging
 import os
+import stat
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,9 @@ ROLE_LABELS = {"self": "self", "on_behalf": "on behalf", "support_worker": "supp
 NOT_SAID = "not said"
 HEADERS = ("Participant", "Role", "Question id", "Question", "Answer", "Themes", "Channel",
            "Time (UTC)")
+# Added as the last column only when flagged answers are exported (--include-flagged).
+FLAG_HEADER = "Safeguarding flag"
+FLAG_YES = "yes"
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection);
 # the full-width forms are included because some spreadsheets fold them to the ASCII ones.
 FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
@@ -54,6 +58,38 @@ def themes_cell(row: ExportRow) -> str:
     if not row.tags and row.themes_set_by:
         return f"none ({row.themes_set_by})"
     return "; ".join(f"{theme} ({source})" for theme, source in row.tags)
+
+
+class ExportTargetError(ValueError):
+    """The --out path exists but is not an ordinary file (a folder, device, fifo or socket)."""
+
+
+def export_target(out: Path) -> Path:
+    """The file an export to `out` writes: symbolic links followed; refused unless it is missing
+    or an ordinary file, since the export replaces it by renaming a finished file over it."""
+    target = Path(os.path.realpath(out))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as error:  # e.g. a loop of symbolic links
+        raise ExportTargetError(f"Cannot write {out}: {error.strerror or error}.") from None
+    if not stat.S_ISREG(mode):
+        raise ExportTargetError(f"Cannot write {out}: it is {_kind_of(mode)}, not an ordinary "
+                                "file. Choose a file name for --out.")
+    return target
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,9 +125,11 @@ class _Writer:
 
     needs_counts = False  # only the XLSX file has a sheet of counts
 
-    def __init__(self, path: Path, engagement: Engagement):
+    def __init__(self, path: Path, engagement: Engagement, *, flag_column: bool = False):
         self.path = path
         self.engagement = engagement
+        self.flag_column = flag_column
+        self.headers = HEADERS + (FLAG_HEADER,) if flag_column else HEADERS
         self.questions = {question.id: question for question in engagement.questions}
 
     def question(self, row: ExportRow) -> str:
@@ -99,13 +137,16 @@ class _Writer:
         question = self.questions.get(row.question_id)
         return question.wording(row.role == "on_behalf") if question else ""
 
-    def values(self, row: ExportRow) -> List[str]:
-        """The cells of one row, in the order of HEADERS."""
-        return [row.pseudonym, role_label(row.role), row.question_id,
-                self.question(row), row.text, themes_cell(row), row.channel,
-                iso_utc(row.created_at)]
+    def values(self, row: ExportRow, flagged: bool = False) -> List[str]:
+        """The cells of one row, in the order of self.headers."""
+        cells = [row.pseudonym, role_label(row.role), row.question_id,
+                 self.question(row), row.text, themes_cell(row), row.channel,
+                 iso_utc(row.created_at)]
+        if self.flag_column:
+            cells.append(FLAG_YES if flagged else "")
+        return cells
 
-    def write(self, row: ExportRow) -> None:  # pragma: no cover - abstract
+    def write(self, row: ExportRow, flagged: bool = False) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def close(self, counts: Counts) -> None:  # pragma: no cover - abstract
@@ -115,16 +156,16 @@ class _Writer:
 class _CsvWriter(_Writer):
     """CSV in UTF-8 with a byte order mark, so spreadsheets read the words correctly."""
 
-    def __init__(self, path: Path, engagement: Engagement):
-        super().__init__(path, engagement)
+    def __init__(self, path: Path, engagement: Engagement, *, flag_column: bool = False):
+        super().__init__(path, engagement, flag_column=flag_column)
         self._file = open(path, "w", newline="", encoding="utf-8-sig")
         self._csv = csv.writer(self._file)
-        self._csv.writerow(HEADERS)
+        self._csv.writerow(self.headers)
 
-    def write(self, row: ExportRow) -> None:
+    def write(self, row: ExportRow, flagged: bool = False) -> None:
         # Python 3.10's csv module cannot write a NUL character (SQLite can hold one).
         self._csv.writerow([safe_cell(value).replace("\x00", "\ufffd")
-                            for value in self.values(row)])
+                            for value in self.values(row, flagged)])
 
     def close(self, counts: Counts) -> None:
         self._file.close()
@@ -133,13 +174,13 @@ class _CsvWriter(_Writer):
 class _JsonWriter(_Writer):
     """A JSON array of answer objects, written one object at a time; text kept exactly."""
 
-    def __init__(self, path: Path, engagement: Engagement):
-        super().__init__(path, engagement)
+    def __init__(self, path: Path, engagement: Engagement, *, flag_column: bool = False):
+        super().__init__(path, engagement, flag_column=flag_column)
         self._file = open(path, "w", encoding="utf-8")
         self._file.write("[")
         self._first = True
 
-    def write(self, row: ExportRow) -> None:
+    def write(self, row: ExportRow, flagged: bool = False) -> None:
         record = {
             "participant": row.pseudonym, "role": role_label(row.role),
             "question_id": row.question_id, "question": self.question(row),
@@ -148,6 +189,8 @@ class _JsonWriter(_Writer):
             "themes_set_by": row.themes_set_by,
             "channel": row.channel, "time": iso_utc(row.created_at),
         }
+        if self.flag_column:
+            record["flagged"] = flagged
         self._file.write(("\n" if self._first else ",\n") + json.dumps(record, ensure_ascii=False))
         self._first = False
 
@@ -161,10 +204,10 @@ class _XlsxWriter(_Writer):
 
     needs_counts = True
 
-    def __init__(self, path: Path, engagement: Engagement):
+    def __init__(self, path: Path, engagement: Engagement, *, flag_column: bool = False):
         import xlsxwriter
 
-        super().__init__(path, engagement)
+        super().__init__(path, engagement, flag_column=flag_column)
         self._book = xlsxwriter.Workbook(str(path), {
             "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
             "strings_to_urls": False})
@@ -176,15 +219,16 @@ class _XlsxWriter(_Writer):
         self._bold = bold
         self._sheet = self._book.add_worksheet("Answers")
         self._counts_sheet = self._book.add_worksheet("Counts")
-        for column, (header, width) in enumerate(zip(HEADERS, (34, 15, 22, 40, 60, 40, 10, 21))):
+        widths = (34, 15, 22, 40, 60, 40, 10, 21, 18)
+        for column, (header, width) in enumerate(zip(self.headers, widths)):
             self._sheet.set_column(column, column, width)
             self._sheet.write_string(0, column, header, bold)
         self._sheet.freeze_panes(1, 0)
         self._row = 0
 
-    def write(self, row: ExportRow) -> None:
+    def write(self, row: ExportRow, flagged: bool = False) -> None:
         self._row += 1
-        for column, value in enumerate(self.values(row)):
+        for column, value in enumerate(self.values(row, flagged)):
             cut = self._sheet.write_string(self._row, column, value,
                                            self._quoted if is_formula_like(value) else self._plain)
             if cut == -2:  # a cell holds at most 32,767 characters
@@ -192,7 +236,7 @@ class _XlsxWriter(_Writer):
                             "there; the CSV and JSON exports keep it whole.", row.answer_id)
 
     def close(self, counts: Counts) -> None:
-        self._sheet.autofilter(0, 0, self._row, len(HEADERS) - 1)
+        self._sheet.autofilter(0, 0, self._row, len(self.headers) - 1)
         _write_counts(self._book, self._counts_sheet, self.engagement, counts, self._bold)
         self._book.close()
 
@@ -255,39 +299,51 @@ def _write_table(sheet, top: int, title: str, columns: List[str], themes: List[t
 _WRITERS = {"csv": _CsvWriter, "json": _JsonWriter, "xlsx": _XlsxWriter}
 
 
+def marked_batches(session: Session, answer_filter: AnswerFilter, *, batch_size: int = 2000
+                   ) -> Iterator[List[Tuple[ExportRow, bool]]]:
+    """The export's rows in batches, each with True when its answer is flagged for safeguarding
+    (flagged answers are only there with include_flagged)."""
+    for batch in staff_queries.export_batches(session, answer_filter=answer_filter,
+                                              batch_size=batch_size):
+        yield [(row, row.flagged) for row in batch]
+
+
 def export_answers(session: Session, engagement: Engagement, *, fmt: str, out: Path,
                    answer_filter: AnswerFilter, actor: str,
                    progress: Optional[Callable[[int], None]] = None) -> ExportResult:
     """Write the filtered answers to `out` and add an audit entry; the caller commits.
 
     The file appears only when complete (written beside it, then renamed), so a failed export
-    leaves nothing half-written behind.
+    leaves nothing half-written behind. A symbolic link is followed, so the file it points to
+    is the one replaced; anything but an ordinary file raises ExportTargetError.
     """
     if fmt not in _WRITERS:
         raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    out = Path(out)
+    out = export_target(Path(out))
     staff_queries.begin_snapshot(session)
     # mkstemp makes the file readable by its owner only, which suits answers kept word for word
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part",
                                          dir=str(out.parent))
-    os.close(handle)
     counts = Counts()
     try:
-        writer = _WRITERS[fmt](Path(temporary), engagement)
-        for batch in staff_queries.export_batches(session, answer_filter=answer_filter):
-            for row in batch:
-                writer.write(row)
+        os.close(handle)
+        writer = _WRITERS[fmt](Path(temporary), engagement,
+                               flag_column=answer_filter.include_flagged)
+        for batch in marked_batches(session, answer_filter):
+            for row, flagged in batch:
+                writer.write(row, flagged)
             if writer.needs_counts:
-                for row in batch:
+                for row, _ in batch:
                     counts.add(row)
             else:
                 counts.rows += len(batch)
             if progress is not None:
                 progress(len(batch))
         writer.close(counts)
+        export_target(out)  # still an ordinary file (or none) just before replacing it
         os.replace(temporary, out)
     except BaseException:
-        if os.path.exists(temporary):
+        if os.path.lexists(temporary):
             os.unlink(temporary)
         raise
     staff_queries.add_audit(session, actor=actor, action="export", detail={

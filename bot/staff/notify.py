@@ -11,11 +11,13 @@ again; a send whose outcome is unknown (a time-out, a bad gateway) stays pending
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple
+from typing import (Callable, ContextManager, Dict, Iterator, List, Mapping, Optional, Protocol,
+                    Sequence, Tuple)
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
@@ -67,6 +69,35 @@ class Notifier(Protocol):
 
     def send(self, address: str, message: UpdateMessage) -> None:
         """Deliver the message or raise NotDelivered, MaybeDelivered or NotifierUnavailable."""
+
+
+class OpenedWhenNeeded(Mapping):
+    """Notifiers by channel, each opened only when a message is about to go on that channel.
+
+    So a run with nothing to send needs no token and reaches no server. Opened notifiers are
+    closed by the ExitStack given.
+    """
+
+    def __init__(self, openers: Dict[str, Callable[[], ContextManager[Notifier]]],
+                 stack: contextlib.ExitStack):
+        self._openers = dict(openers)
+        self._stack = stack
+        self._opened: Dict[str, Notifier] = {}
+
+    def __getitem__(self, channel: str) -> Notifier:
+        if channel not in self._opened:
+            opener = self._openers[channel]  # KeyError: no notifier for this channel
+            self._opened[channel] = self._stack.enter_context(opener())
+        return self._opened[channel]
+
+    def __contains__(self, channel: object) -> bool:
+        return channel in self._openers  # without opening it
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._openers)
+
+    def __len__(self) -> int:
+        return len(self._openers)
 
 
 # ---- wording --------------------------------------------------------------------------------
@@ -141,6 +172,12 @@ class NotifyResult:
     hard_to_read: List[Tuple[str, List[str]]] = dataclasses.field(default_factory=list)
     previews: List[Tuple[str, UpdateMessage]] = dataclasses.field(default_factory=list)
 
+    @property
+    def nothing_to_send(self) -> bool:
+        """True when no participant had news to send (a dry run counts its previews)."""
+        return not (self.sent or self.not_delivered or self.unconfirmed or self.no_channel
+                    or self.previews)
+
     def audit_detail(self) -> dict:
         """Counts for the audit log (no addresses, no message text)."""
         return {"sent": len(self.sent), "not_delivered": len(self.not_delivered),
@@ -150,7 +187,7 @@ class NotifyResult:
 
 
 def send_updates(sessions: sessionmaker, engagement: Engagement, wording: UpdateWording,
-                 notifiers: Dict[str, Notifier], *, actor: str, dry_run: bool = False,
+                 notifiers: Mapping[str, Notifier], *, actor: str, dry_run: bool = False,
                  resend_unconfirmed: bool = False,
                  clock: Callable[[], datetime] = utcnow) -> NotifyResult:
     """Send each participant who wants updates the news about their own themes, once."""
@@ -178,7 +215,6 @@ def send_updates(sessions: sessionmaker, engagement: Engagement, wording: Update
 
 def _notify_one(sessions, engagement, wording, notifiers, recipient, result, dry_run, clock):
     """Claim, send and confirm the news for one participant."""
-    notifier = notifiers.get(recipient.channel)
     with sessions() as session:
         summary = summary_for(session, participant_id=recipient.participant_id)
         done = staff_queries.notified_revisions(session, participant_id=recipient.participant_id)
@@ -192,11 +228,14 @@ def _notify_one(sessions, engagement, wording, notifiers, recipient, result, dry
         if dry_run:
             result.previews.append((recipient.pseudonym, message))
             return
-        if notifier is None:
+        if recipient.channel not in notifiers:
             result.no_channel.append(recipient.pseudonym)
             return
         if not staff_queries.wants_updates(session, participant_id=recipient.participant_id):
             return  # said stop since the list was read
+        # Opened here, before anything is claimed: a channel that cannot be used stops the run
+        # with nothing claimed, and a run with nothing to send never needs it.
+        notifier = notifiers[recipient.channel]
         try:
             claimed = staff_queries.claim_notifications(
                 session, participant_id=recipient.participant_id,

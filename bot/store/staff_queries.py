@@ -76,6 +76,7 @@ class ExportRow:
     created_at: datetime
     tags: Tuple[Tuple[str, str], ...]  # (theme_id, source), by theme id
     themes_set_by: Optional[str] = None  # a person who chose the themes (perhaps none)
+    flagged: bool = False  # under a safeguarding flag (only with include_flagged)
 
     @property
     def theme_ids(self) -> List[str]:
@@ -121,13 +122,14 @@ def export_batches(session: Session, *, answer_filter: AnswerFilter,
         # Pick the batch's answers first, then join: PostgreSQL then looks up each participant
         # by key instead of hashing the whole participants table for every batch.
         page = (select(Answer.id, Answer.participant_id, Answer.role, Answer.question_id,
-                       Answer.text, Answer.channel, Answer.created_at, Answer.themes_set_by)
+                       Answer.text, Answer.channel, Answer.created_at, Answer.themes_set_by,
+                       Answer.flagged)
                 .where(Answer.id > last_id, *conditions)
                 .order_by(Answer.id).limit(batch_size).subquery())
         rows = connection.execute(
             select(page.c.id, Participant.pseudonym, func.coalesce(page.c.role, Participant.role),
                    page.c.question_id, page.c.text, page.c.channel, page.c.created_at,
-                   page.c.themes_set_by)
+                   page.c.themes_set_by, page.c.flagged)
             .join(Participant, Participant.id == page.c.participant_id)
             .order_by(page.c.id)
         ).all()
@@ -142,9 +144,9 @@ def export_batches(session: Session, *, answer_filter: AnswerFilter,
         ):
             tags.setdefault(answer_id, []).append((theme_id, source))
         yield [ExportRow(answer_id, pseudonym, role, question_id, text, channel,
-                         as_utc(created_at), tuple(tags.get(answer_id, ())), set_by)
-               for answer_id, pseudonym, role, question_id, text, channel, created_at, set_by
-               in rows]
+                         as_utc(created_at), tuple(tags.get(answer_id, ())), set_by, bool(flagged))
+               for answer_id, pseudonym, role, question_id, text, channel, created_at, set_by,
+               flagged in rows]
         if len(rows) < batch_size:
             return
 

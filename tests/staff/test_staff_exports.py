@@ -47,6 +47,8 @@ ROWS = {
 }
 HEADER = ["Participant", "Role", "Question id", "Question", "Answer", "Themes", "Channel",
           "Time (UTC)"]
+FLAG_HEADER = "Safeguarding flag"  # the last column, only with --include-flagged
+FLAGGED = {"a7"}  # answers under a safeguarding flag
 UNSAFE = {"a2", "a4", "a5", "a6", "a8", "a9"}  # answers a spreadsheet could read as formulas
 ALL = ["a1", "a2", "a3", "a4", "a5", "a6", "a8", "a9"]
 
@@ -88,6 +90,11 @@ def safe(key):
     return row
 
 
+def with_flag(row, key, options):
+    """The row as exported with these options: a flag cell last when flagged ones are included."""
+    return row + ["yes" if key in FLAGGED else ""] if "--include-flagged" in options else row
+
+
 def test_every_filter_in_every_format(world, tmp_path):
     """Each filter gives exactly the expected rows, the same in CSV, XLSX and JSON."""
     for number, (options, keys) in enumerate(FILTERS):
@@ -96,26 +103,35 @@ def test_every_filter_in_every_format(world, tmp_path):
             result = run_export(world, "--format", fmt, "--out", str(out), *options)
             assert result.exit_code == 0, result.output + result.stderr
             assert result.stdout.splitlines()[0] == f"Exported {len(keys)} answers to {out}."
+            flags = "--include-flagged" in options
+            header = HEADER + [FLAG_HEADER] if flags else HEADER
             if fmt == "csv":
-                assert read_csv(out) == [HEADER] + [safe(key) for key in keys], options
+                assert read_csv(out) == [header] + [with_flag(safe(key), key, options)
+                                                    for key in keys], options
             elif fmt == "json":
-                assert [_json_as_row(record) for record in json.loads(out.read_text("utf-8"))] \
-                    == [ROWS[key] for key in keys], options
+                assert [_json_as_row(record, flags) for record
+                        in json.loads(out.read_text("utf-8"))] \
+                    == [with_flag(ROWS[key], key, options) for key in keys], options
             else:
                 rows = read_xlsx(out)["Answers"]
                 assert [[xlsx_unescape(c.value) for c in row] for row in rows] == \
-                    [HEADER] + [ROWS[key] for key in keys], options
+                    [header] + [with_flag(ROWS[key], key, options) for key in keys], options
 
 
-def _json_as_row(record):
+def _json_as_row(record, flags=False):
+    """A JSON record as a CSV row; with flags, "flagged" (true or false) is its last key."""
     themes = "; ".join(f"{t['theme']} ({t['source']})" for t in record["themes"])
     if not record["themes"] and record["themes_set_by"]:
         themes = f"none ({record['themes_set_by']})"
     assert list(record) == ["participant", "role", "question_id", "question", "answer", "themes",
-                            "themes_set_by", "channel", "time"]
+                            "themes_set_by", "channel", "time"] + (["flagged"] if flags else [])
     assert record["themes_set_by"] in (None, "participant", "staff")
-    return [record["participant"], record["role"], record["question_id"], record["question"],
-            record["answer"], themes, record["channel"], record["time"]]
+    row = [record["participant"], record["role"], record["question_id"], record["question"],
+           record["answer"], themes, record["channel"], record["time"]]
+    if flags:
+        assert record["flagged"] in (True, False)
+        row.append("yes" if record["flagged"] else "")
+    return row
 
 
 def test_csv_file_exactly(sqlite_world, tmp_path):
@@ -132,6 +148,55 @@ def test_csv_file_exactly(sqlite_world, tmp_path):
         "'+44 staff who listen,,web,2025-03-05T16:45:00Z\r\n"
         "pseud-dan,self,what_helps,What helps you to have a good life?,\"'\r=1+1\",,telegram,"
         "2025-03-09T00:00:00Z\r\n")
+
+
+def test_include_flagged_marks_the_flagged_rows(sqlite_world, tmp_path):
+    """With --include-flagged each row says whether its answer is under a safeguarding flag."""
+    out = tmp_path / "safe.csv"
+    options = ["--theme", "being_safe", "--include-flagged"]
+    assert run_export(sqlite_world, "--out", str(out), *options).exit_code == 0
+    assert out.read_bytes().decode("utf-8") == (
+        "\ufeffParticipant,Role,Question id,Question,Answer,Themes,Channel,Time (UTC),"
+        "Safeguarding flag\r\n"
+        "pseud-alice,self,what_helps,What helps you to have a good life?,"
+        "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\","
+        "being_safe (participant); purpose (auto),telegram,2025-03-02T11:30:00Z,\r\n"
+        "pseud-bob,on behalf,good_life,What makes a good life for them?,"
+        "\"He feels safe at home.\nHe likes <b>the garden</b> & tea.\",being_safe (auto),web,"
+        "2025-03-03T09:15:00Z,\r\n"
+        "pseud-eve,not said,good_life,What makes a good life for you?,someone hurts me,"
+        "being_safe (auto),telegram,2025-03-07T18:00:00Z,yes\r\n")
+    run_export(sqlite_world, "--out", str(tmp_path / "safe.json"), *options)
+    records = json.loads((tmp_path / "safe.json").read_text("utf-8"))
+    assert [(record["answer"], record["flagged"]) for record in records] == [
+        (ROWS["a2"][4], False), (ROWS["a3"][4], False), ("someone hurts me", True)]
+    run_export(sqlite_world, "--out", str(tmp_path / "safe.xlsx"), *options)
+    sheet = read_xlsx(tmp_path / "safe.xlsx")["Answers"]
+    assert [[cell.value for cell in row][8:] for row in sheet] == [
+        [FLAG_HEADER], [""], [""], ["yes"]]
+
+
+def test_flag_marks_cross_batches(world):
+    """Flagged answers at batch edges are marked, and only they (on both databases)."""
+    from sqlalchemy import update
+
+    from bot.staff.exports import marked_batches
+    from bot.store.models import Answer
+
+    flagged = {"a1", "a4", "a7", "a8", "a9"}
+    with world.session() as session:
+        session.execute(update(Answer).where(Answer.id.in_([world.answers[k] for k in flagged]))
+                        .values(flagged=True))
+        session.commit()
+    by_id = {answer_id: key for key, answer_id in world.answers.items()}
+    with world.session() as session:
+        batches = list(marked_batches(session, AnswerFilter(include_flagged=True), batch_size=2))
+        unflagged_only = list(marked_batches(session, AnswerFilter(), batch_size=2))
+    assert [len(batch) for batch in batches] == [2, 2, 2, 2, 1]
+    assert [(by_id[row.answer_id], mark) for batch in batches for row, mark in batch] == [
+        (f"a{n}", f"a{n}" in flagged) for n in range(1, 10)]
+    assert [(by_id[row.answer_id], mark) for batch in unflagged_only for row, mark in batch] == [
+        ("a2", False), ("a3", False), ("a5", False), ("a6", False)]
 
 
 def test_each_row_shows_the_question_as_that_participant_was_asked_it(sqlite_world, tmp_path):

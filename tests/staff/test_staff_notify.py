@@ -23,6 +23,7 @@ OUTRO = "You can stop these messages at any time. Press the button below."
 X1 = "🛡️ Being safe: We will put more lights on the street. We have not started yet."
 X2 = "⭐ Having a purpose: We will find more day trips. We are doing this now."
 X3 = "🤝 Friends: We started a club on Fridays. We have done this."
+NOTHING_TO_SEND = "Nothing to send: nobody is waiting for news of these changes."
 
 
 def message(*items):
@@ -65,7 +66,7 @@ def test_sends_once_per_revision_and_honours_opt_out(world, fake_api, telegram_s
         assert check(text).ok, check(text).problems
 
     result = run_notify(settings, update_domain)
-    assert result.stdout.splitlines()[0] == "Sent 0 update message(s)."
+    assert result.stdout.splitlines() == [NOTHING_TO_SEND]
     assert len(sent(fake_api)) == 2
 
     runner = CliRunner(mix_stderr=False)
@@ -244,3 +245,55 @@ def test_intro_may_name_the_themes(sqlite_world, fake_api, telegram_settings, up
     run_notify(telegram_settings(sqlite_world), domain)
     assert sent(fake_api)[0][1].startswith(
         "Hello. You told us about: Friends, Having a purpose, Being safe.\n\n🤝 Friends:")
+
+
+def run_coproduce_notify(settings, domain, *options):
+    """Run `coproduce notify` through the top-level command group, settings from the environment
+    (TELEGRAM_BOT_TOKEN among them only if the settings have one)."""
+    from bot.cli import main
+
+    env = {"TELEGRAM_BOT_TOKEN": None, "TELEGRAM_BASE_URL": None, **settings.to_env()}
+    return CliRunner(mix_stderr=False).invoke(
+        main, ["notify", "--domain", str(domain), "--by", "tester", *options], env=env)
+
+
+def test_nobody_to_notify_needs_no_token(sqlite_world, update_domain):
+    """With nobody waiting for news, notify says so and exits 0 without a Telegram token."""
+    with sqlite_world.session() as session:
+        session.execute(update(Participant).values(wants_updates=False))
+        session.commit()
+    settings = dataclasses.replace(sqlite_world.settings, telegram_bot_token="")
+    result = run_coproduce_notify(settings, update_domain)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [NOTHING_TO_SEND]
+    assert result.stderr == ""
+    with sqlite_world.session() as session:
+        assert session.execute(select(Notification)).all() == []
+        assert [json.loads(e.detail)["sent"]
+                for e in staff_queries.audit_entries(session, action="notify")] == [0]
+
+
+def test_all_news_already_sent_needs_no_token(sqlite_world, fake_api, telegram_settings,
+                                              update_domain):
+    """Once everyone has had the news, a run without a token has nothing to send: exit 0."""
+    assert run_notify(telegram_settings(sqlite_world), update_domain).exit_code == 0
+    assert len(sent(fake_api)) == 2
+    tokenless = dataclasses.replace(sqlite_world.settings, telegram_bot_token="",
+                                    telegram_base_url=fake_api.url)
+    result = run_coproduce_notify(tokenless, update_domain)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, NOTHING_TO_SEND + "\n", "")
+    assert len(fake_api.calls_to("getMe")) == 1  # only the first run reached the Bot API
+    assert len(sent(fake_api)) == 2
+
+
+def test_news_to_send_still_needs_the_token(sqlite_world, update_domain):
+    """With news waiting, a missing token is one clear line, exit 1, and nothing is claimed."""
+    settings = dataclasses.replace(sqlite_world.settings, telegram_bot_token="")
+    result = run_coproduce_notify(settings, update_domain)
+    assert result.exit_code == 1
+    assert result.stderr == "coproduce: TELEGRAM_BOT_TOKEN is not set.\n"
+    with sqlite_world.session() as session:
+        assert session.execute(select(Notification)).all() == []
+    dry = run_coproduce_notify(settings, update_domain, "--dry-run")
+    assert dry.exit_code == 0
+    assert dry.stdout.splitlines()[-1] == "Dry run: 2 message(s) would be sent."
