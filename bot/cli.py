@@ -237,8 +237,12 @@ def db_upgrade(settings: Settings) -> None:
 @click.pass_obj
 def serve(settings: Settings) -> None:
     """Start the Rasa server (REST on 127.0.0.1:5005) and the action server, without a chat."""
-    model = _prepare(settings)
-    servers = _start_servers(settings, model)
+    _stop_on_sigterm()  # from the start: a stop while training or starting leaves nothing behind
+    try:
+        model = _prepare(settings)
+        servers = _start_servers(settings, model)
+    except KeyboardInterrupt:
+        raise UserError("Stopped before the assistant was ready.") from None
     click.echo(f"Ready. REST channel: {settings.rasa_url}/webhooks/rest/webhook "
                f"(logs in {servers.log_dir}). Press Ctrl-C to stop.")
     stopping = []
@@ -280,13 +284,16 @@ def _chat(settings: Settings, sender: Optional[str], advice: str) -> None:
 @click.pass_obj
 def run(settings: Settings) -> None:
     """Prepare everything, start the servers and the web chat, open the terminal chat."""
-    model = _prepare(settings)
-    servers = _start_servers(settings, model, web=True)
+    _stop_on_sigterm()  # from the start: a stop while training or starting leaves nothing behind
+    try:
+        model = _prepare(settings)
+        servers = _start_servers(settings, model, web=True)
+    except KeyboardInterrupt:
+        raise UserError("Stopped before the assistant was ready.") from None
     click.echo(click.style(f"The web chat is open at http://{settings.web_host}:{settings.web_port}/",
                            bold=True))
     if settings.telegram_bot_token:
         click.echo("The Telegram bot is running too (TELEGRAM_BOT_TOKEN is set).")
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         if sys.stdin is not None and sys.stdin.isatty():
             click.echo("You can also chat here in the terminal.")
@@ -300,6 +307,14 @@ def run(settings: Settings) -> None:
     finally:
         servers.stop()
         click.echo("Stopped. Everything you said is kept. Run `make run` to carry on.")
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, `kill`) stops the assistant as Ctrl-C does."""
+    def interrupt(*_):
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _wait_until_stopped() -> None:

@@ -1,12 +1,14 @@
 """Start, watch and stop the Rasa server and the action server as child processes."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -88,7 +90,15 @@ class Servers:
         return process
 
     def start(self, timeout: float = 240.0) -> None:
-        """Start both servers and wait until they answer; raise ServerError if they do not."""
+        """Start both servers and wait until they answer; raise ServerError if they do not.
+        Interrupted while starting (Ctrl-C, SIGTERM), it stops what it started first."""
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> None:
         s = self.settings
         ports = [(s.action_host, s.action_port, "COPRODUCE_ACTION_PORT"),
                  (s.rasa_host, s.rasa_port, "COPRODUCE_RASA_PORT")]
@@ -142,7 +152,12 @@ class Servers:
         return bool(self.processes) and all(p.poll() is None for p in self.processes)
 
     def stop(self, grace: float = 10.0) -> None:
-        """Stop both servers and everything they started; no orphans are left."""
+        """Stop both servers and everything they started; no orphans are left. A second
+        Ctrl-C or SIGTERM while stopping does not cut it short."""
+        with _signals_held():
+            self._stop(grace)
+
+    def _stop(self, grace: float) -> None:
         for process in self.processes:
             _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + grace
@@ -160,6 +175,20 @@ class Servers:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Ignore SIGINT and SIGTERM for a while (main thread only: elsewhere they cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
