@@ -128,8 +128,8 @@ def save_typed_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
 
 def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
                     text: str) -> List[Dict[Text, Any]]:
-    """Save an answer; reflect it back, or after a disclosure give the calm script."""
-    text = storable(text)
+    """Save an answer (its callers have dropped control characters already); reflect it back,
+    or after a disclosure give the calm script."""
     app = services()
     result = app.conversation.save_answer(
         tracker.sender_id, text=text, channel=channel_of(tracker),

@@ -9,7 +9,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 from sqlalchemy.orm import Session
 
@@ -137,16 +137,16 @@ class _Writer:
         question = self.questions.get(row.question_id)
         return question.wording(row.role == "on_behalf") if question else ""
 
-    def values(self, row: ExportRow, flagged: bool = False) -> List[str]:
+    def values(self, row: ExportRow) -> List[str]:
         """The cells of one row, in the order of self.headers."""
         cells = [row.pseudonym, role_label(row.role), row.question_id,
                  self.question(row), row.text, themes_cell(row), row.channel,
                  iso_utc(row.created_at)]
         if self.flag_column:
-            cells.append(FLAG_YES if flagged else "")
+            cells.append(FLAG_YES if row.flagged else "")
         return cells
 
-    def write(self, row: ExportRow, flagged: bool = False) -> None:  # pragma: no cover
+    def write(self, row: ExportRow) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def close(self, counts: Counts) -> None:  # pragma: no cover - abstract
@@ -162,10 +162,10 @@ class _CsvWriter(_Writer):
         self._csv = csv.writer(self._file)
         self._csv.writerow(self.headers)
 
-    def write(self, row: ExportRow, flagged: bool = False) -> None:
+    def write(self, row: ExportRow) -> None:
         # Python 3.10's csv module cannot write a NUL character (SQLite can hold one).
         self._csv.writerow([safe_cell(value).replace("\x00", "\ufffd")
-                            for value in self.values(row, flagged)])
+                            for value in self.values(row)])
 
     def close(self, counts: Counts) -> None:
         self._file.close()
@@ -180,7 +180,7 @@ class _JsonWriter(_Writer):
         self._file.write("[")
         self._first = True
 
-    def write(self, row: ExportRow, flagged: bool = False) -> None:
+    def write(self, row: ExportRow) -> None:
         record = {
             "participant": row.pseudonym, "role": role_label(row.role),
             "question_id": row.question_id, "question": self.question(row),
@@ -190,7 +190,7 @@ class _JsonWriter(_Writer):
             "channel": row.channel, "time": iso_utc(row.created_at),
         }
         if self.flag_column:
-            record["flagged"] = flagged
+            record["flagged"] = row.flagged
         self._file.write(("\n" if self._first else ",\n") + json.dumps(record, ensure_ascii=False))
         self._first = False
 
@@ -226,9 +226,9 @@ class _XlsxWriter(_Writer):
         self._sheet.freeze_panes(1, 0)
         self._row = 0
 
-    def write(self, row: ExportRow, flagged: bool = False) -> None:
+    def write(self, row: ExportRow) -> None:
         self._row += 1
-        for column, value in enumerate(self.values(row, flagged)):
+        for column, value in enumerate(self.values(row)):
             cut = self._sheet.write_string(self._row, column, value,
                                            self._quoted if is_formula_like(value) else self._plain)
             if cut == -2:  # a cell holds at most 32,767 characters
@@ -299,15 +299,6 @@ def _write_table(sheet, top: int, title: str, columns: List[str], themes: List[t
 _WRITERS = {"csv": _CsvWriter, "json": _JsonWriter, "xlsx": _XlsxWriter}
 
 
-def marked_batches(session: Session, answer_filter: AnswerFilter, *, batch_size: int = 2000
-                   ) -> Iterator[List[Tuple[ExportRow, bool]]]:
-    """The export's rows in batches, each with True when its answer is flagged for safeguarding
-    (flagged answers are only there with include_flagged)."""
-    for batch in staff_queries.export_batches(session, answer_filter=answer_filter,
-                                              batch_size=batch_size):
-        yield [(row, row.flagged) for row in batch]
-
-
 def export_answers(session: Session, engagement: Engagement, *, fmt: str, out: Path,
                    answer_filter: AnswerFilter, actor: str,
                    progress: Optional[Callable[[int], None]] = None) -> ExportResult:
@@ -329,11 +320,11 @@ def export_answers(session: Session, engagement: Engagement, *, fmt: str, out: P
         os.close(handle)
         writer = _WRITERS[fmt](Path(temporary), engagement,
                                flag_column=answer_filter.include_flagged)
-        for batch in marked_batches(session, answer_filter):
-            for row, flagged in batch:
-                writer.write(row, flagged)
+        for batch in staff_queries.export_batches(session, answer_filter=answer_filter):
+            for row in batch:
+                writer.write(row)
             if writer.needs_counts:
-                for row, _ in batch:
+                for row in batch:
                     counts.add(row)
             else:
                 counts.rows += len(batch)

@@ -180,8 +180,8 @@ def test_flag_marks_cross_batches(world):
     """Flagged answers at batch edges are marked, and only they (on both databases)."""
     from sqlalchemy import update
 
-    from bot.staff.exports import marked_batches
     from bot.store.models import Answer
+    from bot.store.staff_queries import export_batches
 
     flagged = {"a1", "a4", "a7", "a8", "a9"}
     with world.session() as session:
@@ -190,12 +190,13 @@ def test_flag_marks_cross_batches(world):
         session.commit()
     by_id = {answer_id: key for key, answer_id in world.answers.items()}
     with world.session() as session:
-        batches = list(marked_batches(session, AnswerFilter(include_flagged=True), batch_size=2))
-        unflagged_only = list(marked_batches(session, AnswerFilter(), batch_size=2))
+        batches = list(export_batches(session, answer_filter=AnswerFilter(include_flagged=True),
+                                      batch_size=2))
+        unflagged_only = list(export_batches(session, answer_filter=AnswerFilter(), batch_size=2))
     assert [len(batch) for batch in batches] == [2, 2, 2, 2, 1]
-    assert [(by_id[row.answer_id], mark) for batch in batches for row, mark in batch] == [
+    assert [(by_id[row.answer_id], row.flagged) for batch in batches for row in batch] == [
         (f"a{n}", f"a{n}" in flagged) for n in range(1, 10)]
-    assert [(by_id[row.answer_id], mark) for batch in unflagged_only for row, mark in batch] == [
+    assert [(by_id[row.answer_id], row.flagged) for batch in unflagged_only for row in batch] == [
         ("a2", False), ("a3", False), ("a5", False), ("a6", False)]
 
 
