@@ -4,13 +4,31 @@ from __future__ import annotations
 from typing import Text
 
 from rasa_sdk import Action
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 
-from actions.common import end_form_events, services
+from actions.common import end_form_events, is_short_reply, services
+from actions.questions import save_more
 
 
 ROLE_RESPONSES = {"self": "utter_my_data_role_self", "on_behalf": "utter_my_data_role_on_behalf",
                   "support_worker": "utter_my_data_role_support_worker"}
+# When the kept answers were given in more than one role: how many in each.
+ROLE_COUNT_RESPONSES = {"self": "utter_my_data_answers_self",
+                        "on_behalf": "utter_my_data_answers_on_behalf",
+                        "support_worker": "utter_my_data_answers_support_worker"}
+
+
+def utter_roles(dispatcher, participant: dict) -> None:
+    """Say the role of the kept answers: one line, or how many answers in each role."""
+    used = [(entry["role"], entry["answers"]) for entry in participant["roles_used"]
+            if entry["role"] in ROLE_COUNT_RESPONSES]
+    if len(used) > 1:
+        for role, count in used:
+            dispatcher.utter_message(response=ROLE_COUNT_RESPONSES[role], count=str(count))
+        return
+    role = ROLE_RESPONSES.get(used[0][0] if used else participant["role"])
+    if role:
+        dispatcher.utter_message(response=role)
 
 
 class ActionMyData(Action):
@@ -25,9 +43,7 @@ class ActionMyData(Action):
             dispatcher.utter_message(response="utter_my_data_none")
             return []
         dispatcher.utter_message(response="utter_my_data_answers", count=str(len(record["answers"])))
-        role = ROLE_RESPONSES.get(record["participant"]["role"])
-        if role:
-            dispatcher.utter_message(response=role)
+        utter_roles(dispatcher, record["participant"])
         if record["contact"]:
             dispatcher.utter_message(response="utter_my_data_contact")
         dispatcher.utter_message(response="utter_my_data_file",

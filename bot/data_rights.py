@@ -5,6 +5,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Callable, List, Optional
 
@@ -48,8 +49,13 @@ class DataRights:
                 Consent.participant_id == person.id).order_by(Consent.id)).scalars()
             contact = session.execute(select(Contact).where(
                 Contact.participant_id == person.id)).scalar_one_or_none()
+            answers = [{"question": a.question_id, "text": a.text,
+                        "role": a.role or person.role, "when": a.created_at.isoformat(),
+                        "themes": [{"theme": t.theme_id, "source": t.source} for t in a.themes]}
+                       for a in queries.answers_for(session, participant=person)]
             return {
                 "participant": {"id": person.pseudonym, "role": person.role,
+                                "roles_used": roles_used(answers),
                                 "person_agrees": person.person_agrees, "sound": person.sound,
                                 "wants_updates": person.wants_updates,
                                 "language": person.language, "status": person.status,
@@ -57,9 +63,7 @@ class DataRights:
                 "consent": [{"version": c.version, "agreed": c.agreed,
                              "when": c.created_at.isoformat()} for c in consents],
                 "contact": {"channel": contact.channel} if contact else None,
-                "answers": [{"question": a.question_id, "text": a.text, "when": a.created_at.isoformat(),
-                             "themes": [{"theme": t.theme_id, "source": t.source} for t in a.themes]}
-                            for a in queries.answers_for(session, participant=person)],
+                "answers": answers,
             }
 
     def erase(self, sender_id: str, *, actor: str = "participant",
@@ -145,6 +149,12 @@ class Purge:
     answers_deleted: int
     answers_held: int
     events: int
+
+
+def roles_used(answers: List[dict]) -> List[dict]:
+    """Each role a record's answers were given in, first used first, with its answer count."""
+    counts = Counter(answer["role"] for answer in answers)  # keeps the order roles first came
+    return [{"role": role, "answers": count} for role, count in counts.items()]
 
 
 def erase_participant(session, *, pseudonym: str) -> Erasure:

@@ -51,12 +51,13 @@ class ReportData:
 
     engagement: Engagement
     generated_at: datetime
-    people: int
+    people: int  # distinct people, however many roles they answered in
     people_by_role: List[Tuple[Optional[str], int]]  # role (None: not said), count
     answers: int
     unthemed: int
     themes: List[ThemeFigures]
     questions: List[QuestionFigures]
+    people_in_several_roles: int = 0  # counted under each of their roles in people_by_role
 
 
 def collect_report(session: Session, engagement: Engagement, *,
@@ -91,9 +92,10 @@ def collect_report(session: Session, engagement: Engagement, *,
                   if engagement.question_by_id(question_id) is None]
     return ReportData(
         engagement=engagement, generated_at=now or utcnow(),
-        people=sum(count for _, count in roles), people_by_role=roles,
+        people=staff_queries.count_people(session), people_by_role=roles,
         answers=sum(by_question.values()), unthemed=staff_queries.count_unthemed(session),
-        themes=themes, questions=questions)
+        themes=themes, questions=questions,
+        people_in_several_roles=staff_queries.count_people_in_several_roles(session))
 
 
 def _environment():

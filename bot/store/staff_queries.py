@@ -152,15 +152,45 @@ def export_batches(session: Session, *, answer_filter: AnswerFilter,
 
 
 # ---- report figures (flagged answers never count) ---------------------------------------------
+def _answer_role() -> object:
+    """SQL: the role an answer was given in (older answers without one: the participant's)."""
+    return func.coalesce(Answer.role, Participant.role)
+
+
 def people_by_role(session: Session) -> Dict[Optional[str], int]:
-    """People with at least one unflagged answer, by the role they chose (None: not said)."""
+    """People with unflagged answers, by the roles they answered in (None: not said).
+
+    Someone who answered in two roles counts under both, so the counts can add up to more
+    than count_people().
+    """
+    role = _answer_role()
     rows = session.execute(
-        select(Participant.role, func.count(Participant.id))
-        .where(select(Answer.id).where(Answer.participant_id == Participant.id,
-                                       Answer.flagged == false()).exists())
-        .group_by(Participant.role)
+        select(role, func.count(func.distinct(Answer.participant_id)))
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(Answer.flagged == false())
+        .group_by(role)
     ).all()
     return {role: count for role, count in rows}
+
+
+def count_people(session: Session) -> int:
+    """How many people gave at least one unflagged answer."""
+    return session.execute(
+        select(func.count(func.distinct(Answer.participant_id))).where(Answer.flagged == false())
+    ).scalar_one()
+
+
+def count_people_in_several_roles(session: Session) -> int:
+    """How many people gave unflagged answers in more than one role."""
+    # '' stands in for "not said" so that count(distinct) does not skip it.
+    role = func.coalesce(_answer_role(), "")
+    several = (select(Answer.participant_id)
+               .join(Participant, Participant.id == Answer.participant_id)
+               .where(Answer.flagged == false())
+               .group_by(Answer.participant_id)
+               .having(func.count(func.distinct(role)) > 1)
+               .subquery())
+    return session.execute(select(func.count()).select_from(several)).scalar_one()
 
 
 def answers_by_question(session: Session) -> Dict[str, int]:

@@ -33,7 +33,7 @@ def store_figures(world):
     with world.session() as session:
         answers = session.execute(select(Answer).where(Answer.flagged.is_(False))).scalars().all()
         tags = session.execute(select(AnswerTheme)).scalars().all()
-        roles = {p.id: p.role for p in session.execute(select(Participant)).scalars()}
+        chosen = {p.id: p.role for p in session.execute(select(Participant)).scalars()}
     by_answer = {}
     for tag in tags:
         by_answer.setdefault(tag.answer_id, []).append(tag)
@@ -42,8 +42,11 @@ def store_figures(world):
         own = by_answer.get(answer.id, [])
         human = [t.theme_id for t in own if t.source != "auto"]
         themes.update(set(human or [t.theme_id for t in own]))
-    people = Counter(roles[p] for p in {a.participant_id for a in answers})
-    return {"people": people, "answers": len(answers), "themes": themes,
+    # A person counts once under each role they answered in (old answers: their chosen role).
+    people = Counter(role for _, role in {(a.participant_id, a.role or chosen[a.participant_id])
+                                          for a in answers})
+    return {"people": people, "everyone": len({a.participant_id for a in answers}),
+            "answers": len(answers), "themes": themes,
             "questions": Counter(a.question_id for a in answers),
             "unthemed": sum(1 for a in answers if a.id not in by_answer)}
 
@@ -54,7 +57,8 @@ def test_report_counts_match_the_store(world, tmp_path):
     page = parse_html(html)
     assert page.tables["people-by-role"] == [
         ["Role", "People"], ["Answered for themselves", "2"],
-        ["Answered for someone they care for", "1"], ["Support worker", "1"], ["All", "4"]]
+        ["Answered for someone they care for", "1"], ["Support worker", "1"],
+        ["All people, each counted once", "4"]]
     assert page.tables["answers-by-theme"] == [
         ["Theme", "Answers"], ["Being safe", "2"], ["Having a purpose", "3"], ["Friends", "2"],
         ["Money", "0"], ["No theme yet", "2"]]
@@ -66,9 +70,84 @@ def test_report_counts_match_the_store(world, tmp_path):
     assert result.stdout.strip().endswith("4 people, 8 answers.")
     figures = store_figures(world)
     assert figures["people"] == {"self": 2, "on_behalf": 1, "support_worker": 1}
+    assert figures["everyone"] == 4
+    assert people_note(page) == (
+        "Each answer keeps the role the person answered in. Someone who answered in more than "
+        "one role is counted under each of those roles, so the roles can add up to more than "
+        "all people. 0 people answered in more than one role.")
     assert figures["answers"] == 8 and figures["unthemed"] == 2
     assert figures["themes"] == {"being_safe": 2, "purpose": 3, "friends": 2}
     assert figures["questions"] == {"good_life": 5, "what_helps": 3}
+
+
+def people_note(page) -> str:
+    """The note under the people table that explains how people are counted by role."""
+    return next(text for _, attrs, text in page.blocks if attrs.get("id") == "people-note")
+
+
+def add_answer(world, pseudonym, key, *, role, flagged=False, when="2025-03-10T10:00"):
+    """Store one more answer for a participant of the known data set, in this role."""
+    with world.session() as session:
+        answer = Answer(participant_id=world.participants[pseudonym], question_id="good_life",
+                        text=f"Answer {key}", role=role, channel="web", channel_message_id=key,
+                        flagged=flagged, created_at=utc(when))
+        session.add(answer)
+        session.commit()
+        world.answers[key] = answer.id
+
+
+def set_chosen_role(world, pseudonym, role):
+    """Change the role a participant of the known data set chose last."""
+    with world.session() as session:
+        session.get(Participant, world.participants[pseudonym]).role = role
+        session.commit()
+
+
+def test_a_carer_who_also_answered_for_themselves_counts_under_both_roles(world, tmp_path):
+    """People count under every role of their unflagged answers; the total counts them once."""
+    set_chosen_role(world, "pseud-bob", "self")  # Bob answered twice for his son, now for himself
+    add_answer(world, "pseud-bob", "b1", role="self")
+    add_answer(world, "pseud-cara", "c1", role="self", flagged=True)  # flagged: never counts
+    html, result = make_report(world, tmp_path)
+    page = parse_html(html)
+    assert page.tables["people-by-role"] == [
+        ["Role", "People"], ["Answered for themselves", "3"],
+        ["Answered for someone they care for", "1"], ["Support worker", "1"],
+        ["All people, each counted once", "4"]]
+    assert people_note(page).endswith(" 1 person answered in more than one role.")
+    summary = next(text for name, attrs, text in page.blocks if attrs.get("class") == "summary")
+    assert summary == "4 people took part. They gave 9 answers."
+    assert result.stdout.strip().endswith("4 people, 9 answers.")
+    figures = store_figures(world)
+    assert figures["people"] == {"self": 3, "on_behalf": 1, "support_worker": 1}
+    assert figures["everyone"] == 4 and figures["answers"] == 9
+    easy, result = make_report(world, tmp_path, "--easy-read")
+    assert "4 people took part." in [text for _, _, text in parse_html(easy).blocks]
+    assert result.stdout.strip().endswith("4 people, 9 answers.")
+    with world.session() as session:
+        assert staff_queries.people_by_role(session) == {"self": 3, "on_behalf": 1,
+                                                         "support_worker": 1}
+        assert staff_queries.count_people(session) == 4
+        assert staff_queries.count_people_in_several_roles(session) == 1
+
+
+def test_answers_without_a_role_count_under_the_role_the_person_chose(world, tmp_path):
+    """Old answers stored without a role fall back to the participant's role, as exports do."""
+    from sqlalchemy import update
+
+    with world.session() as session:
+        session.execute(update(Answer).where(Answer.participant_id.in_(
+            [world.participants["pseud-bob"], world.participants["pseud-cara"]])).values(role=None))
+        session.commit()
+    add_answer(world, "pseud-cara", "c1", role="on_behalf")
+    html, _ = make_report(world, tmp_path)
+    page = parse_html(html)
+    assert page.tables["people-by-role"] == [
+        ["Role", "People"], ["Answered for themselves", "2"],
+        ["Answered for someone they care for", "2"], ["Support worker", "1"],
+        ["All people, each counted once", "4"]]
+    assert people_note(page).endswith(" 1 person answered in more than one role.")
+    assert store_figures(world)["people"] == {"self": 2, "on_behalf": 2, "support_worker": 1}
 
 
 def test_charts_are_inline_svg_with_text_alternatives(sqlite_world, tmp_path):
