@@ -147,7 +147,8 @@ def utter_finish(dispatcher: CollectingDispatcher, engagement: Engagement,
                  can_send_news: bool = False) -> None:
     """Thank the participant, say what happens next, and offer news where we can send it."""
     values = engagement.template_values()
-    for response in ("utter_end_thanks", "utter_next_steps", "utter_ask_later", "utter_contact"):
+    later = "utter_ask_later" if can_send_news else "utter_ask_later_no_news"
+    for response in ("utter_end_thanks", "utter_next_steps", later, "utter_contact"):
         dispatcher.utter_message(response=response, **values)
     if can_send_news:
         dispatcher.utter_message(response="utter_ask_updates")

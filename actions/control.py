@@ -132,7 +132,7 @@ class ActionSetUpdates(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         wanted = intent in ("updates_yes", "affirm")
         if wanted and channel_of(tracker) not in NEWS_CHANNELS:
-            dispatcher.utter_message(response="utter_not_understood")
+            dispatcher.utter_message(response="utter_no_news_here")
             return []
         if not services().conversation.set_updates(tracker.sender_id, wanted):
             dispatcher.utter_message(response="utter_not_understood")

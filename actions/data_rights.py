@@ -97,6 +97,13 @@ class ActionWithdraw(Action):
         return "action_withdraw"
 
     async def run(self, dispatcher, tracker, domain):
+        if not is_short_reply(tracker, {"withdraw_consent"}):
+            # NLU only guessed ("Can I just answer anyway?" read as leaving): ask first.
+            if tracker.get_slot("stage") == "add_more":
+                # After "Do you want to add anything else?", typed words are more answer.
+                return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
+            dispatcher.utter_message(response="utter_check_withdraw")
+            return [FollowupAction("action_listen")]
         services().conversation.withdraw_consent(tracker.sender_id)
         dispatcher.utter_message(response="utter_withdrawn")
         return end_form_events(tracker) + [SlotSet("stage", "declined")]

@@ -208,8 +208,11 @@ class ActionSkipQuestion(Action):
     async def run(self, dispatcher, tracker, domain):
         app = services()
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        dispatcher.utter_message(
-            response="utter_dont_know_ok" if intent == "dont_know" else "utter_skip_ok")
         question = app.conversation.next_question(tracker.sender_id)
+        if intent == "dont_know":
+            response = "utter_dont_know_ok" if question else "utter_dont_know_ok_last"
+        else:
+            response = "utter_skip_ok" if question else "utter_skip_ok_last"
+        dispatcher.utter_message(response=response)
         return end_form_events(tracker) + question_events(question, dispatcher, app.engagement,
                                                           tracker)

@@ -33,30 +33,70 @@ class ActionWelcome(Action):
         app.conversation.resume(tracker.sender_id)
         if progress.status == "finished" or app.engagement.question(progress.question_index) is None:
             dispatcher.utter_message(response="utter_already_done")
+            summary = app.conversation.you_said_we_did(tracker.sender_id)
+            if summary is not None and summary.actions:
+                # On the web chat and REST this is the only way news reaches them.
+                dispatcher.utter_message(response="utter_have_news")
             return [SlotSet("stage", "done")]
         dispatcher.utter_message(response="utter_welcome_back")
-        if progress.role is None:
-            dispatcher.utter_message(response="utter_ask_role")
-            return [SlotSet("stage", "role")]
-        if progress.on_behalf and not progress.person_agrees:
-            dispatcher.utter_message(response="utter_ask_person_agrees")
-            return [SlotSet("stage", "carer_agree")]
+        return ask_where_they_were(dispatcher, tracker, progress) \
+            or [SlotSet("stage", "question"), SlotSet("answer_text", None)]
+
+
+def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker,
+                        progress) -> List[Dict[Text, Any]]:
+    """Ask again what the chat is waiting for (role, carer check, theme check or pick, add
+    more) and return its stage; [] when it waits for none of these (a question, or nothing)."""
+    app = services()
+    if progress.role is None:
+        dispatcher.utter_message(response="utter_ask_role")
+        return [SlotSet("stage", "role")]
+    if progress.on_behalf and not progress.person_agrees:
+        dispatcher.utter_message(response="utter_ask_person_agrees")
+        return [SlotSet("stage", "carer_agree")]
+    stage = tracker.get_slot("stage")
+    checking = tracker.get_slot("checking_answer")
+    if stage == "theme_check" and checking:
+        # Still waiting for "is that right?": ask it again, not the question before it.
+        themes = app.tagging.themes_of(checking)
+        if themes:
+            dispatcher.utter_message(response="utter_check_themes",
+                                     themes=app.tagging.labels(themes))
+            return [SlotSet("stage", "theme_check")]
+    if stage == "theme_pick" and checking:
+        offer_themes(dispatcher, tracker.get_slot("picked_themes") or ())
+        return [SlotSet("stage", "theme_pick")]
+    if stage in ("add_more", "theme_check", "theme_pick"):
+        dispatcher.utter_message(response="utter_ask_add_more")
+        return [SlotSet("stage", "add_more")]
+    return []
+
+
+class ActionAskAgain(Action):
+    """After a side question ("What happened to my answers?", "What do you keep about me?"),
+    ask again what the chat was waiting for, so the participant knows what to do next."""
+
+    def name(self) -> Text:
+        return "action_ask_again"
+
+    async def run(self, dispatcher, tracker, domain):
         stage = tracker.get_slot("stage")
-        checking = tracker.get_slot("checking_answer")
-        if stage == "theme_check" and checking:
-            # Still waiting for "is that right?": ask it again, not the question before it.
-            themes = app.tagging.themes_of(checking)
-            if themes:
-                dispatcher.utter_message(response="utter_check_themes",
-                                         themes=app.tagging.labels(themes))
-                return [SlotSet("stage", "theme_check")]
-        if stage == "theme_pick" and checking:
-            offer_themes(dispatcher, tracker.get_slot("picked_themes") or ())
-            return [SlotSet("stage", "theme_pick")]
-        if stage in ("add_more", "theme_check", "theme_pick"):
-            dispatcher.utter_message(response="utter_ask_add_more")
-            return [SlotSet("stage", "add_more")]
-        return [SlotSet("stage", "question"), SlotSet("answer_text", None)]
+        if stage == "sound":
+            dispatcher.utter_message(response="utter_ask_sound")
+            return []
+        if stage == "consent":
+            dispatcher.utter_message(response="utter_ask_consent")
+            return []
+        if stage not in WAITING_STAGES:
+            return []
+        progress = services().conversation.progress(tracker.sender_id)
+        if not progress.consented:
+            return []
+        return ask_where_they_were(dispatcher, tracker, progress)
+
+
+# Stages where the chat waits for a reply that ask_where_they_were can ask for again.
+WAITING_STAGES = ("role", "carer_agree", "theme_check", "theme_pick", "add_more")
 
 
 class ActionGiveConsent(Action):

@@ -129,6 +129,35 @@ def test_hello_during_the_theme_check_asks_the_check_again(rasa_servers, service
     assert "add anything else" in person.say("/affirm")
 
 
+def test_what_happened_during_the_theme_check_asks_the_check_again(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
+    reply = person.say("What happened to my answers?")
+    assert "You told us 1 thing" in reply and "I think this is about" in reply
+    assert "add anything else" in person.say("/affirm")
+
+
+def test_a_carer_asking_to_answer_anyway_is_not_taken_out(rasa_servers, services):
+    person, reply = start(rasa_servers, "/role_on_behalf")
+    assert "happy" in reply
+    reply = person.say("Can I just answer anyway?")
+    assert "You are not taking part now" not in reply
+    assert services.conversation.progress(person.sender).consented
+    # Leaving in plain words, or by the button, still works at once.
+    assert "You are not taking part now" in person.say("/withdraw_consent")
+
+
+def test_the_end_on_rest_says_news_cannot_be_sent_here(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    for _ in range(2):
+        person.say("/skip")
+    reply = person.say("/skip")
+    assert "That was the last question" in reply and "next question" not in reply
+    assert "cannot send you news in this chat" in reply
+    assert "Can we send you a message" not in reply
+    assert "cannot send you messages in this chat" in person.say("/updates_yes")
+
+
 def test_stop_and_come_back_later(rasa_servers, services):
     person, _ = start(rasa_servers)
     person.answer("My garden")

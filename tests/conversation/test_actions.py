@@ -2,11 +2,13 @@
 import asyncio
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import control, questions, welcome
+from bot.settings import PROJECT_ROOT
 from bot.store import queries
 from bot.store.models import Answer, Participant
 
@@ -124,8 +126,10 @@ def test_after_the_last_question_the_participant_hears_what_happens_next(app):
         _, events, _ = run(questions.ActionNextQuestion(), tracker(intent="deny"))
         assert slot(events, "stage") == "question"
     said, events, _ = run(questions.ActionSkipQuestion(), tracker(intent="skip"))
-    assert said == ["utter_skip_ok", "utter_end_thanks", "utter_next_steps", "utter_ask_later",
-                    "utter_contact"]
+    # Not "we will go to the next question"; and this channel cannot send news, so it says how
+    # to hear it instead of offering it.
+    assert said == ["utter_skip_ok_last", "utter_end_thanks", "utter_next_steps",
+                    "utter_ask_later_no_news", "utter_contact"]
     assert slot(events, "stage") == "done"
     assert app.conversation.progress("s1").status == "finished"
 
@@ -283,3 +287,58 @@ def test_leaving_in_a_sentence_steers_the_chat_but_an_answer_stays_an_answer(tex
     from actions.common import is_command
 
     assert is_command(tracker(intent="withdraw_consent", text=text, confidence=0.95)) is leaves
+
+
+def test_on_telegram_the_end_offers_news(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    for _ in app.engagement.questions[1:]:
+        run(questions.ActionNextQuestion(), tracker(intent="deny"))
+    on_telegram = Tracker("s1", {}, {"intent": {"name": "dont_know", "confidence": 0.99},
+                                     "text": "I don't know", "metadata": {}},
+                          [{"event": "user", "input_channel": "telegram"}], False, None, {},
+                          "action_listen")
+    said, _, _ = run(questions.ActionSkipQuestion(), on_telegram)
+    assert said == ["utter_dont_know_ok_last", "utter_end_thanks", "utter_next_steps",
+                    "utter_ask_later", "utter_contact", "utter_ask_updates"]
+
+
+def test_a_guess_at_leaving_is_checked_before_consent_is_withdrawn(app):
+    from actions import data_rights
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_on_behalf"))
+    guess = tracker(intent="withdraw_consent", text="Can I just answer anyway?", confidence=0.42,
+                    slots={"stage": "carer_agree"})
+    said, events, dispatcher = run(data_rights.ActionWithdraw(), guess)
+    assert said == ["utter_check_withdraw"]
+    assert events == [{"event": "followup", "name": "action_listen", "timestamp": None}]
+    check = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]["utter_check_withdraw"]
+    assert [b["payload"] for b in check[0]["buttons"]] == ["/withdraw_consent", "/greet"]
+    assert app.conversation.progress("s1").consented  # nothing changed
+    # "No, carry on" says hello: they are taken back to the carer's question.
+    said, events, _ = run(welcome.ActionWelcome(), tracker(intent="greet", text="/greet",
+                                                           slots={"stage": "carer_agree"}))
+    assert said == ["utter_welcome_back", "utter_ask_person_agrees"]
+    # The button, or plain words NLU is sure of, do withdraw.
+    for text in ("/withdraw_consent", "I don't want to take part any more"):
+        said, events, _ = run(data_rights.ActionWithdraw(),
+                              tracker(intent="withdraw_consent", text=text, confidence=0.97))
+        assert said == ["utter_withdrawn"] and slot(events, "stage") == "declined"
+        assert not app.conversation.progress("s1").consented
+        run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+
+
+def test_a_guess_at_leaving_after_add_more_is_kept_as_more_answer(app):
+    from actions import data_rights
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    text = "I stopped going to the club because I felt left out"
+    said, events, _ = run(data_rights.ActionWithdraw(),
+                          tracker(intent="withdraw_consent", text=text, confidence=0.55,
+                                  slots={"stage": "add_more"}, message_id="m7"))
+    assert "utter_check_withdraw" not in said and said[0] == "utter_reflect"
+    assert events[-1] == {"event": "followup", "name": "action_listen", "timestamp": None}
+    assert app.conversation.progress("s1").consented
+    with app.sessions() as session:
+        assert [a.text for a in session.execute(select(Answer)).scalars()] == [text]

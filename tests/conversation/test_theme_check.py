@@ -155,7 +155,7 @@ def test_news_only_where_it_can_be_sent_and_can_be_stopped(app):
 
     answer(app, "I want to feel safe")
     said, _, _ = run(control.ActionSetUpdates(), tracker(intent="updates_yes"))  # REST: no way
-    assert said == ["utter_not_understood"]
+    assert said == ["utter_no_news_here"]  # says so, and how to hear news instead
     on_telegram = Tracker("s1", {}, {"intent": {"name": "updates_yes", "confidence": 1.0},
                                      "text": "/updates_yes", "metadata": {}},
                           [{"event": "user", "input_channel": "telegram"}], False, None, {},
@@ -227,3 +227,42 @@ def test_hello_while_the_themes_are_being_checked_asks_the_check_again(app):
     assert again["stage"] == "theme_pick"
     offered = [b["payload"] for b in dispatcher.messages[1]["buttons"]]
     assert len(offered) == len(app.engagement.themes) - 1 and not any("purpose" in p for p in offered)
+
+
+def test_what_happened_during_the_theme_check_asks_the_check_again(app):
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    assert slots["stage"] == "theme_check"
+    slots = {"stage": "theme_check", "checking_answer": slots["checking_answer"]}
+    said, again, dispatcher = run(welcome.ActionAskAgain(), tracker(intent="what_happened", slots=slots))
+    assert said == ["utter_check_themes"] and again == {"stage": "theme_check"}
+    assert "Being safe" in dispatcher.messages[0]["themes"]
+    # While picking, the themes not picked yet are offered again.
+    slots.update(stage="theme_pick", picked_themes=["being_safe"])
+    said, again, dispatcher = run(welcome.ActionAskAgain(), tracker(intent="my_data", slots=slots))
+    assert again == {"stage": "theme_pick"}
+    offered = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert offered and not any("being_safe" in payload for payload in offered)
+
+
+@pytest.mark.parametrize("stage, expected", [
+    ("sound", ["utter_ask_sound"]), ("consent", ["utter_ask_consent"]), ("done", []),
+    ("declined", []), (None, [])])
+def test_asking_again_says_only_what_the_chat_waits_for(app, stage, expected):
+    said, _, _ = run(welcome.ActionAskAgain(), tracker(intent="what_happened", slots={"stage": stage}))
+    assert said == expected
+
+
+def test_a_returning_participant_who_finished_hears_there_is_news(app):
+    from bot.store.models import StaffAction
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=slots))
+    for _ in app.engagement.questions:
+        app.conversation.next_question("s1")
+    said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet"))
+    assert said == ["utter_already_done"]  # no news yet: nothing promised
+    with app.sessions.begin() as session:
+        session.add(StaffAction(theme_id="being_safe", text="We are training staff.", status="doing"))
+    said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet"))
+    assert said == ["utter_already_done", "utter_have_news"]
