@@ -1,16 +1,24 @@
-"""Rasa's tracker store (its `events` table) seen from our side, so erasure reaches it too."""
+"""Rasa's tracker store (its `events` table) seen from our side: erasing and reading it back."""
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import List
 
-from sqlalchemy import MetaData, Table, create_engine, delete, func, inspect, select
+from sqlalchemy import (MetaData, Table, column, create_engine, delete, func, inspect, select,
+                        table)
 from sqlalchemy.engine import URL, Engine
 
 from bot.settings import Settings
 from bot.store.db import scrub_deleted
 
 log = logging.getLogger(__name__)
+
+# The columns of Rasa's `events` table we read (Rasa owns and creates the table).
+_EVENT_ROWS = table("events", column("id"), column("sender_id"), column("type_name"),
+                    column("data"))
+MESSAGE_EVENTS = ("user", "bot")
 
 
 def tracker_engine(settings: Settings) -> Engine:
@@ -67,6 +75,26 @@ def count_events(engine: Engine, sender_id: str) -> int:
     with engine.connect() as connection:
         return connection.execute(select(func.count()).select_from(events)
                                   .where(events.c.sender_id == sender_id)).scalar_one()
+
+
+def recent_messages(engine: Engine, sender_id: str, *, limit: int) -> List[dict]:
+    """The newest `limit` user and bot events of one conversation, oldest first, as Rasa stored
+    them; raises SQLAlchemyError when the store cannot be read (no `events` table, server down)."""
+    query = (select(_EVENT_ROWS.c.data)
+             .where(_EVENT_ROWS.c.sender_id == sender_id,
+                    _EVENT_ROWS.c.type_name.in_(MESSAGE_EVENTS))
+             .order_by(_EVENT_ROWS.c.id.desc()).limit(limit))
+    with engine.connect() as connection:
+        stored = connection.execute(query).scalars().all()
+    messages = []
+    for data in reversed(stored):
+        try:
+            event = json.loads(data or "")
+        except ValueError:
+            continue  # not written by Rasa: nothing we could show
+        if isinstance(event, dict):
+            messages.append(event)
+    return messages
 
 
 def delete_older_than(engine: Engine, cutoff_timestamp: float, dry_run: bool = False) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import re
 from typing import List, Optional, Tuple
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from bot.rest_client import RasaUnavailable
 from bot.web import security
+from bot.web.history import EVENTS_PER_ENTRY, rebuild
 from bot.web.render import (LOOKS, NO_STORE, entry_json, looks_of, new_message_id,
                             render_page, set_looks_cookie)
 from bot.web.state import CHAT, WebChat
@@ -52,10 +54,11 @@ class Visitor:
 
 
 async def page(request: web.Request) -> web.StreamResponse:
-    """Show the chat; on a first visit the page says hello, so the assistant speaks first."""
+    """Show the chat so far (read back from Rasa after a restart); a first visit says hello."""
     chat, visitor = request.app[CHAT], Visitor.of(request)
     notice = ""
     async with visitor.transcript.lock:
+        await read_back(chat, visitor)
         if not visitor.transcript:
             _, notice = await exchange(chat, visitor, GREETING, said=None, message_id=None)
     return visitor.finish(request, render_page(chat, request, visitor.transcript,
@@ -87,6 +90,7 @@ async def send(request: web.Request) -> web.StreamResponse:
     if len(text) > chat.max_chars:
         return answer(request, visitor, status=413, notice=chat.words.too_long, **kept)
     async with visitor.transcript.lock:  # a second copy of a post waits here, then is seen
+        await read_back(chat, visitor)  # a page open before a restart keeps working
         return await send_once(request, visitor, message, is_button=bool(payload),
                                message_id=message_id)
 
@@ -167,6 +171,20 @@ async def preferences(request: web.Request) -> web.StreamResponse:
 async def health(request: web.Request) -> web.Response:
     """Say that the web chat is running (Rasa may still be resting)."""
     return web.Response(text="ok")
+
+
+async def read_back(chat: WebChat, visitor: Visitor) -> None:
+    """Once per transcript, show a returning visitor their conversation as Rasa kept it."""
+    transcript = visitor.transcript
+    if visitor.is_new or transcript or transcript.read_back:
+        return
+    transcript.read_back = True
+    read = functools.partial(chat.history.messages, visitor.sender,
+                             limit=EVENTS_PER_ENTRY * transcript.entries.maxlen)
+    events = await asyncio.get_running_loop().run_in_executor(None, read)
+    rebuild(transcript, events, greeting=GREETING)
+    chat.warm([entry for entry in transcript.entries if transcript.is_latest(entry)],
+              visitor.sender)
 
 
 async def exchange(chat: WebChat, visitor: Visitor, message: str, *, said: Optional[str],

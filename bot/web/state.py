@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.identity import Pseudonymizer
 from bot.rest_client import RestClient
+from bot.web.history import ConversationHistory
 from bot.web.transcript import Entry, Transcripts
 from bot.web.words import PageWords
 
@@ -33,6 +34,7 @@ class WebChat:
     rasa: RestClient
     speech: Any
     transcripts: Transcripts
+    history: ConversationHistory
     templates: jinja2.Environment
     static_versions: Dict[str, str]
     speech_pool: concurrent.futures.ThreadPoolExecutor

@@ -2,10 +2,11 @@
 
 The transcript is kept only in this process's memory, by design. Rasa's tracker store
 already keeps the conversation itself, so nothing is lost when the web app restarts:
-the page then starts with an empty transcript, says hello to Rasa, and Rasa welcomes
-the participant back where they left off. Keeping the words out of another table
+the page then reads the conversation back from there (bot.web.history) and shows it
+again, or, when Rasa has none, says hello to Rasa. Keeping the words out of another table
 means the web chat writes no participant's words to disk of its own. A file the assistant
-gives a participant (their own record) is kept the same way, with the message offering it.
+gives a participant (their own record) is kept in memory with the message offering it,
+and is gone after a restart.
 """
 from __future__ import annotations
 
@@ -90,6 +91,7 @@ class Transcript:
         self.entries: collections.deque = collections.deque(maxlen=max_entries)
         self.turn = 0
         self.lock = asyncio.Lock()
+        self.read_back = False  # Rasa's stored conversation was looked for (bot.web.history)
         # Recent message ids sent to Rasa -> (a digest of the message, its turn), oldest first.
         self._sent: collections.OrderedDict = collections.OrderedDict()
 
@@ -171,7 +173,9 @@ class Transcripts:
 
     def get(self, sender: str) -> Transcript:
         """The transcript for a sender, made empty on first use."""
-        transcript = self._by_sender.pop(sender, None) or Transcript(self.max_entries)
+        transcript = self._by_sender.pop(sender, None)
+        if transcript is None:  # not `or`: an empty transcript is falsy, and keeps its lock
+            transcript = Transcript(self.max_entries)
         self._by_sender[sender] = transcript
         while len(self._by_sender) > self.max_conversations:
             self._by_sender.popitem(last=False)
