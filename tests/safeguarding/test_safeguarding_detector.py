@@ -108,6 +108,12 @@ def test_negated_harm_is_not_a_disclosure(detector, text):
         "staff push me hard against the wall",
         "the lads battered him 3 times last week",
         "my mum would kill me if she saw the bruises he gave me",
+        # Harm told next to a harmless use that a mask blanks.
+        "we learned about abuse at college and then my carer hit me again",
+        "they keep my tablets locked in a cupboard and they lock me in my room at night",
+        "i got punched sparring but my coach punches me when i lose too",
+        "he punched me in the face after sparring",
+        "I would be happier if I did not have to be scared at home all the time",
     ],
 )
 def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text):
@@ -118,6 +124,11 @@ def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text)
     "text",
     [
         "I would die for a good cup of tea",
+        "I sometimes forget my tablets so I use a pill box",
+        "my nan wrote letters to everyone at Christmas",
+        "we said goodbye at the bus stop",
+        "staff keep my tablets locked in a cupboard and give them to me at 8",
+        "we learned about the signs of abuse on my care course",
         "the bus kills me it's so slow",
         "I hate waiting at the doctors",
         "being safe means having staff who know me",
