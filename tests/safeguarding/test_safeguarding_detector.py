@@ -114,6 +114,7 @@ def test_negated_harm_is_not_a_disclosure(detector, text):
         "i got punched sparring but my coach punches me when i lose too",
         "he punched me in the face after sparring",
         "I would be happier if I did not have to be scared at home all the time",
+        "I need some time for myself and then I cut myself",
     ],
 )
 def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text):
@@ -125,6 +126,8 @@ def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text)
     [
         "I would die for a good cup of tea",
         "I sometimes forget my tablets so I use a pill box",
+        "Some time to myself and a good night's sleep",
+        "Me gusta ir al parque con mi perro",
         "my nan wrote letters to everyone at Christmas",
         "we said goodbye at the bus stop",
         "staff keep my tablets locked in a cupboard and give them to me at 8",
