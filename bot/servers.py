@@ -17,6 +17,7 @@ import requests
 import yaml
 from sqlalchemy.engine import make_url
 
+from bot.child import PARENT_PID
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ class Servers:
     def _spawn(self, name: str, command: List[str], extra_env: Dict[str, str]) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.log_dir / f"{name}.log", "ab")
-        env = {**self.env, **RASA_QUIET, **extra_env}
+        env = {**self.env, **RASA_QUIET, **extra_env, PARENT_PID: str(os.getpid())}
+        if command[:2] == [sys.executable, "-m"]:  # stops by itself if this process dies
+            command = [sys.executable, "-m", "bot.child"] + command[2:]
         process = subprocess.Popen(command, cwd=self.settings.project_root, env=env,
                                    stdout=log_file, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)

@@ -65,3 +65,58 @@ def test_interrupted_while_starting_stops_what_it_started(tmp_path, monkeypatch)
     assert len(started) == 2  # the action server and Rasa
     assert not any(_alive(process) for process in started)
     assert servers.processes == []
+
+
+PARENT = """
+import sys, time
+from pathlib import Path
+from bot.servers import Servers
+from tests.conftest import make_settings
+
+servers = Servers(make_settings(Path(sys.argv[1])), Path(sys.argv[1]) / "model.tar.gz")
+child = servers._spawn("sleeper", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "0"], {})
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_server_stops_when_the_process_that_started_it_is_killed(tmp_path):
+    # Killed without a chance to stop them (SIGKILL), `coproduce run` must not leave servers
+    # holding the ports: the next `make run` would fail with "port in use".
+    from bot.settings import PROJECT_ROOT
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path)], cwd=PROJECT_ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    child_pid = int(parent.stdout.readline())
+    try:
+        time.sleep(1.0)  # the child is running its module
+        assert not _gone(child_pid, 0.2)
+        parent.kill()
+        parent.wait()
+        assert _gone(child_pid, 10), "the server outlived the process that started it"
+    finally:
+        try:
+            os.killpg(child_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_server_whose_parent_is_already_gone_does_not_start(tmp_path):
+    from bot.child import PARENT_PID
+    from bot.settings import PROJECT_ROOT
+
+    done = subprocess.run([sys.executable, "-m", "bot.child", "http.server", "0"], cwd=PROJECT_ROOT,
+                          env={**os.environ, PARENT_PID: "1"}, capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode != 0 and "has stopped" in done.stderr
