@@ -9,6 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
                             is_command, services, utter_introduction, utter_safeguarding)
 from actions.questions import save_more
+from actions.welcome import ask_again
 
 
 class ActionPause(Action):
@@ -86,6 +87,9 @@ class ActionKindFallback(Action):
         if screen(dispatcher, tracker):
             return [FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_not_understood")
+        # Then what the chat waits for (the theme check, the carer's question ...) with its
+        # buttons, so nobody is left without a way on, and "Say that again" shows it too.
+        ask_again(dispatcher, tracker)
         # Forget the message that was not understood, so the chat carries on from before it.
         return [UserUtteranceReverted()]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -75,8 +76,10 @@ class ActionSaveAnswer(Action):
 
     async def run(self, dispatcher, tracker, domain):
         text = tracker.get_slot("answer_text") or ""
-        return [SlotSet("answer_text", None), SlotSet("adding_more", False)] \
-            + store_and_reply(dispatcher, tracker, text)
+        events = store_and_reply(dispatcher, tracker, text, asked=True)
+        if SlotSet("stage", "question") in events:  # not kept: the question is asked again
+            return [SlotSet("answer_text", None)] + events
+        return [SlotSet("answer_text", None), SlotSet("adding_more", False)] + events
 
 
 class ActionSaveMore(Action):
@@ -99,7 +102,29 @@ def save_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[T
         dispatcher.utter_message(response="utter_not_understood")
         dispatcher.utter_message(response="utter_ask_add_more")
         return [SlotSet("stage", "add_more")]
+    if is_filler(text):  # "maybe", "ok", a smiley: a reply to the yes or no, not an answer
+        dispatcher.utter_message(response="utter_press_yes_or_no")
+        return [SlotSet("stage", "add_more")]
     return store_and_reply(dispatcher, tracker, text)
+
+
+# Words that, alone, reply to "Do you want to add anything else?" rather than add to the answer.
+FILLER_WORDS = {"maybe", "perhaps", "possibly", "probably", "ok", "okay", "okey", "k", "kk",
+                "hmm", "hm", "hmmm", "mm", "mmm", "um", "umm", "er", "erm", "uh", "ah", "oh",
+                "idk", "dunno", "not", "sure", "unsure", "whatever", "fine", "lol", "thanks",
+                "thank", "you", "ta", "cheers", "so", "well", "i", "dont", "don't", "know",
+                "think", "might", "later", "then", "right", "alright", "cool", "nice", "great"}
+_LETTERS = re.compile(r"[^\W_]", re.UNICODE)  # a letter or digit in any script
+_FILLER_WORDS = re.compile(r"[\w']+", re.UNICODE)
+
+
+def is_filler(text: str) -> bool:
+    """True for a reply with no words of an answer: only emoji or marks, or a few words
+    such as "maybe" or "ok".  Anything else typed after "add anything else?" is kept."""
+    if not _LETTERS.search(text):
+        return True
+    words = _FILLER_WORDS.findall(text.lower())
+    return len(words) <= 4 and all(word in FILLER_WORDS for word in words)
 
 
 ONE_WORD_CONFIDENCE = 0.9
@@ -127,9 +152,10 @@ def save_typed_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
 
 
 def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
-                    text: str) -> List[Dict[Text, Any]]:
+                    text: str, asked: bool = False) -> List[Dict[Text, Any]]:
     """Save an answer (its callers have dropped control characters already); reflect it back,
-    or after a disclosure give the calm script."""
+    or after a disclosure give the calm script. `asked`: the answer came to the question (or
+    "What else?") just asked, which is asked again if the answer cannot be kept."""
     app = services()
     result = app.conversation.save_answer(
         tracker.sender_id, text=text, channel=channel_of(tracker),
@@ -141,6 +167,8 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         return [SlotSet("slowed_down", True), SlotSet("stage", "add_more")]
     if result.refused == "too_long":
         dispatcher.utter_message(response="utter_too_long")
+        if asked:  # nothing was kept: the same question again, with its Skip button
+            return [SlotSet("stage", "question"), FollowupAction("answer_form")]
         dispatcher.utter_message(response="utter_ask_add_more")
         return [SlotSet("stage", "add_more")]
     if result.disclosure is not None:

@@ -38,7 +38,8 @@ class ActionWelcome(Action):
                 # On the web chat and REST this is the only way news reaches them.
                 dispatcher.utter_message(response="utter_have_news")
             return [SlotSet("stage", "done")]
-        dispatcher.utter_message(response="utter_welcome_back")
+        if progress.status == "paused" or back_after_a_while(tracker):
+            dispatcher.utter_message(response="utter_welcome_back")
         return ask_where_they_were(dispatcher, tracker, progress) \
             or [SlotSet("stage", "question"), SlotSet("answer_text", None)]
 
@@ -80,23 +81,39 @@ class ActionAskAgain(Action):
         return "action_ask_again"
 
     async def run(self, dispatcher, tracker, domain):
-        stage = tracker.get_slot("stage")
-        if stage == "sound":
-            dispatcher.utter_message(response="utter_ask_sound")
-            return []
-        if stage == "consent":
-            dispatcher.utter_message(response="utter_ask_consent")
-            return []
-        if stage not in WAITING_STAGES:
-            return []
-        progress = services().conversation.progress(tracker.sender_id)
-        if not progress.consented:
-            return []
-        return ask_where_they_were(dispatcher, tracker, progress)
+        return ask_again(dispatcher, tracker)
 
 
+def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Ask again what the chat waits for at this stage; say nothing when it waits for nothing."""
+    stage = tracker.get_slot("stage")
+    if stage in FIXED_PROMPTS:
+        dispatcher.utter_message(response=FIXED_PROMPTS[stage])
+        return []
+    if stage not in WAITING_STAGES:
+        return []
+    progress = services().conversation.progress(tracker.sender_id)
+    if not progress.consented:
+        return []
+    return ask_where_they_were(dispatcher, tracker, progress)
+
+
+# Stages whose question is always the same message.
+FIXED_PROMPTS = {"sound": "utter_ask_sound", "consent": "utter_ask_consent",
+                 "safeguard": "utter_safeguarding_carry_on"}
 # Stages where the chat waits for a reply that ask_where_they_were can ask for again.
 WAITING_STAGES = ("role", "carer_agree", "theme_check", "theme_pick", "add_more")
+# A "hello" this soon after the last message is part of the same visit: no "Welcome back".
+WELCOME_BACK_AFTER_SECONDS = 30 * 60
+
+
+def back_after_a_while(tracker: Tracker) -> bool:
+    """True unless the participant's previous message was only a short while ago."""
+    said = [event for event in tracker.events if event.get("event") == "user"]
+    if len(said) < 2:
+        return True
+    gap = (said[-1].get("timestamp") or 0) - (said[-2].get("timestamp") or 0)
+    return gap >= WELCOME_BACK_AFTER_SECONDS
 
 
 class ActionGiveConsent(Action):
