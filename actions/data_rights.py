@@ -75,7 +75,9 @@ class ActionDeleteMyData(Action):
         erasure = services().data_rights.erase(tracker.sender_id)
         if erasure.answers_held:
             dispatcher.utter_message(response="utter_deletion_held")
-        dispatcher.utter_message(response="utter_deleted")
+        # The chat itself is erased even when answers are held for the lead: a transport that
+        # shows the chat so far (the web chat) clears it on this sign, Rasa's `custom`.
+        dispatcher.utter_message(response="utter_deleted", json_message={"erased": True})
         return [SlotSet("stage", "deleted")]
 
 

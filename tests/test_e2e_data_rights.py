@@ -76,7 +76,10 @@ def test_delete_my_answers_leaves_no_trace_in_either_database(servers):
     say(client, sender, "/affirm")
     answer(client, sender, f"and {marker} cakes")
     assert "delete your answers" in words(say(client, sender, "/delete_my_data"))
-    assert "We have deleted" in words(say(client, sender, "/affirm"))
+    deleted = say(client, sender, "/affirm")
+    assert "We have deleted" in words(deleted)
+    # The sign for transports that show the chat so far (the web chat) to clear it.
+    assert [r["custom"] for r in deleted if r.get("custom")] == [{"erased": True}]
     time.sleep(4)  # Rasa saves the turn after the action; the erasure runs again after it
     services = build_services(servers.settings)
     tracker = tracker_engine(servers.settings)
@@ -101,8 +104,12 @@ def test_answers_under_a_safeguarding_flag_are_held_and_the_person_is_told(serve
     say(client, sender, "/affirm")
     answer(client, sender, "I like the bus")
     say(client, sender, "/delete_my_data")
-    reply = words(say(client, sender, "/affirm"))
+    replies = say(client, sender, "/affirm")
+    reply = words(replies)
     assert "We must keep some of what you told us" in reply
+    # The held answer stays for the lead, but the chat on screen is still cleared.
+    assert "We have deleted" in reply
+    assert [r["custom"] for r in replies if r.get("custom")] == [{"erased": True}]
     services = build_services(servers.settings)
     try:
         record = services.data_rights.record(sender)

@@ -5,6 +5,7 @@ import dataclasses
 import logging
 import smtplib
 import threading
+from datetime import timezone
 from email.message import EmailMessage
 from typing import Callable, List, Optional, Protocol
 
@@ -12,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.safeguarding.detector import Detection, detect
 from bot.store import safeguarding_queries as store
-from bot.store.models import utcnow
 
 log = logging.getLogger(__name__)
 RESOLUTIONS = ("reassure", "report", "record")
@@ -129,10 +129,21 @@ class AlertService:
         if not by.strip():
             raise ValueError("Say who looked at the alert with --by.")
         with self._sessions.begin() as session:
-            alert = store.get_alert(session, alert_id=alert_id)
-            if alert is None:
-                raise ValueError(f"There is no safeguarding alert {alert_id}.")
-            alert.status, alert.resolved_by, alert.resolved_action = "resolved", by, action
-            alert.resolved_note, alert.resolved_at = note, utcnow()
+            if not store.resolve_alert(session, alert_id=alert_id, by=by, action=action,
+                                       note=note):
+                raise ValueError(_not_resolvable(store.get_alert(session, alert_id=alert_id),
+                                                 alert_id))
             store.add_audit(session, actor=by, action="safeguarding_resolve",
                             detail=f"alert {alert_id}: {action}")
+
+
+def _not_resolvable(alert, alert_id: int) -> str:
+    # One line for the lead: the earlier decision stands, and who made it, when and what it was.
+    if alert is None:
+        return f"There is no safeguarding alert {alert_id}."
+    moment = alert.resolved_at
+    if moment is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)  # PostgreSQL may answer in its own time zone
+    when = f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "an unknown time"
+    return (f"Alert {alert_id} was already resolved by {alert.resolved_by} on {when} "
+            f"({alert.resolved_action}); that decision stands and was not changed.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.store.models import AuditEntry, SafeguardingAlert, utcnow
@@ -34,6 +34,19 @@ def list_alerts(session: Session, *, include_resolved: bool = False) -> List[Saf
     if not include_resolved:
         query = query.where(SafeguardingAlert.status == "open")
     return list(session.execute(query).scalars())
+
+
+def resolve_alert(session: Session, *, alert_id: int, by: str, action: str,
+                  note: str) -> bool:
+    """Record the lead's decision on an open alert; False if it is missing or already resolved."""
+    # One conditional UPDATE, so two leads resolving at once cannot overwrite each other.
+    result = session.execute(
+        update(SafeguardingAlert)
+        .where(SafeguardingAlert.id == alert_id, SafeguardingAlert.status == "open")
+        .values(status="resolved", resolved_by=by, resolved_action=action, resolved_note=note,
+                resolved_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
 
 
 def mark_delivery(session: Session, *, alert_id: int, error: Optional[str]) -> None:

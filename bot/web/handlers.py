@@ -131,8 +131,13 @@ async def audio(request: web.Request) -> web.StreamResponse:
         sound = None
     if sound is None:
         raise web.HTTPServiceUnavailable(text=chat.words.audio_failed)
+    if transcript.helper_entry(entry.id) is None:  # erased while it was being read
+        raise web.HTTPNotFound(text=chat.words.audio_failed)
+    # A message with the participant's own words is not kept by the browser: an erasure
+    # must leave no copy of it on the device.
+    cache = "private, max-age=86400" if chat.audio_is_shared(entry.text) else "no-store"
     return web.FileResponse(sound.mp3, headers={"Content-Type": "audio/mpeg",
-                                                "Cache-Control": "private, max-age=86400"})
+                                                "Cache-Control": cache})
 
 
 async def saved_file(request: web.Request) -> web.StreamResponse:
@@ -201,6 +206,9 @@ async def exchange(chat: WebChat, visitor: Visitor, message: str, *, said: Optio
         log.warning("Rasa refused a web chat message: %s", error)
         return [], chat.words.send_failed
     entries = visitor.transcript.add_exchange(said, replies)
+    if visitor.transcript.erased_turn == visitor.transcript.turn:
+        log.info("A web participant's data was erased: the chat shows none of it now")
+        chat.forget_audio(visitor.sender)
     chat.warm(entries, visitor.sender)
     return entries, ""
 
@@ -213,6 +221,8 @@ def answer(request: web.Request, visitor: Visitor, *, status: int = 200, notice:
     if "application/json" in request.headers.get("Accept", ""):
         body = {"ok": not notice, "notice": notice, "csrf": visitor.csrf,
                 "message_id": message_id if notice else new_message_id(),
+                # The script replaces the messages on the page instead of adding to them.
+                "erased": visitor.transcript.was_erased_by(entries or []),
                 "entries": [entry_json(entry, visitor.transcript) for entry in entries or []]}
         return visitor.finish(request, web.json_response(body, status=status, headers=NO_STORE))
     if notice:

@@ -3,8 +3,10 @@
 The web chat keeps each transcript in memory only. After a restart, or once a transcript was
 dropped to make room, the page rebuilds it from the conversation Rasa keeps anyway: the web
 chat writes no second copy of anyone's words, and an erasure (which deletes Rasa's events)
-leaves nothing to rebuild. Files, such as the participant's own record, are never rebuilt:
-the message that offered one shows only its words.
+leaves nothing to rebuild. Rasa saves the erasure's own turn after the action ran, which can
+briefly bring the older events back until the erasure runs again: the reply that says the data
+was erased (`custom.erased`) still empties what was rebuilt before it. Files, such as the
+participant's own record, are never rebuilt: the message that offered one shows only its words.
 """
 from __future__ import annotations
 
@@ -53,7 +55,8 @@ class ConversationHistory:
 
 
 def rebuild(transcript: Transcript, events: Iterable[dict], *, greeting: str) -> None:
-    """Add Rasa's stored messages to an empty transcript, as the live page showed them."""
+    """Add Rasa's stored messages to an empty transcript, as the live page showed them (from
+    the latest erasure on)."""
     for asked, answers in _exchanges(events):
         message = str(asked.get("text") or "") if asked else ""
         said = _said(transcript, message, greeting)

@@ -56,6 +56,24 @@ class WebChat:
                 future = self.speech_pool.submit(self.speech.synthesize, entry.text, SPEECH_LANGUAGE, sender)
                 future.add_done_callback(_log_failure)
 
+    def forget_audio(self, sender: str) -> None:
+        """After an erasure, delete this sender's personal audio once queued readings are done."""
+        cache = getattr(self.speech, "cache", None)
+        owner_of = getattr(self.speech, "owner_of", None)
+        if cache is None or owner_of is None:
+            return
+        # The one speech thread takes jobs in order: a reading of an earlier message still
+        # waiting (warm) would otherwise write that message's audio again after the erasure.
+        future = self.speech_pool.submit(cache.erase_owner, owner_of(sender))
+        future.add_done_callback(_log_erase_failure)
+
+    def audio_is_shared(self, text: str) -> bool:
+        """True when a message read aloud is the same for everyone (no participant's words)."""
+        from bot.speech.service import speakable  # as app.py: the web chat loads speech lazily
+
+        personal_owner = getattr(self.speech, "personal_owner", None)
+        return personal_owner is not None and personal_owner(speakable(text), None) is None
+
 
 CHAT = web.AppKey("chat", WebChat)
 
@@ -63,3 +81,9 @@ CHAT = web.AppKey("chat", WebChat)
 def _log_failure(future: concurrent.futures.Future) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("Could not read a message aloud ahead of time: %s", future.exception())
+
+
+def _log_erase_failure(future: concurrent.futures.Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("Could not delete an erased participant's audio: %s",
+                  future.exception().__class__.__name__)

@@ -6,7 +6,8 @@ the page then reads the conversation back from there (bot.web.history) and shows
 again, or, when Rasa has none, says hello to Rasa. Keeping the words out of another table
 means the web chat writes no participant's words to disk of its own. A file the assistant
 gives a participant (their own record) is kept in memory with the message offering it,
-and is gone after a restart.
+and is gone after a restart. A reply that says the participant's data was erased
+(`custom.erased`, from action_delete_my_data) empties the transcript before it is shown.
 """
 from __future__ import annotations
 
@@ -76,6 +77,12 @@ def choices_from(message: dict) -> Tuple[Choice, ...]:
     return tuple(found)
 
 
+def erasure_in(replies: Iterable[dict]) -> bool:
+    """True when Rasa's replies say the participant's data and this chat were just erased."""
+    return any(isinstance(reply.get("custom"), dict) and reply["custom"].get("erased") is True
+               for reply in replies)
+
+
 def file_from(message: dict) -> Optional[SavedFile]:
     """The file a Rasa message carries (see bot.documents), kept under a new random id."""
     document = document_in(message)
@@ -92,6 +99,7 @@ class Transcript:
         self.turn = 0
         self.lock = asyncio.Lock()
         self.read_back = False  # Rasa's stored conversation was looked for (bot.web.history)
+        self.erased_turn: Optional[int] = None  # the exchange that said the data was erased
         # Recent message ids sent to Rasa -> (a digest of the message, its turn), oldest first.
         self._sent: collections.OrderedDict = collections.OrderedDict()
 
@@ -99,8 +107,16 @@ class Transcript:
         return bool(self.entries)
 
     def add_exchange(self, said: Optional[str], replies: Iterable[dict]) -> List[Entry]:
-        """Add what the participant said (None for the page's own hello) and the replies."""
+        """Add what the participant said (None for the page's own hello) and the replies.
+
+        Replies saying the data was erased replace everything shown before, and what the
+        participant said to ask for it is not shown either.
+        """
+        replies = list(replies)
         self.turn += 1
+        if erasure_in(replies):
+            self.erase()
+            said = None
         added = []
         if said is not None:
             added.append(Entry(_new_id(), PARTICIPANT, said, self.turn))
@@ -117,6 +133,20 @@ class Transcript:
                 added.append(Entry(_new_id(), HELPER, "", self.turn, file=saved))
         self.entries.extend(added)
         return added
+
+    def erase(self) -> None:
+        """Forget every message and file shown so far, as the participant asked.
+
+        The ids of messages already sent stay (with a digest, never the words), so an old page
+        that posts one again is still not sent to Rasa twice; the turn count goes on, so such
+        a post finds no messages to show again.
+        """
+        self.entries.clear()
+        self.erased_turn = self.turn
+
+    def was_erased_by(self, entries: List[Entry]) -> bool:
+        """True when these entries answer the message after which the data was erased."""
+        return bool(entries) and entries[0].turn == self.erased_turn
 
     def remember_sent(self, message_id: str, message: str) -> None:
         """Note that Rasa answered this message, so a second post of it is not sent again."""

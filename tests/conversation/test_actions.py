@@ -191,11 +191,18 @@ def test_a_flood_gets_one_kind_word_and_is_not_all_stored(app):
 
 def test_a_huge_message_gets_a_clear_reply_and_is_not_stored(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
-    said, _, _ = run(questions.ActionSaveAnswer(),
-                     tracker(slots={"answer_text": "word " * 3000}, message_id="huge"))
-    assert said == ["utter_too_long", "utter_ask_add_more"]
+    said, events, _ = run(questions.ActionSaveAnswer(),
+                          tracker(slots={"answer_text": "word " * 3000}, message_id="huge"))
+    # Nothing was kept, so the question is asked again (not "add anything else?").
+    assert said == ["utter_too_long"] and slot(events, "stage") == "question"
+    assert {"event": "followup", "name": "answer_form", "timestamp": None} in events
+    assert slot(events, "adding_more") == "unset"  # "What else?" stays "What else?"
     with app.sessions() as session:
         assert session.execute(select(Answer)).first() is None
+    # Typed straight after "add anything else?", the answer before it stands: ask that again.
+    said, events, _ = run(questions.ActionSaveMore(),
+                          tracker(text="word " * 3000, slots={"stage": "add_more"}, message_id="huge2"))
+    assert said == ["utter_too_long", "utter_ask_add_more"] and slot(events, "stage") == "add_more"
 
 
 def test_a_new_consent_text_asks_again(app):
@@ -342,3 +349,71 @@ def test_a_guess_at_leaving_after_add_more_is_kept_as_more_answer(app):
     assert app.conversation.progress("s1").consented
     with app.sessions() as session:
         assert [a.text for a in session.execute(select(Answer)).scalars()] == [text]
+
+
+@pytest.mark.parametrize("text", ["maybe", "ok", "Not sure", "😀🎉", "...", "hmm ok", "I dont know"])
+def test_a_reply_to_add_more_with_no_answer_in_it_is_not_stored(app, text):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, events, _ = run(questions.ActionSaveMore(),
+                          tracker(text=text, slots={"stage": "add_more"}, message_id="f1"))
+    assert said == ["utter_press_yes_or_no"] and slot(events, "stage") == "add_more"
+    with app.sessions() as session:
+        assert session.execute(select(Answer)).first() is None
+
+
+@pytest.mark.parametrize("text", ["dogs", "maybe a job one day", "ok so my bus pass", "Mis amigos"])
+def test_a_short_real_answer_after_add_more_is_kept(app, text):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, _, _ = run(questions.ActionSaveMore(),
+                     tracker(text=text, slots={"stage": "add_more"}, message_id="f2"))
+    assert said[0] == "utter_reflect"
+    with app.sessions() as session:
+        assert session.execute(select(Answer.text)).scalar_one() == text
+
+
+def test_not_understood_asks_again_what_the_chat_waits_for(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_on_behalf"))
+    said, events, _ = run(control.ActionKindFallback(),
+                          tracker(intent="nlu_fallback", text="hmm", slots={"stage": "carer_agree"}))
+    assert said == ["utter_not_understood", "utter_ask_person_agrees"]
+    assert events == [{"event": "rewind", "timestamp": None}]
+    said, _, _ = run(control.ActionKindFallback(),
+                     tracker(intent="nlu_fallback", text="hmm", slots={"stage": "safeguard"}))
+    assert said == ["utter_not_understood", "utter_safeguarding_carry_on"]
+
+
+def test_hello_a_minute_later_is_not_welcomed_back(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    soon = [{"event": "user", "timestamp": 1000.0}, {"event": "user", "timestamp": 1060.0}]
+    said, events, _ = run(welcome.ActionWelcome(), tracker(events=soon))
+    assert said == [] and slot(events, "stage") == "question"  # the question follows
+    later = [{"event": "user", "timestamp": 1000.0}, {"event": "user", "timestamp": 1000.0 + 3 * 3600}]
+    said, _, _ = run(welcome.ActionWelcome(), tracker(events=later))
+    assert said == ["utter_welcome_back"]
+    run(control.ActionPause(), tracker(intent="stop"))  # "stop", then hello at once: a return
+    said, _, _ = run(welcome.ActionWelcome(), tracker(events=soon))
+    assert said == ["utter_welcome_back"]
+
+
+@pytest.mark.parametrize("words, held", [("My friends", False),
+                                         ("someone hurts me at night", True)])
+def test_deleting_tells_transports_the_chat_was_erased(app, words, held):
+    from actions import data_rights
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    run(questions.ActionSaveAnswer(), tracker(intent="share", text=words,
+                                              slots={"answer_text": words}))
+    said, events, dispatcher = run(data_rights.ActionDeleteMyData(),
+                                   tracker(intent="affirm", text="/affirm",
+                                           slots={"stage": "confirm_delete"}))
+    assert said == (["utter_deletion_held"] if held else []) + ["utter_deleted"]
+    assert slot(events, "stage") == "deleted"
+    # Only the last message carries the sign, so a transport clears the chat before showing
+    # every reply of this turn (the held notice too); the held answer stays for the lead.
+    assert [m.get("custom") or None for m in dispatcher.messages] == [None] * held + [
+        {"erased": True}]
+    record = app.data_rights.record("s1")
+    assert ([a["text"] for a in record["answers"]] if record else []) == ([words] if held else [])

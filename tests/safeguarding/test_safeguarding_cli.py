@@ -1,13 +1,21 @@
 """CLI tests: `safeguarding check` round trip and one-line errors for bad input."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
+from bot.cli import main
 from bot.safeguarding.cli import safeguarding
+from bot.store import safeguarding_queries
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade
+from bot.store.models import AuditEntry, SafeguardingAlert
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -85,3 +93,44 @@ def test_real_process_round_trip_and_binary_garbage():
 def test_group_is_extensible():
     assert "check" in safeguarding.commands
     assert safeguarding.name == "safeguarding"
+
+
+def _alert_store(tmp_path, database_url):
+    """A migrated store holding one open alert, and the CLI's base arguments and environment."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with sessionmaker(engine, future=True).begin() as session:
+        safeguarding_queries.add_alert(
+            session, participant_id=None, answer_id=None, text="someone hurts me",
+            channel="web", role="self", score=0.9, categories=["abuse"], immediate_danger=False)
+    env = {"COPRODUCE_VAR_DIR": str(tmp_path), "COPRODUCE_HASH_KEY": "test-key"}
+    return engine, ["--database-url", database_url], env
+
+
+def test_a_second_resolve_is_refused_and_the_first_decision_stands(tmp_path, database_url):
+    engine, base, env = _alert_store(tmp_path, database_url)
+    runner = CliRunner(mix_stderr=False)
+    try:
+        first = runner.invoke(main, base + ["safeguarding", "resolve", "1", "--by", "tester",
+                                            "--action", "reassure", "--note", "Called her back"],
+                              env=env)
+        assert first.exit_code == 0, first.stderr
+        second = runner.invoke(main, base + ["safeguarding", "resolve", "1", "--by", "other",
+                                             "--action", "record", "--note", "again"], env=env)
+        assert second.exit_code == 1 and "Traceback" not in second.stderr
+        refusal = second.stderr.strip().splitlines()
+        assert len(refusal) == 1, second.stderr
+        assert "already resolved by tester" in refusal[0] and "(reassure)" in refusal[0]
+        assert re.search(r"on \d{4}-\d\d-\d\d \d\d:\d\d", refusal[0])
+        with engine.connect() as connection:
+            alert = connection.execute(select(SafeguardingAlert)).one()
+            audit = connection.execute(select(AuditEntry.actor, AuditEntry.action)).all()
+        assert (alert.status, alert.resolved_by, alert.resolved_action, alert.resolved_note) == (
+            "resolved", "tester", "reassure", "Called her back")
+        assert [(actor, action) for actor, action in audit
+                if action == "safeguarding_resolve"] == [("tester", "safeguarding_resolve")]
+        listed = runner.invoke(main, base + ["safeguarding", "list", "--all"], env=env)
+        assert listed.exit_code == 0 and "reassure by tester: Called her back" in listed.stdout
+        assert "again" not in listed.stdout
+    finally:
+        engine.dispose()

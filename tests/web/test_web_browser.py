@@ -285,3 +285,22 @@ def test_without_javascript_the_forms_still_work(live_web, words):
         device.screenshot("10-no-javascript")
     finally:
         device.close()
+
+
+def test_after_delete_my_answers_the_open_page_shows_nothing_from_before(browser):
+    start_talking(browser)
+    browser.press("Yes")
+    browser.wait_for_choice("For myself")
+    browser.press("For myself")
+    browser.wait_for_message(QUESTION_1)
+    browser.say("Walks with my sister Zelda")
+    browser.wait_for_message("You said: Walks with my sister Zelda")
+    browser.say("Delete my answers")
+    browser.wait_for_choice("Yes, delete them")
+    browser.press("Yes, delete them")
+    browser.wait_for_message("We have deleted your answers")
+    # Without a reload: the script replaced the messages, so no earlier words stay on screen.
+    texts = browser.texts()
+    assert not any("Zelda" in text for text in texts), texts
+    assert texts[0].startswith("We have deleted your answers")
+    assert_accessible(browser, "07-after-erasure")

@@ -17,7 +17,8 @@ from bot.web import build_web_app
 from bot.web.state import CHAT
 from tests.conftest import free_port, make_settings
 from web_pages import read_page
-from web_support import ASK_ME, MY_DATA, FakeSpeech, ServedApp, post, visit
+from web_support import (ASK_ME, DELETE, DELETE_YES, DELETED, MY_DATA, FakeSpeech, ServedApp,
+                         post, visit)
 
 HELLO = "Hello! Do you want to take part?"
 WELCOME_BACK = "Welcome back."
@@ -71,6 +72,10 @@ class StoringRasa:
             tracker.update(bot)
         tracker.update(SlotSet("stage", "question"))
         tracker.update(ActionExecuted("action_listen"))
+        if any((bot.data.get("custom") or {}).get("erased") for bot in said):
+            # As action_delete_my_data does; then Rasa saves the turn, which writes the whole
+            # conversation it still holds back to the store until the erasure runs again.
+            delete_conversation(self.store.engine, sender)
         await self.store.save(tracker)
         output = CollectingOutputChannel()
         for bot in said:
@@ -83,6 +88,12 @@ class StoringRasa:
         from rasa.shared.core.events import BotUttered
 
         asked = sum(event.text in (ASK_ME, "/skip") for event in earlier)
+        if message == DELETE:
+            return [BotUttered("Do you want us to delete your answers?", {"buttons": [
+                {"title": DELETE_YES[1], "payload": DELETE_YES[0]},
+                {"title": "No, keep them", "payload": "/deny"}]})]
+        if message == DELETE_YES[0] and earlier and earlier[-1].text == DELETE:
+            return [BotUttered(DELETED, {"custom": {"erased": True}})]  # as utter_deleted
         if message == "/greet":
             return [BotUttered(WELCOME_BACK if earlier else HELLO, {"buttons": [
                 {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]})]
@@ -344,3 +355,43 @@ def test_in_a_browser_the_rebuilt_page_reads_well_and_its_buttons_work(tmp_path,
         browser.close()
         served_rasa.stop()
         rasa.close()
+
+
+def erase(browser, server):
+    """Ask to delete the answers and press Yes, as the participant did."""
+    assert post(browser, server, reload(browser, server), text=DELETE).status_code == 303
+    page = reload(browser, server)
+    assert DELETE_YES[::-1] in [(title, payload) for payload, title in page.choices]
+    assert post(browser, server, page, payload=DELETE_YES[0]).status_code == 303
+    return reload(browser, server)
+
+
+def test_after_an_erasure_a_restart_shows_none_of_the_earlier_conversation(
+        settings, rasa, chat_server):
+    server = chat_server(settings, rasa.url)
+    browser, page = visit(server)
+    talk(browser, server, page)
+    erased = erase(browser, server)
+    assert erased.texts == [DELETED]
+    sender = rasa.received[-1]["sender"]
+
+    # Rasa saved the erasure's turn after the action: the older events are briefly back in the
+    # tracker store, but the page still shows only what came from the erasure on.
+    assert len(server.chat().history.messages(sender, limit=100)) > 2
+    soon = reload(browser, server.restart())
+    assert soon.texts == [DELETED] and soon.file_links == [] and soon.choices == []
+    html = browser.get(server.url + "/").text
+    for earlier in ("Friends", MY_DATA, ASK_ME, "Question 1", "erased"):
+        assert earlier not in html
+
+    # The erasure runs again (bot.data_rights): read back finds nothing, so Rasa says hello.
+    engine = tracker_engine(settings)
+    try:
+        delete_conversation(engine, sender)
+    finally:
+        engine.dispose()
+    assert server.restart().chat().history.messages(sender, limit=100) == []
+    sent = len(rasa.received)
+    later = reload(browser, server)
+    assert later.texts == [HELLO] and rasa.messages()[sent:] == ["/greet"]
+    assert "Friends" not in browser.get(server.url + "/").text

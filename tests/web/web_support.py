@@ -35,6 +35,10 @@ PROPOSED_WORDS = {
 }
 MY_DATA = "what do you know about me"
 ASK_ME = "ask me a question"
+DELETE = "delete my answers"
+DELETE_YES = ("/affirm", "Yes, delete them")
+DELETED = "We have deleted your answers and this chat. Thank you for your time."
+HELD = "We must keep some of what you told us for now."
 DOMAIN = PROJECT_ROOT / "domain.yml"
 JSON = {"Accept": "application/json"}
 
@@ -85,13 +89,16 @@ class ServedApp:
 @dataclasses.dataclass
 class FakeRasa:
     """Rasa's REST channel as a participant sees it: hello with buttons, the participant's
-    record as a file when asked, numbered questions with a Skip button, then echoes.
+    record as a file when asked, numbered questions with a Skip button, an erasure after
+    "delete my answers" and Yes, then echoes.
     It can answer slowly (`delay` seconds) or rest for the next `failures` messages."""
 
     received: List[dict] = dataclasses.field(default_factory=list)
     delay: float = 0.0
     failures: int = 0
     questions: int = 0
+    held: bool = False  # an erasure holds flagged answers for the safeguarding lead
+    confirming: set = dataclasses.field(default_factory=set)  # senders asked "delete?"
 
     def app(self) -> web.Application:
         """The fake server's routes."""
@@ -108,6 +115,19 @@ class FakeRasa:
             self.failures -= 1
             return web.Response(status=503)
         message = body["message"]
+        if message == DELETE:
+            self.confirming.add(body["sender"])
+            return web.json_response([
+                {"text": "Do you want us to delete your answers?",
+                 "buttons": [{"title": DELETE_YES[1], "payload": DELETE_YES[0]},
+                             {"title": "No, keep them", "payload": "/deny"}]}])
+        if message == DELETE_YES[0] and body["sender"] in self.confirming:
+            self.confirming.discard(body["sender"])
+            held = [{"recipient_id": body["sender"], "text": HELD}] if self.held else []
+            # As Rasa's REST channel sends utter_deleted with its json_message: apart.
+            return web.json_response(held + [
+                {"recipient_id": body["sender"], "text": DELETED},
+                {"recipient_id": body["sender"], "custom": {"erased": True}}])
         if message in (ASK_ME, "/skip"):
             self.questions += 1
             return web.json_response([

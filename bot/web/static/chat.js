@@ -146,6 +146,11 @@
       if (reply.ok && typed) {
         textbox.value = "";
       }
+      if (reply.erased) {
+        // The participant's words were deleted: nothing of them stays on the screen.
+        stopPlaying();
+        messages.textContent = "";
+      }
       addEntries(reply.entries || []);
       if (!reply.ok && typed) {
         textbox.focus();
