@@ -115,14 +115,16 @@ class Browser:
             self.press("Yes")
             self.wait_for_message(self.ADD_MORE)
 
-    def press(self, title: str) -> None:
-        """Click the choice button with this title."""
+    def press(self, title: str, *, wait: bool = True) -> None:
+        """Click the choice button with this title (and wait for more messages, unless told
+        not to: after an erasure the page holds fewer)."""
         self.wait_for_choice(title)
         count = len(self.texts())
         button = next(e for e in self.driver.find_elements(By.CSS_SELECTOR, ".choices button")
                       if e.text == title)
         button.click()
-        self.wait.until(lambda d: len(self.texts()) > count)
+        if wait:
+            self.wait.until(lambda d: len(self.texts()) > count)
 
     def say(self, words: str, *, press_enter: bool = True) -> None:
         """Type words in the message box and send them (Enter, or the Send button)."""
