@@ -72,7 +72,7 @@ class DataRights:
         pseudonym = self._pseudonym(sender_id)
         with self._sessions.begin() as session:
             result = erase_participant(session, pseudonym=pseudonym)
-            # Words the Telegram transport still keeps for Rasa (only while it rests) go too.
+            # Words the Telegram transport still keeps for Rasa (until a second after it answers) go too.
             session.execute(delete(telegram_waiting).where(telegram_waiting.c.sender == sender_id))
             safeguarding_queries.add_audit(
                 session, actor=actor, action="erasure",

@@ -226,8 +226,9 @@ telegram_payloads = Table(
     Column("payload", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-# Messages kept while Rasa rests, so that a restart does not lose them. The participant's words
-# and chat id stay only until Rasa answers, patience runs out or their data are erased.
+# Messages for Rasa, kept from their arrival, so that no restart or crash of the transport loses
+# them. The participant's words and chat id stay only until a second after Rasa answers,
+# patience runs out or their data are erased.
 telegram_waiting = Table(
     "telegram_waiting", Base.metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -113,7 +113,9 @@ async def _serve(application: Application, stop: asyncio.Event, webhook: Optiona
     await register_commands(application)
     await asyncio.to_thread(application.bot_data["state"].forget_seen_before, SEEN_DAYS)
     await application.start()
-    await application.bot_data["relay"].resume()  # messages kept while Rasa rested, before a stop
+    # Messages left in the store by a stop (Rasa resting) or a crash, before any new update:
+    # a chat's resumed messages go to Rasa before its new ones.
+    await application.bot_data["relay"].resume()
     if webhook is None:
         await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         server = None

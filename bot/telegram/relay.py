@@ -1,7 +1,8 @@
 """Pass each chat's messages to Rasa in order, keep them while Rasa rests, and send the replies.
 
-Messages waiting for a resting Rasa are also written to the store (when one is given), so that
-stopping or restarting the transport loses none: `resume` hands them to Rasa after a start.
+Each message for Rasa is also written to the store (when one is given) as it comes, committed
+while Rasa answers, and deleted a second after Rasa's replies are handed to the outbox, so that
+neither a stop nor a crash loses it: `resume` hands what is left to Rasa after a start.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 from typing import Deque, Dict, List, Optional, Set
 
 from bot.rest_client import RasaUnavailable
+from bot.telegram.kept import KeptMessages
 from bot.telegram.outbox import Outbox
 from bot.telegram.render import Outgoing
 from bot.telegram.words import MESSAGE_KEPT, RASA_RESTING, SEND_AGAIN, Wording
@@ -30,7 +32,7 @@ class Incoming:
     text: str = ""
     language: Optional[str] = None
     fixed_reply: Optional[str] = None  # a domain response to send instead of asking Rasa
-    kept_at: Optional[float] = None  # when a message resumed after a restart was first kept
+    kept_at: Optional[float] = None  # when a message resumed after a restart was kept
 
 
 class Relay:
@@ -42,8 +44,9 @@ class Relay:
                  typing_every: float = 4.5):
         self.rasa = rasa
         self.keep_contact = keep_contact  # (sender, chat id): where to send news later
-        # Where waiting messages are kept across restarts (a TelegramState), or None.
+        # Where messages for Rasa are kept across restarts and crashes (a TelegramState), or None.
         self.store = store
+        self.kept = KeptMessages(store)
         self.outbox = outbox
         self.wording = wording
         self.patience = patience
@@ -55,16 +58,16 @@ class Relay:
         self._workers: Dict[int, asyncio.Task] = {}
         self._in_flight: Dict[int, Incoming] = {}
         self._resting: Set[int] = set()  # chats whose message waits for Rasa to come back
-        self._stored: Set[str] = set()  # message ids of the messages kept in the store
-        self._storing: Dict[str, asyncio.Future] = {}  # message id -> its write, under way
         self._closing = False
         self.counts: collections.Counter = collections.Counter()
 
     def submit(self, item: Incoming) -> None:
         """Queue a message for its chat and make sure a worker is sending that chat's messages."""
         self._queues.setdefault(item.chat_id, collections.deque()).append(item)
-        if item.chat_id in self._resting and item.fixed_reply is None:
-            self.outbox.background(self._keep_and_say(item), "keeping a message")
+        if item.fixed_reply is None:
+            self.kept.keep([item])  # written ahead: a crash while Rasa answers loses nothing
+            if item.chat_id in self._resting:
+                self.outbox.background(self._say_kept(item), "saying a message is kept")
         if item.chat_id not in self._workers:
             worker = asyncio.ensure_future(self._work(item.chat_id))
             self._workers[item.chat_id] = worker
@@ -78,6 +81,8 @@ class Relay:
                 await self._handle(item)
         except Exception:  # noqa: BLE001 - one broken message must not silence the chat
             log.exception("Failed to handle a message; the chat carries on")
+            if item is not None:  # the participant sends it again: a restart must not
+                await self.kept.forget([item], wait=False)
             self._say_soon(chat_id, item.sender if item else "", SEND_AGAIN)
         finally:
             self._workers.pop(chat_id, None)
@@ -92,20 +97,25 @@ class Relay:
             return
         self._in_flight[item.chat_id] = item
         try:
+            # Its write began when it came (submit) and commits while Rasa answers: waiting for
+            # the commit first would add it to every turn. A crash in the millisecond before the
+            # commit leaves the message with Rasa, which has it already.
             replies = await self._ask(item)
         finally:
             self._in_flight.pop(item.chat_id, None)
             self._resting.discard(item.chat_id)
         if replies is None:
-            await self._forget([item, *self._give_up(item.chat_id)])
+            await self.kept.forget([item, *self._give_up(item.chat_id)])
             await self.say(item.chat_id, item.sender, SEND_AGAIN)
             return
-        await self._forget([item])  # Rasa has it now; a restart must not send it again
         if self.keep_contact and any((r.get("custom") or {}).get("keep_contact") for r in replies):
             # The participant asked for news: keep their chat id in the erasable contacts
             # table only. It never goes to Rasa, whose tracker store keeps every message.
             self.keep_contact(item.sender, str(item.chat_id))
         await self.outbox.send_replies(item.chat_id, item.sender, replies)
+        # Only now: a crash before this sends it to Rasa again at the next start, under the same
+        # message id, so the answer it holds is stored once. The next message need not wait.
+        await self.kept.forget([item], wait=False)
 
     async def _ask(self, item: Incoming) -> Optional[List[dict]]:
         """Rasa's replies, tried again with back-off while it rests; None when patience runs out."""
@@ -128,8 +138,10 @@ class Relay:
                         log.warning("Rasa is not answering (%s); keeping the message", exc)
                         self._resting.add(item.chat_id)
                         self.counts["kept"] += 1
-                        waiting = [item, *self._queues.get(item.chat_id, ())]
-                        await self._store([other for other in waiting if other.fixed_reply is None])
+                        waiting = [other for other in [item, *self._queues.get(item.chat_id, ())]
+                                   if other.fixed_reply is None]
+                        self.kept.keep(waiting)  # written already, unless the store failed
+                        await self.kept.written(waiting)
                         if item.kept_at is None:  # a resumed message was announced before
                             await self.say(item.chat_id, item.sender, RASA_RESTING, MESSAGE_KEPT)
                     if time.monotonic() + delay > deadline:
@@ -154,9 +166,9 @@ class Relay:
     def _say_soon(self, chat_id: int, sender: str, name: str) -> None:
         self.outbox.background(self.say(chat_id, sender, name), f"saying {name}")
 
-    async def _keep_and_say(self, item: Incoming) -> None:
-        """Keep a message that came while Rasa rests, then tell the participant it is kept."""
-        await self._store([item])
+    async def _say_kept(self, item: Incoming) -> None:
+        """Tell the participant that a message that came while Rasa rests is kept, once it is."""
+        await self.kept.written([item])
         await self.say(item.chat_id, item.sender, MESSAGE_KEPT)
 
     def _give_up(self, chat_id: int) -> List[Incoming]:
@@ -170,53 +182,8 @@ class Relay:
                   "again", self.patience, 1 + len(dropped))
         return dropped
 
-    async def _store(self, items: List[Incoming]) -> None:
-        """Write messages waiting for Rasa to the store, so that a restart does not lose them.
-
-        If the store fails, the messages are still kept here and retried; only a restart
-        would lose them, and the log says so.
-        """
-        items = [item for item in items
-                 if item.message_id not in self._stored and item.message_id not in self._storing]
-        if self.store is None or not items:
-            return
-
-        async def write() -> None:
-            try:
-                await asyncio.to_thread(self.store.keep_waiting, items)
-                self._stored.update(item.message_id for item in items)
-            except Exception as exc:  # noqa: BLE001 - Rasa's answer matters more than the copy
-                log.error("Could not keep %d waiting message(s) in the store (%s); they are "
-                          "kept in memory only", len(items), exc.__class__.__name__)
-            finally:
-                for item in items:
-                    self._storing.pop(item.message_id, None)
-
-        task = asyncio.ensure_future(write())
-        for item in items:
-            self._storing[item.message_id] = task
-        await asyncio.shield(task)  # a cancelled worker must not cut the write short
-
-    async def _forget(self, items: List[Incoming]) -> None:
-        """Delete kept messages that Rasa now has, or that the participant will send again."""
-        # A write still under way finishes first, or the row would outlive its message.
-        writes = {self._storing[item.message_id] for item in items
-                  if item.message_id in self._storing}
-        if writes:
-            await asyncio.gather(*writes, return_exceptions=True)
-        ids = [item.message_id for item in items if item.message_id in self._stored]
-        if self.store is None or not ids:
-            return
-        try:
-            await asyncio.to_thread(self.store.forget_waiting, ids)
-        except Exception as exc:  # noqa: BLE001 - the participant has their answer already
-            log.error("Could not delete %d answered message(s) from the store (%s); a restart "
-                      "would send them to Rasa again", len(ids), exc.__class__.__name__)
-            return
-        self._stored.difference_update(ids)
-
     async def resume(self) -> int:
-        """After a start, hand Rasa the messages kept before a stop; return how many.
+        """After a start, hand Rasa the messages kept before a stop or a crash; return how many.
 
         Those kept longer than `patience` are dropped, and their participant is asked, once,
         to send again.
@@ -224,7 +191,7 @@ class Relay:
         if self.store is None:
             return 0
         kept = await asyncio.to_thread(self.store.waiting)
-        self._stored.update(waiting.message_id for waiting in kept)
+        self.kept.adopt(waiting.message_id for waiting in kept)
         first_kept: Dict[int, float] = {}
         for waiting in kept:
             first_kept.setdefault(waiting.chat_id, waiting.kept_at.timestamp())
@@ -239,20 +206,20 @@ class Relay:
         dropped = [Incoming(chat_id=waiting.chat_id, sender=waiting.sender,
                             message_id=waiting.message_id)
                    for waiting in kept if waiting.chat_id in stale]
-        await self._forget(dropped)
+        await self.kept.forget(dropped)
         for chat_id in stale:
             self.counts["gave_up"] += 1
             sender = next(item.sender for item in dropped if item.chat_id == chat_id)
             await self.say(chat_id, sender, SEND_AGAIN)
         if kept:
-            log.info("Resumed %d message(s) kept while Rasa rested; %d chat(s) had waited too "
-                     "long and were asked to send again", len(resumed), len(stale))
+            log.info("Resumed %d message(s) kept before a stop or a crash; %d chat(s) had waited "
+                     "too long and were asked to send again", len(resumed), len(stale))
         return len(resumed)
 
     async def close(self, grace: float = 10.0) -> None:
         """Let workers finish (up to `grace` seconds). Messages waiting for a resting Rasa stay
         in the store for `resume` (without one, their senders are asked to send again, as is
-        anyone whose message Rasa was still answering)."""
+        anyone whose message Rasa was still answering); every other message leaves the store."""
         self._closing = True
         deadline = time.monotonic() + grace
         # Wait for chats Rasa is answering; chats waiting for Rasa to come back cannot finish.
@@ -272,8 +239,10 @@ class Relay:
                    if item is not None and item.fixed_reply is None]
         for worker in list(self._workers.values()):
             worker.cancel()
-        await self._store(to_keep)
-        await asyncio.gather(*set(self._storing.values()), return_exceptions=True)
+        self.kept.keep(to_keep)  # written already, unless the store failed
+        await self.kept.flush()
+        # Their senders are asked to send again, or Rasa answered them: not for the next start.
+        await self.kept.forget_ids(self.kept.kept_ids() - {item.message_id for item in to_keep})
         for chat_id, sender in waiting.items():
             if chat_id in kept:
                 continue

@@ -1,8 +1,8 @@
 """What the Telegram transport must remember across restarts: handled updates, used keyboards,
-uploaded voice notes, long button payloads, and messages waiting while Rasa rests.
+uploaded voice notes, long button payloads, and messages waiting for Rasa's answer.
 
 Only the waiting messages hold personal data (the words and the chat id), and only until Rasa
-answers them, patience runs out or the participant's data are erased; the other keys are ids
+has answered them, patience runs out or the participant's data are erased; the other keys are ids
 or keyed hashes. The tables are defined in bot/store/models.py and made by Alembic (revisions
 0003 and 0004).
 """
@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, List, NamedTuple, Optional
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -147,17 +149,28 @@ class TelegramState:
     def keep_waiting(self, messages: Iterable) -> None:
         """Keep messages for Rasa (objects with chat_id, sender, message_id, text, language)
         in one commit, in this order; one kept already is left as it was."""
+        self.change_waiting(keep=messages)
+
+    def change_waiting(self, *, keep: Iterable = (), forget: Iterable[str] = ()) -> None:
+        """Keep messages for Rasa, then delete kept ones by message id, in one commit."""
+        keep, forget = list(keep), list(forget)
+        if not keep and not forget:
+            return
         now = _now()
+        rows: dict = {}  # message id -> its row, the first of each id, in order
+        for message in keep:
+            rows.setdefault(message.message_id, dict(
+                bot_id=self._bot_id, message_id=message.message_id, chat_id=message.chat_id,
+                sender=message.sender, text=message.text, language=message.language,
+                kept_at=now))
         with self._engine.begin() as connection:
-            for message in messages:
-                try:
-                    with connection.begin_nested():
-                        connection.execute(insert(waiting_table).values(
-                            bot_id=self._bot_id, message_id=message.message_id,
-                            chat_id=message.chat_id, sender=message.sender, text=message.text,
-                            language=message.language, kept_at=now))
-                except IntegrityError:
-                    pass
+            if rows:
+                _insert_new(connection, waiting_table, list(rows.values()),
+                            ["bot_id", "message_id"])
+            if forget:
+                connection.execute(delete(waiting_table).where(
+                    waiting_table.c.bot_id == self._bot_id,
+                    waiting_table.c.message_id.in_(forget)))
 
     def waiting(self) -> List[Waiting]:
         """The messages kept for Rasa, oldest first."""
@@ -170,13 +183,7 @@ class TelegramState:
 
     def forget_waiting(self, message_ids: Iterable[str]) -> None:
         """Delete kept messages once Rasa has them or the participant was asked to send again."""
-        message_ids = list(message_ids)
-        if not message_ids:
-            return
-        with self._engine.begin() as connection:
-            connection.execute(delete(waiting_table).where(
-                waiting_table.c.bot_id == self._bot_id,
-                waiting_table.c.message_id.in_(message_ids)))
+        self.change_waiting(forget=message_ids)
 
     def _insert_once(self, statement) -> bool:
         """Run an insert; True if the row was there already."""
@@ -186,6 +193,21 @@ class TelegramState:
         except IntegrityError:
             return True
         return False
+
+
+def _insert_new(connection, table, rows: List[dict], key: List[str]) -> None:
+    """Insert rows in one statement, in order, leaving any whose key is there already."""
+    dialect = connection.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert_or_skip = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(table)
+        connection.execute(insert_or_skip.values(rows).on_conflict_do_nothing(index_elements=key))
+        return
+    for row in rows:  # elsewhere one savepoint each, which costs more
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(table).values(row))
+        except IntegrityError:
+            pass
 
 
 def _aware(moment: datetime) -> datetime:

@@ -114,6 +114,11 @@ class FakeBotApi:
             self._failures.setdefault(method, []).extend(
                 [{"status": status, "retry_after": retry_after}] * times)
 
+    def clear_failures(self, method: str) -> None:
+        """Let a method succeed again, whatever failures were still to come."""
+        with self._lock:
+            self._failures.pop(method, None)
+
     def push(self, update: dict, *, again: bool = False) -> dict:
         """Queue an update for getUpdates; `again` delivers it even if already confirmed."""
         update.setdefault("update_id", next(self._update_ids))

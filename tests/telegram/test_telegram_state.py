@@ -143,3 +143,10 @@ def test_erasure_deletes_the_words_kept_for_rasa(tmp_path):
     services.data_rights.erase("tg-carol", background=False)
     assert [w.sender for w in state.waiting()] == ["tg-dan"]
     services.engine.dispose()
+
+
+def test_messages_are_kept_and_forgotten_in_one_commit(state):
+    state.keep_waiting([_message("m1", "first")])
+    state.change_waiting(keep=[_message("m2", "second"), _message("m1", "first")], forget=["m1"])
+    state.change_waiting()
+    assert [w.message_id for w in state.waiting()] == ["m2"]

@@ -305,20 +305,19 @@ def test_messages_kept_too_long_are_asked_for_again_after_a_restart(fake_api, st
     assert rasa.sent == [] and _kept_rows(stub_settings) == []
 
 
-def test_a_kept_message_answered_while_it_is_being_written_leaves_no_row(fake_api, start_bot,
-                                                                          stub_settings,
-                                                                          telegram_domain,
-                                                                          monkeypatch):
+def test_kept_messages_leave_no_row_when_the_store_is_slow(fake_api, start_bot, stub_settings,
+                                                           telegram_domain, monkeypatch):
     from bot.rest_client import RasaUnavailable
     from bot.telegram.state import TelegramState
 
-    slow_keep = TelegramState.keep_waiting
+    change = TelegramState.change_waiting
 
-    def keep_slowly(self, messages):  # a slow disk: the write ends after Rasa has answered
-        time.sleep(1.5)
-        slow_keep(self, messages)
+    def change_slowly(self, *, keep=(), forget=()):  # a slow disk: every write takes its time
+        if keep:
+            time.sleep(1.5)
+        change(self, keep=keep, forget=forget)
 
-    monkeypatch.setattr(TelegramState, "keep_waiting", keep_slowly)
+    monkeypatch.setattr(TelegramState, "change_waiting", change_slowly)
 
     class BackSoon(StubRasa):
         async def send(self, sender, text, **kwargs):
@@ -338,6 +337,26 @@ def test_a_kept_message_answered_while_it_is_being_written_leaves_no_row(fake_ap
     time.sleep(2.0)  # every write has ended by now
     assert _kept_rows(stub_settings) == []
     assert [sent["text"] for sent in rasa.sent] == ["one", "two"]
+
+
+def test_a_message_is_kept_while_rasa_answers_it_and_not_after(fake_api, start_bot, stub_settings,
+                                                               telegram_domain):
+    def reply(text):  # what the store holds while Rasa answers (a blocking read: a test only)
+        deadline = time.monotonic() + 2  # the write commits while Rasa answers, not before
+        while not _kept_rows(stub_settings) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return [{"text": f"Kept: {[row.text for row in _kept_rows(stub_settings)]}"}]
+
+    rasa = StubRasa(reply)
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    eve = fake_api.user(1019)
+    eve.ask(lambda: eve.say("hello"), "Kept: ['hello']")
+    fake_api.wait_for(lambda: not _kept_rows(stub_settings), 10, "the answered message to go")
+    eve.ask(lambda: eve.say("again"), "Kept: ['again']")
+    # A fixed reply goes neither to Rasa nor to the store.
+    eve.ask(eve.sticker, response_text(telegram_domain, "utter_cannot_open_that"))
+    fake_api.wait_for(lambda: not _kept_rows(stub_settings), 10, "the answered message to go")
+    assert [sent["text"] for sent in rasa.sent] == ["hello", "again"]
 
 
 def test_stopping_while_rasa_answers_asks_the_participant_to_send_again(fake_api, start_bot,
