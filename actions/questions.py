@@ -76,10 +76,8 @@ class ActionSaveAnswer(Action):
 
     async def run(self, dispatcher, tracker, domain):
         text = tracker.get_slot("answer_text") or ""
-        events = store_and_reply(dispatcher, tracker, text, asked=True)
-        if SlotSet("stage", "question") in events:  # not kept: the question is asked again
-            return [SlotSet("answer_text", None)] + events
-        return [SlotSet("answer_text", None), SlotSet("adding_more", False)] + events
+        return [SlotSet("answer_text", None), SlotSet("adding_more", False)] \
+            + store_and_reply(dispatcher, tracker, text, asked=True)
 
 
 class ActionSaveMore(Action):
@@ -155,7 +153,7 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
                     text: str, asked: bool = False) -> List[Dict[Text, Any]]:
     """Save an answer (its callers have dropped control characters already); reflect it back,
     or after a disclosure give the calm script. `asked`: the answer came to the question (or
-    "What else?") just asked, which is asked again if the answer cannot be kept."""
+    "What else?") just asked: if the answer cannot be kept, the question is asked again."""
     app = services()
     result = app.conversation.save_answer(
         tracker.sender_id, text=text, channel=channel_of(tracker),

@@ -120,20 +120,20 @@ def test_a_message_no_rule_expects_gets_one_reply_and_the_chat_goes_on(rasa_serv
         ["My garden"], ["My garden", "I care for my brother"])
 
 
-def test_hello_during_the_theme_check_asks_the_check_again(rasa_servers, services):
+@pytest.mark.parametrize("message, also", [
+    ("hello", None),
+    ("What happened to my answers?", "You told us 1 thing"),
+    ("/nonsense_intent", "did not understand"),
+])
+def test_the_theme_check_is_asked_again_after_a_side_message(rasa_servers, services, message,
+                                                              also):
     person, _ = start(rasa_servers)
     assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
-    reply = person.say("hello")
+    reply = person.say(message)
     assert "I think this is about" in reply and "What makes a good life" not in reply
+    assert also is None or also in reply
     assert "Welcome back" not in reply  # a hello in the middle of a visit is not a return
-    assert "add anything else" in person.say("/affirm")
-
-
-def test_what_happened_during_the_theme_check_asks_the_check_again(rasa_servers, services):
-    person, _ = start(rasa_servers)
-    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
-    reply = person.say("What happened to my answers?")
-    assert "You told us 1 thing" in reply and "I think this is about" in reply
+    assert "I think this is about" in person.say("/repeat")  # "Say that again" shows it too
     assert "add anything else" in person.say("/affirm")
 
 
@@ -174,15 +174,6 @@ def test_maybe_or_a_smiley_after_add_more_is_not_stored(rasa_servers, services):
         reply = person.say(text)
         assert "Please press Yes or No" in reply and "You said" not in reply
     assert stored(services, person.sender) == [("good_life", "My garden")]
-
-
-def test_not_understood_at_the_theme_check_shows_the_check_again(rasa_servers, services):
-    person, _ = start(rasa_servers)
-    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
-    reply = person.say("/nonsense_intent")
-    assert "did not understand" in reply and "I think this is about" in reply
-    assert "I think this is about" in person.say("/repeat")
-    assert "add anything else" in person.say("/affirm")
 
 
 def test_the_same_rest_message_twice_at_add_more_is_stored_once(rasa_servers, services):

@@ -3,7 +3,6 @@ through the real actions and store, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from typing import Dict, List, NamedTuple
 
 import pytest
 from rasa_sdk import Tracker
@@ -11,35 +10,21 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import update
 
 from actions import data_rights, questions, welcome
-from bot.app import build_services, use_services
-from bot.store.migrate import upgrade
 from bot.store.models import Answer
-from bot.tagging import TaggingService
 from tests.conftest import make_settings
-
-
-class Tags(NamedTuple):
-    themes: List[str]
-    scores: Dict[str, float]
-
-
-class NoThemes:
-    """A tagger that never finds a theme: these tests are about roles."""
-
-    def tag(self, texts):
-        return [Tags([], {}) for _ in texts]
+from tests.conversation.conftest import NoThemes
 
 
 @pytest.fixture
-def app(tmp_path, database_url):
+def settings(tmp_path, database_url):
+    """This module's settings: the conversation fixtures run on SQLite and PostgreSQL here."""
+    return make_settings(tmp_path, database_url=database_url)
+
+
+@pytest.fixture
+def app(make_app):
     """Real services on an empty, migrated database, installed for the actions."""
-    upgrade(database_url)
-    services = build_services(make_settings(tmp_path, database_url=database_url))
-    services.tagging = TaggingService(services.sessions, services.engagement, NoThemes())
-    use_services(services)
-    yield services
-    use_services(None)
-    services.engine.dispose()
+    return make_app(NoThemes)
 
 
 def tracker(sender="carer", *, intent="share", text="hi", slots=None, message_id="m1"):
