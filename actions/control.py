@@ -102,7 +102,12 @@ class ActionWhatHappened(Action):
 
     async def run(self, dispatcher, tracker, domain):
         app = services()
-        summary = app.conversation.you_said_we_did(tracker.sender_id)
+        checking = tracker.get_slot("checking_answer")
+        summary = app.conversation.you_said_we_did(
+            tracker.sender_id,
+            # Asked during the theme check: the tagger's guess is not theirs until they agree.
+            checking_answer=int(checking) if checking is not None
+            and tracker.get_slot("stage") in ("theme_check", "theme_pick") else None)
         values = app.engagement.template_values()
         if summary is None or summary.answer_count == 0:
             dispatcher.utter_message(response="utter_what_happened_none")

@@ -35,7 +35,7 @@ class ActionAskAnswerText(Action):
             dispatcher.utter_message(response="utter_already_done")
             return []
         dispatcher.utter_message(response="utter_ask_question",
-                                 question=question.wording(progress.on_behalf),
+                                 question=question.wording(progress.role),
                                  example=question.example)
         return []
 

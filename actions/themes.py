@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import List, Text
 
 from rasa_sdk import Action
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.common import services
 
@@ -94,6 +94,12 @@ class ActionFinishPicking(Action):
     async def run(self, dispatcher, tracker, domain):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         picked = [] if intent == "no_theme" else list(tracker.get_slot("picked_themes") or [])
+        if intent == "deny" and not picked:
+            # A typed "no" before any pick could mean "none of these" or "I do not want to":
+            # that is not theirs to have guessed for them, so the buttons come again.
+            dispatcher.utter_message(response="utter_press_a_theme")
+            offer_themes(dispatcher)
+            return [FollowupAction("action_listen")]
         if _answer_id(tracker) is not None:
             services().tagging.choose(_answer_id(tracker), picked)
         return _after_check(dispatcher)

@@ -237,15 +237,19 @@ class ConversationService:
         with self._sessions.begin() as session:
             self._participant(session, sender_id, channel).sound = on
 
-    def you_said_we_did(self, sender_id: str):
-        """What this participant told us about, and what staff do about those themes only."""
+    def you_said_we_did(self, sender_id: str, *, checking_answer: Optional[int] = None):
+        """What this participant told us about, and what staff do about those themes only.
+
+        checking_answer: the answer whose themes they are checking now; the tagger's guess for
+        it is left out until they say it is right."""
         from bot.staff.actions import summary_for
 
         with self._sessions() as session:
             participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
             if participant is None:
                 return None
-            return summary_for(session, participant_id=participant.id)
+            return summary_for(session, participant_id=participant.id,
+                               leave_out_answer=checking_answer)
 
     def set_updates(self, sender_id: str, wanted: bool) -> bool:
         """Keep the choice to get news (the transport keeps the address to send it to)."""

@@ -14,16 +14,22 @@ class EngagementError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Question:
-    """One open question, worded for the participant and for someone answering for them."""
+    """One open question, worded for the participant, for someone answering for them and for
+    a support worker (asked about the people they support, so staff know whose life it is)."""
 
     id: str
     text: str
     text_for_them: str
     example: str
+    text_for_supported: str = ""
 
-    def wording(self, on_behalf: bool) -> str:
-        """The question as the participant should see it."""
-        return self.text_for_them if on_behalf else self.text
+    def wording(self, role: Optional[str]) -> str:
+        """The question as someone answering in this role should see it."""
+        if role == "on_behalf":
+            return self.text_for_them
+        if role == "support_worker":
+            return self.text_for_supported or self.text
+        return self.text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +121,7 @@ def load_engagement(path: Path) -> Engagement:
     try:
         questions = [
             Question(id=str(q["id"]), text=q["text"], text_for_them=q.get("text_for_them") or q["text"],
+                     text_for_supported=q.get("text_for_supported") or q["text"],
                      example=q.get("example", ""))
             for q in raw["questions"]
         ]

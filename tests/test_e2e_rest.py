@@ -132,9 +132,32 @@ def test_the_theme_check_is_asked_again_after_a_side_message(rasa_servers, servi
     reply = person.say(message)
     assert "I think this is about" in reply and "What makes a good life" not in reply
     assert also is None or also in reply
+    assert "They were about" not in reply  # the guess is not theirs until they agree
     assert "Welcome back" not in reply  # a hello in the middle of a visit is not a return
     assert "I think this is about" in person.say("/repeat")  # "Say that again" shows it too
     assert "add anything else" in person.say("/affirm")
+
+
+def test_a_typed_no_while_picking_themes_shows_the_buttons_again(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
+    assert "Press all that fit" in person.say("/deny")
+    replies = person.client.send(person.sender, "no")
+    words = " ".join(r.get("text") or "" for r in replies)
+    assert "Please press a button" in words and "add anything else" not in words
+    assert any("/no_theme" == b["payload"] for r in replies for b in r.get("buttons") or [])
+    assert "add anything else" in person.say("/no_theme")
+    with services.sessions() as session:
+        answer = session.execute(select(Answer).where(Answer.participant.has(
+            Participant.pseudonym == services.pseudonymizer.pseudonym(person.sender)))).scalar_one()
+        assert answer.themes_set_by == "participant" and not answer.themes
+
+
+def test_a_support_worker_is_asked_about_the_people_they_support(rasa_servers, services):
+    person, reply = start(rasa_servers, "/role_support_worker")
+    assert "What makes a good life for the people you support?" in reply
+    person.answer("Staff who have time to listen")
+    assert "What helps the people you support" in person.say("/deny")
 
 
 def test_a_carer_asking_to_answer_anyway_is_not_taken_out(rasa_servers, services):

@@ -28,9 +28,12 @@ class Summary:
     actions: List[StaffAction]
 
 
-def summary_for(session: Session, *, participant_id: int) -> Summary:
-    """The participant's answer count, their own themes, and the actions for those themes only."""
-    themes = staff_queries.participant_theme_ids(session, participant_id=participant_id)
+def summary_for(session: Session, *, participant_id: int,
+                leave_out_answer: Optional[int] = None) -> Summary:
+    """The participant's answer count, their own themes, and the actions for those themes only
+    (leave_out_answer: an answer whose themes are still being checked counts, but not its themes)."""
+    themes = staff_queries.participant_theme_ids(session, participant_id=participant_id,
+                                                 leave_out_answer=leave_out_answer)
     order = {theme: position for position, theme in enumerate(themes)}
     actions = sorted(staff_queries.list_actions(session, theme_ids=themes),
                      key=lambda action: (order[action.theme_id], action.id))

@@ -133,9 +133,9 @@ class _Writer:
         self.questions = {question.id: question for question in engagement.questions}
 
     def question(self, row: ExportRow) -> str:
-        """The question as this participant was asked it (carers read the "them" wording)."""
+        """The question as this participant was asked it (worded for their role)."""
         question = self.questions.get(row.question_id)
-        return question.wording(row.role == "on_behalf") if question else ""
+        return question.wording(row.role) if question else ""
 
     def values(self, row: ExportRow) -> List[str]:
         """The cells of one row, in the order of self.headers."""

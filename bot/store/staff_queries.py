@@ -244,14 +244,18 @@ def count_participant_answers(session: Session, *, participant_id: int) -> int:
     ).scalar_one()
 
 
-def participant_theme_ids(session: Session, *, participant_id: int) -> List[str]:
-    """The themes of a participant's unflagged answers, in the order they first came up."""
-    rows = session.execute(
-        select(Answer.id, AnswerTheme.theme_id, AnswerTheme.source)
-        .join(AnswerTheme, AnswerTheme.answer_id == Answer.id)
-        .where(Answer.participant_id == participant_id, Answer.flagged == false())
-        .order_by(Answer.created_at, Answer.id, AnswerTheme.theme_id)
-    ).all()
+def participant_theme_ids(session: Session, *, participant_id: int,
+                          leave_out_answer: Optional[int] = None) -> List[str]:
+    """The themes of a participant's unflagged answers, in the order they first came up.
+
+    leave_out_answer: an answer whose themes the participant is still checking; the tagger's
+    guess for it is not theirs yet."""
+    query = (select(Answer.id, AnswerTheme.theme_id, AnswerTheme.source)
+             .join(AnswerTheme, AnswerTheme.answer_id == Answer.id)
+             .where(Answer.participant_id == participant_id, Answer.flagged == false()))
+    if leave_out_answer is not None:
+        query = query.where(Answer.id != leave_out_answer)
+    rows = session.execute(query.order_by(Answer.created_at, Answer.id, AnswerTheme.theme_id)).all()
     by_answer: Dict[int, List[Tuple[str, str]]] = {}
     for answer_id, theme_id, source in rows:
         by_answer.setdefault(answer_id, []).append((theme_id, source))

@@ -68,6 +68,15 @@ def test_carer_is_asked_if_the_person_agrees_and_questions_say_them(app):
     assert dispatcher.messages[0]["question"] == app.engagement.questions[0].text_for_them
 
 
+def test_a_support_worker_is_asked_about_the_people_they_support(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, events, _ = run(welcome.ActionSetRole(), tracker(intent="role_support_worker"))
+    assert said == [] and slot(events, "stage") == "question"
+    _, _, dispatcher = run(questions.ActionAskAnswerText(), tracker())
+    assert dispatcher.messages[0]["question"] == app.engagement.questions[0].text_for_supported
+    assert "people you support" in dispatcher.messages[0]["question"]
+
+
 def test_answer_is_saved_once_reflected_and_more_is_offered(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))

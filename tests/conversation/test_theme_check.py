@@ -94,6 +94,22 @@ def test_no_lets_the_participant_pick_themes_or_none(app):
     assert tags(app, slots2["checking_answer"]) == []
 
 
+def test_a_typed_no_before_any_pick_shows_the_buttons_again(app):
+    _, slots, _ = answer(app, "I want to feel safe")
+    _, picking, _ = run(themes.ActionOfferThemes(), tracker(intent="deny", slots=slots))
+    state = {**slots, **picking}
+    said, after, shown = run(themes.ActionFinishPicking(), tracker("no", intent="deny", slots=state))
+    assert said == ["utter_press_a_theme", "utter_pick_themes", "utter_pick_themes_done"]
+    assert "stage" not in after  # still picking; nothing was chosen for them
+    assert len(shown.messages[1]["buttons"]) == len(app.engagement.themes)
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "auto")]
+    # After a pick, "no" (no more) keeps what was picked.
+    state.update(picked_themes=["purpose"])
+    said, after, _ = run(themes.ActionFinishPicking(), tracker("no", intent="deny", slots=state))
+    assert after["stage"] == "add_more"
+    assert tags(app, slots["checking_answer"]) == [("purpose", "participant")]
+
+
 def test_a_person_s_tags_survive_retagging(app):
     _, slots, _ = answer(app, "I want to feel safe")
     run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=slots))
@@ -147,6 +163,25 @@ def test_what_happened_shows_only_the_participant_s_own_themes(app):
     assert said == ["utter_what_happened_one", "utter_what_happened_themes", "utter_update_item_doing"]
     assert "Being safe" in dispatcher.messages[1]["themes"]
     assert dispatcher.messages[2]["action"] == "We are training staff."
+
+
+def test_what_happened_during_the_theme_check_leaves_out_the_unchecked_guess(app):
+    from actions import control
+
+    _, first, _ = answer(app, "I want to feel safe", message_id="m1")
+    run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=first))
+    _, second, _ = answer(app, "A job with money", message_id="m2")
+    checking = {"stage": "theme_check", "checking_answer": second["checking_answer"]}
+    for stage in ("theme_check", "theme_pick"):
+        said, _, dispatcher = run(control.ActionWhatHappened(),
+                                  tracker(intent="what_happened", slots={**checking, "stage": stage}))
+        assert said[:2] == ["utter_what_happened", "utter_what_happened_themes"]
+        assert dispatcher.messages[0]["count"] == "2"  # the answer itself is counted
+        assert "Being safe" in dispatcher.messages[1]["themes"]
+        assert "Money" not in dispatcher.messages[1]["themes"]  # not theirs until they agree
+    run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=checking))
+    said, _, dispatcher = run(control.ActionWhatHappened(), tracker(intent="what_happened"))
+    assert "Money" in dispatcher.messages[1]["themes"]
 
 
 def test_news_only_where_it_can_be_sent_and_can_be_stopped(app):

@@ -9,6 +9,7 @@ import yaml
 from bot.engagement import load_engagement
 from bot.readability import check
 from bot.settings import PROJECT_ROOT
+from bot.store.models import ROLES
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 RESPONSES = DOMAIN["responses"]
@@ -17,6 +18,7 @@ LABELS = [theme.label for theme in ENGAGEMENT.themes]
 SAMPLE_VALUES = {"answer": "I like my job", "count": "3", "emoji": "⭐",
                  "action": "We are opening a new club on Saturdays.",
                  "theme": max(LABELS, key=len), "themes": "\n".join(LABELS)}
+
 CLOSED_QUESTIONS = ["utter_ask_sound", "utter_ask_consent", "utter_ask_role",
                     "utter_ask_person_agrees", "utter_ask_add_more"]
 
@@ -29,8 +31,8 @@ def renderings(text: str):
     assert not unknown, f"placeholders with no value: {unknown}"
     if "question" not in fields:
         return [text.format(**values)]
-    return [text.format(**values, question=q.wording(them), example=q.example)
-            for q in ENGAGEMENT.questions for them in (False, True)]
+    return [text.format(**values, question=q.wording(role), example=q.example)
+            for q in ENGAGEMENT.questions for role in ROLES]
 
 
 @pytest.mark.parametrize("name", sorted(RESPONSES))

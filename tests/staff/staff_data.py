@@ -38,6 +38,7 @@ ENGAGEMENT = textwrap.dedent("""\
       - id: good_life
         text: What makes a good life for you?
         text_for_them: What makes a good life for them?
+        text_for_supported: What makes a good life for the people you support?
       - id: what_helps
         text: What helps you to have a good life?
         text_for_them: What helps them to have a good life?

@@ -24,6 +24,8 @@ Q2 = "What helps you to have a good life?"
 # Carers (role "on behalf") were asked about the person they care for.
 Q1_THEM = "What makes a good life for them?"
 Q2_THEM = "What helps them to have a good life?"
+# Support workers were asked about the people they support (where the engagement words it so).
+Q1_SUPPORTED = "What makes a good life for the people you support?"
 # Every answer as exported (before spreadsheet quoting), by key.
 ROWS = {
     "a1": ["pseud-alice", "self", "good_life", Q1, "I like my friends and my job.",
@@ -35,9 +37,9 @@ ROWS = {
            "2025-03-03T09:15:00Z"],
     "a4": ["pseud-bob", "on behalf", "what_helps", Q2_THEM, "+44 staff who listen", "", "web",
            "2025-03-05T16:45:00Z"],
-    "a5": ["pseud-cara", "support worker", "good_life", Q1, "@home is where I feel calm",
+    "a5": ["pseud-cara", "support worker", "good_life", Q1_SUPPORTED, "@home is where I feel calm",
            "friends (staff)", "telegram", "2025-03-06T08:00:00Z"],
-    "a6": ["pseud-cara", "support worker", "good_life", Q1, "- more buses", "purpose (auto)",
+    "a6": ["pseud-cara", "support worker", "good_life", Q1_SUPPORTED, "- more buses", "purpose (auto)",
            "telegram", "2025-03-07T12:00:00Z"],
     "a7": ["pseud-eve", "not said", "good_life", Q1, "someone hurts me", "being_safe (auto)",
            "telegram", "2025-03-07T18:00:00Z"],
@@ -201,7 +203,7 @@ def test_flag_marks_cross_batches(world):
 
 
 def test_each_row_shows_the_question_as_that_participant_was_asked_it(sqlite_world, tmp_path):
-    """Carers answered the "them" wording; everyone else the "you" wording."""
+    """Carers answered the "them" wording, support workers the "people you support" one."""
     for fmt in ("csv", "xlsx", "json"):
         out = tmp_path / f"good_life.{fmt}"
         assert run_export(sqlite_world, "--out", str(out), "--question", "good_life").exit_code == 0
@@ -212,7 +214,7 @@ def test_each_row_shows_the_question_as_that_participant_was_asked_it(sqlite_wor
         else:
             rows = [[xlsx_unescape(c.value) for c in row] for row in read_xlsx(out)["Answers"][1:]]
         asked = {(row[1], row[3]) for row in rows}
-        assert asked == {("self", Q1), ("on behalf", Q1_THEM), ("support worker", Q1)}, fmt
+        assert asked == {("self", Q1), ("on behalf", Q1_THEM), ("support worker", Q1_SUPPORTED)}, fmt
 
 
 def test_csv_cells_cannot_run_as_formulas(sqlite_world, tmp_path):
