@@ -185,3 +185,74 @@ def test_control_characters_are_dropped_so_postgresql_keeps_the_answer(tmp_path,
     with services.sessions() as session:
         assert [answer.text for answer in session.query(Answer)] == ["Quiet places and his dog 🐶\n"]
     services.engine.dispose()
+
+
+def test_replies_to_a_message_are_read_back_as_rasas_rest_channel_sent_them(tmp_path,
+                                                                           database_url):
+    """What Rasa answered to one message, from Rasa's own SQLTrackerStore, is exactly what its
+    REST channel sent (so a Telegram transport killed before sending can send it after all)."""
+    import asyncio
+    import uuid
+
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.servers import tracker_store_config
+    from bot.store.tracker import TrackerReader
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, database_url=database_url)
+    config = tracker_store_config(settings)
+    store = SQLTrackerStore(domain=Domain.empty(), dialect=config["dialect"], host=config.get("url"),
+                            port=config.get("port"), db=config["db"], username=config.get("username"),
+                            password=config.get("password"))
+    sender = "replies-" + uuid.uuid4().hex[:8]
+    turns = {
+        "m1": [BotUttered("Hello!\n\nDo you want to take part?", {"buttons": [
+            {"title": "Yes", "payload": "/affirm"}]})],
+        "m2": [BotUttered("Thank you. You said: Friends"),
+               BotUttered("Here is all we keep about you, in a file.", {"custom": {
+                   "document": {"filename": "my-data.json", "data": {"a": 1}}}}),
+               BotUttered(None, {"custom": {"keep_contact": True}})],
+        "m3": [],
+    }
+    tracker = DialogueStateTracker(sender, [])
+    for message_id, said in turns.items():
+        tracker.update(UserUttered(f"words {message_id}", intent={"name": "share"},
+                                   metadata={"message_id": message_id}))
+        for bot in said:
+            tracker.update(ActionExecuted("utter_x"))
+            tracker.update(bot)
+        tracker.update(SlotSet("stage", "question"))
+        tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+
+    async def sent(said):
+        output = CollectingOutputChannel()
+        for bot in said:
+            await output.send_response(sender, bot.message())
+        return [{key: value for key, value in message.items() if key != "recipient_id"}
+                for message in output.messages]
+
+    reader = TrackerReader(settings)
+    try:
+        for message_id, said in turns.items():
+            assert reader.replies_to(sender, message_id) == asyncio.run(sent(said)), message_id
+        assert reader.replies_to(sender, "never-sent") is None
+        assert reader.replies_to("someone-else", "m1") is None
+    finally:
+        reader.close()
+        store.engine.dispose()
+
+
+def test_an_unreadable_tracker_store_means_not_answered_before(tmp_path, caplog):
+    from bot.store.tracker import TrackerReader
+    from tests.conftest import make_settings
+
+    reader = TrackerReader(make_settings(tmp_path))  # no events table: Rasa never ran
+    assert reader.replies_to("anyone", "m1") is None
+    assert "goes to Rasa again" in caplog.text
+    reader.close()

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 from sqlalchemy import (MetaData, Table, column, create_engine, delete, func, inspect, select,
                         table)
@@ -97,6 +98,49 @@ def recent_messages(engine: Engine, sender_id: str, *, limit: int) -> List[dict]
     return messages
 
 
+def rest_replies(event: dict, *, files: bool = True) -> List[dict]:
+    """What Rasa's REST channel sent for one stored bot message (files: keep a file it carried)."""
+    data = event.get("data") or {}
+    text = event.get("text")
+    buttons = data.get("quick_replies") or data.get("buttons")
+    if buttons:
+        replies = [{"text": text, "buttons": buttons}]
+    elif text:  # Rasa's REST channel sends each paragraph of a message without buttons alone
+        replies = [{"text": part} for part in str(text).strip().split("\n\n")]
+    else:
+        replies = []
+    custom = data.get("custom")
+    if isinstance(custom, dict):
+        kept = {name: value for name, value in custom.items() if files or name != "document"}
+        if kept:
+            replies.append({"custom": kept})
+    for kind in ("image", "attachment"):
+        if data.get(kind):
+            replies.append({kind: data[kind]})
+    return replies
+
+
+def replies_to(engine: Engine, sender_id: str, message_id: str, *,
+               look_back: int = 200) -> Optional[List[dict]]:
+    """Rasa's replies to the participant's message with this id, as its REST channel sent them
+    (the bot messages after it, up to their next message); None when Rasa has no such message
+    among the conversation's last `look_back` messages. Raises SQLAlchemyError when the store
+    cannot be read."""
+    events = recent_messages(engine, sender_id, limit=look_back)
+    asked = next((index for index in range(len(events) - 1, -1, -1)
+                  if events[index].get("event") == "user"
+                  and message_id in ((events[index].get("metadata") or {}).get("message_id"),
+                                     events[index].get("message_id"))), None)
+    if asked is None:
+        return None
+    replies: List[dict] = []
+    for event in events[asked + 1:]:
+        if event.get("event") == "user":
+            break
+        replies.extend(rest_replies(event))
+    return replies
+
+
 def delete_older_than(engine: Engine, cutoff_timestamp: float, dry_run: bool = False) -> int:
     """Delete (or, on a dry run, count) every stored event older than this Unix time."""
     events = _events(engine)
@@ -112,3 +156,53 @@ def delete_older_than(engine: Engine, cutoff_timestamp: float, dry_run: bool = F
     if deleted:
         scrub_deleted(engine)
     return deleted
+
+
+class TrackerReader:
+    """Reads one conversation's stored messages from Rasa's tracker store; blocking database
+    reads, so call it from a thread. The engine is made on first use, and an unreadable store
+    gives a warning and an empty answer, never an error."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._engine: Optional[Engine] = None
+        self._lock = threading.Lock()
+
+    def messages(self, sender: str, *, limit: int) -> List[dict]:
+        """The sender's newest user and bot events, oldest first; [] if the store cannot be read."""
+        try:
+            return recent_messages(self._connect(), sender, limit=limit)
+        except Exception as error:  # noqa: BLE001 - an unreadable store must not break the chat
+            log.warning("Could not read a conversation back from Rasa's tracker store, so the "
+                        "page starts with a hello: %s", _reason(error))
+            return []
+
+    def replies_to(self, sender: str, message_id: str) -> Optional[List[dict]]:
+        """Rasa's replies to that message (see replies_to); None if Rasa has not answered it or
+        the store cannot be read."""
+        try:
+            return replies_to(self._connect(), sender, message_id)
+        except Exception as error:  # noqa: BLE001 - then the message simply goes to Rasa again
+            log.warning("Could not read Rasa's tracker store to see whether a message was "
+                        "answered before, so it goes to Rasa again: %s", _reason(error))
+            return None
+
+    def _connect(self) -> Engine:
+        with self._lock:  # made on first use: building an app connects nothing
+            if self._engine is None:
+                self._engine = tracker_engine(self._settings)
+            return self._engine
+
+    def close(self) -> None:
+        """Close the database connections, if any were made."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+
+def _reason(error: Exception) -> str:
+    # The driver's own first line ("no such table: events", "connection refused"), never the
+    # statement or its parameters.
+    detail = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"{error.__class__.__name__}: {detail[0][:200] if detail else ''}"

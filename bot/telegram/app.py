@@ -12,6 +12,7 @@ from telegram.ext import AIORateLimiter, Application
 
 from bot.app import Services
 from bot.settings import Settings
+from bot.store.tracker import TrackerReader
 from bot.telegram.handlers import add_handlers
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.outbox import Outbox
@@ -76,10 +77,13 @@ def build_application(settings: Settings, services: Services, *, speech=None,
     application = builder.build()
     outbox = Outbox(application.bot, state, speech=speech,
                     sound_preference=services.conversation.sound_preference)
+    tracker = TrackerReader(settings)  # what Rasa answered before a crash (Relay.resume)
     relay = Relay(rasa or RasaChannel(settings.rasa_url), outbox, wording, patience=patience,
-                  store=state, keep_contact=lambda sender, chat: services.conversation.set_contact(
+                  store=state, answered=tracker.replies_to,
+                  keep_contact=lambda sender, chat: services.conversation.set_contact(
                       sender, channel="telegram", address=chat))
     application.bot_data.update(state=state, outbox=outbox, relay=relay, wording=wording,
+                                tracker=tracker,
                                 seen=SeenGuard(state, outbox.background), requests=requests,
                                 pseudonymizer=services.pseudonymizer)
     add_handlers(application)
@@ -138,3 +142,4 @@ async def _stop(application: Application, server) -> None:
     await application.bot_data["relay"].close()
     await application.bot_data["seen"].close()
     await application.bot_data["outbox"].close()
+    await asyncio.to_thread(application.bot_data["tracker"].close)

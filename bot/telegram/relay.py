@@ -2,7 +2,9 @@
 
 Each message for Rasa is also written to the store (when one is given) as it comes, committed
 while Rasa answers, and deleted a second after Rasa's replies are handed to the outbox, so that
-neither a stop nor a crash loses it: `resume` hands what is left to Rasa after a start.
+neither a stop nor a crash loses it: `resume` hands what is left to Rasa after a start, or,
+when Rasa's tracker store shows that Rasa had answered it before the crash, sends the
+participant those replies (which they missed) instead of asking Rasa a second time.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import collections
 import dataclasses
 import logging
 import time
-from typing import Deque, Dict, List, Optional, Set
+from typing import Callable, Deque, Dict, List, Optional, Set, Tuple
 
 from bot.rest_client import RasaUnavailable
 from bot.telegram.kept import KeptMessages
@@ -33,13 +35,15 @@ class Incoming:
     language: Optional[str] = None
     fixed_reply: Optional[str] = None  # a domain response to send instead of asking Rasa
     kept_at: Optional[float] = None  # when a message resumed after a restart was kept
+    replies: Optional[Tuple[dict, ...]] = None  # Rasa's answer before a crash, not yet sent
 
 
 class Relay:
     """One worker per busy chat sends its messages to Rasa one at a time, in the order they came."""
 
     def __init__(self, rasa, outbox: Outbox, wording: Wording, *, keep_contact=None,
-                 store=None, patience: float = 900.0,
+                 store=None, answered: Optional[Callable[[str, str], Optional[List[dict]]]] = None,
+                 patience: float = 900.0,
                  first_delay: float = 0.5, max_delay: float = 30.0, typing_after: float = 0.25,
                  typing_every: float = 4.5):
         self.rasa = rasa
@@ -47,6 +51,9 @@ class Relay:
         # Where messages for Rasa are kept across restarts and crashes (a TelegramState), or None.
         self.store = store
         self.kept = KeptMessages(store)
+        # (sender, message id) -> Rasa's replies if it answered that message already, else None
+        # (blocking: Rasa's tracker store); asked for messages resumed after a crash.
+        self.answered = answered
         self.outbox = outbox
         self.wording = wording
         self.patience = patience
@@ -95,6 +102,9 @@ class Relay:
         if item.fixed_reply is not None:
             await self.say(item.chat_id, item.sender, item.fixed_reply)
             return
+        if item.replies is not None:  # Rasa answered it before a crash: send what was missed
+            await self._send_replies(item, list(item.replies))
+            return
         self._in_flight[item.chat_id] = item
         try:
             # Its write began when it came (submit) and commits while Rasa answers: waiting for
@@ -108,6 +118,9 @@ class Relay:
             await self.kept.forget([item, *self._give_up(item.chat_id)])
             await self.say(item.chat_id, item.sender, SEND_AGAIN)
             return
+        await self._send_replies(item, replies)
+
+    async def _send_replies(self, item: Incoming, replies: List[dict]) -> None:
         if self.keep_contact and any((r.get("custom") or {}).get("keep_contact") for r in replies):
             # The participant asked for news: keep their chat id in the erasable contacts
             # table only. It never goes to Rasa, whose tracker store keeps every message.
@@ -200,9 +213,14 @@ class Relay:
                  if time.time() - kept_at > self.patience}
         resumed = [waiting for waiting in kept if waiting.chat_id not in stale]
         for waiting in resumed:
+            # Killed after Rasa answered but before the replies reached Telegram: Rasa has moved
+            # on, so asking it again would not be understood. The participant gets its replies.
+            replies = await asyncio.to_thread(self.answered, waiting.sender, waiting.message_id) \
+                if self.answered is not None else None
             self.submit(Incoming(chat_id=waiting.chat_id, sender=waiting.sender,
                                  message_id=waiting.message_id, text=waiting.text,
-                                 language=waiting.language, kept_at=first_kept[waiting.chat_id]))
+                                 language=waiting.language, kept_at=first_kept[waiting.chat_id],
+                                 replies=tuple(replies) if replies is not None else None))
         dropped = [Incoming(chat_id=waiting.chat_id, sender=waiting.sender,
                             message_id=waiting.message_id)
                    for waiting in kept if waiting.chat_id in stale]

@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.rest_client import RestClient
 from bot.settings import Settings
 from bot.web import handlers
-from bot.web.history import ConversationHistory
+from bot.store.tracker import TrackerReader
 from bot.web.security import add_security_headers
 from bot.web.state import CHAT, MAX_BODY_BYTES, WebChat
 from bot.web.transcript import Transcripts
@@ -48,7 +48,7 @@ def build_web_app(settings: Settings, services=None, speech=None, *,
         rasa=RestClient(settings.rasa_url, channel="web"),
         speech=speech,
         transcripts=Transcripts(),
-        history=ConversationHistory(settings),
+        history=TrackerReader(settings),
         templates=templates,
         static_versions=_static_versions(),
         speech_pool=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="web-speech"),

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.identity import Pseudonymizer
 from bot.rest_client import RestClient
-from bot.web.history import ConversationHistory
+from bot.store.tracker import TrackerReader
 from bot.web.transcript import Entry, Transcripts
 from bot.web.words import PageWords
 
@@ -34,7 +34,7 @@ class WebChat:
     rasa: RestClient
     speech: Any
     transcripts: Transcripts
-    history: ConversationHistory
+    history: TrackerReader
     templates: jinja2.Environment
     static_versions: Dict[str, str]
     speech_pool: concurrent.futures.ThreadPoolExecutor

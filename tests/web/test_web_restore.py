@@ -270,7 +270,7 @@ def test_a_new_device_after_a_restart_is_greeted_and_reads_nothing_back(
     server.restart()
     _, page = visit(server)  # another device: its own session, its own conversation
     assert page.texts == [HELLO]
-    assert not [r for r in caplog.records if r.name == "bot.web.history"]
+    assert not [r for r in caplog.records if r.name == "bot.store.tracker"]
 
 
 def test_only_the_newest_messages_are_rebuilt(settings, rasa, chat_server):
@@ -304,12 +304,12 @@ def test_a_tracker_store_that_cannot_be_read_still_gives_a_greeting(
     server = chat_server(make_settings(tmp_path, database_url=database_url), fake_rasa.url)
     browser, _ = visit(server)
     server.restart()
-    caplog.set_level(logging.WARNING, logger="bot.web.history")
+    caplog.set_level(logging.WARNING, logger="bot.store.tracker")
     page = reload(browser, server)
     assert page.texts == ["Hello! Do you want to take part?"]
     assert [body["message"] for body in fake_rasa.received] == ["/greet", "/greet"]
     reload(browser, server)  # read once per participant, not on every page
-    warnings = [r for r in caplog.records if r.name == "bot.web.history"]
+    warnings = [r for r in caplog.records if r.name == "bot.store.tracker"]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert "tracker store" in warnings[0].getMessage() and not warnings[0].exc_info
 
@@ -319,11 +319,11 @@ def test_the_store_is_read_once_per_participant_even_while_rasa_rests(
     server = chat_server(make_settings(tmp_path), closed_url)  # no events table, Rasa resting
     browser, _ = visit(server)
     server.restart()
-    caplog.set_level(logging.WARNING, logger="bot.web.history")
+    caplog.set_level(logging.WARNING, logger="bot.store.tracker")
     for _ in range(3):
         page = reload(browser, server)
         assert page.texts == [] and page.notice == words["resting"]
-    assert len([r for r in caplog.records if r.name == "bot.web.history"]) == 1
+    assert len([r for r in caplog.records if r.name == "bot.store.tracker"]) == 1
 
 
 def test_in_a_browser_the_rebuilt_page_reads_well_and_its_buttons_work(tmp_path, chat_server):
