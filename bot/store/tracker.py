@@ -167,6 +167,7 @@ class TrackerReader:
         self._settings = settings
         self._engine: Optional[Engine] = None
         self._lock = threading.Lock()
+        self._unreadable = False  # replies_to has warned that the store cannot be read
 
     def messages(self, sender: str, *, limit: int) -> List[dict]:
         """The sender's newest user and bot events, oldest first; [] if the store cannot be read."""
@@ -181,11 +182,16 @@ class TrackerReader:
         """Rasa's replies to that message (see replies_to); None if Rasa has not answered it or
         the store cannot be read."""
         try:
-            return replies_to(self._connect(), sender, message_id)
+            replies = replies_to(self._connect(), sender, message_id)
         except Exception as error:  # noqa: BLE001 - then the message simply goes to Rasa again
-            log.warning("Could not read Rasa's tracker store to see whether a message was "
-                        "answered before, so it goes to Rasa again: %s", _reason(error))
+            # Once until the store can be read again: many messages may be resumed at a start.
+            log.log(logging.DEBUG if self._unreadable else logging.WARNING,
+                    "Could not read Rasa's tracker store to see whether a message was answered "
+                    "before, so it goes to Rasa again: %s", _reason(error))
+            self._unreadable = True
             return None
+        self._unreadable = False
+        return replies
 
     def _connect(self) -> Engine:
         with self._lock:  # made on first use: building an app connects nothing
