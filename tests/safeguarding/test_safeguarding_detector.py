@@ -115,6 +115,14 @@ def test_negated_harm_is_not_a_disclosure(detector, text):
         "he punched me in the face after sparring",
         "I would be happier if I did not have to be scared at home all the time",
         "I need some time for myself and then I cut myself",
+        "he took my phone off me and never gave it back",
+        "she will kill me if i do not do what she says",
+        "my dad is going to kill me for telling",
+        "the film made me cry because the men at the pub pour drinks on my head too",
+        "we did our safeguarding refresher today and then my manager hit a resident",
+        "i gave my friend 20 pound for his birthday and now he takes my card every week",
+        "he will not leave the house because the lads next door threaten him",
+        "i cut agen last nite",
     ],
 )
 def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text):
