@@ -8,6 +8,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.common import end_form_events, is_short_reply, services
 from actions.questions import save_more
+from actions.welcome import ask_again
 
 
 ROLE_RESPONSES = {"self": "utter_my_data_role_self", "on_behalf": "utter_my_data_role_on_behalf",
@@ -89,7 +90,14 @@ class ActionCancelDelete(Action):
 
     async def run(self, dispatcher, tracker, domain):
         dispatcher.utter_message(response="utter_delete_cancelled")
-        return [SlotSet("stage", tracker.get_slot("stage_before_delete") or "done")]
+        stage = tracker.get_slot("stage_before_delete") or "done"
+        if stage == "question":  # the same question again (or "What else?"), with its buttons
+            return [SlotSet("stage", stage), FollowupAction("answer_form")]
+        # Whatever the chat waited for (the theme check, "add more" ...) is asked again, and the
+        # turn ends here: the "delete?" question is closed, so a later "Yes" answers that.
+        tracker.slots["stage"] = stage
+        return [SlotSet("stage", stage), *ask_again(dispatcher, tracker),
+                FollowupAction("action_listen")]
 
 
 class ActionWithdraw(Action):

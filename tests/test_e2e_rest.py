@@ -160,6 +160,32 @@ def test_a_support_worker_is_asked_about_the_people_they_support(rasa_servers, s
     assert "What helps the people you support" in person.say("/deny")
 
 
+def test_no_to_deleting_at_the_theme_check_goes_back_to_it_and_deletes_nothing(rasa_servers,
+                                                                            services):
+    person, _ = start(rasa_servers)
+    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
+    assert "delete" in person.say("Delete my answers")
+    reply = person.say("/deny")
+    assert "We kept your answers" in reply and "I think this is about" in reply
+    assert "did not understand" not in reply
+    assert "add anything else" in person.say("/affirm")  # answers the theme check, deletes nothing
+    assert stored(services, person.sender) == [
+        ("good_life", "Good staff who listen to me and help me get a job")]
+
+
+def test_no_to_deleting_at_a_question_asks_the_question_again(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    person.answer("My friends")
+    assert "What helps you" in person.say("/deny")
+    assert "delete" in person.say("Delete my answers")
+    reply = person.say("/deny")
+    assert "We kept your answers" in reply and "What helps you" in reply
+    assert "did not understand" not in reply
+    assert "You said: Having a job in a shop" in person.say("Having a job in a shop")
+    assert stored(services, person.sender) == [("good_life", "My friends"),
+                                               ("what_helps", "Having a job in a shop")]
+
+
 def test_a_carer_asking_to_answer_anyway_is_not_taken_out(rasa_servers, services):
     person, reply = start(rasa_servers, "/role_on_behalf")
     assert "happy" in reply
