@@ -62,6 +62,12 @@ def _tagger(settings, model: Optional[Path]):
     from bot.themes.loading import load_or_train
     from bot.themes.tagger import TaggerError
 
+    if model is not None and not Path(model).is_file():
+        # A mistyped --model must not quietly train (and write) a tagger somewhere new.
+        raise click.ClickException(
+            f"There is no theme tagger at {model}. Train one there with `coproduce themes train "
+            f"--model {model}`, or leave out --model to use the default one.")
+
     def confirmed():  # read from the store only if the tagger has to be trained
         yield from extra_examples(settings)
 
@@ -109,7 +115,8 @@ def themes() -> None:
 
 @themes.command("tag")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Tagger file (default: var/themes/tagger.npz; trained there if missing).")
+              help="Tagger file made by `themes train --model` (default: var/themes/tagger.npz, "
+                   "trained there if missing).")
 @click.option("--skip-bad", is_flag=True,
               help="Skip a bad line with a warning instead of stopping at it.")
 def tag(model: Optional[Path], skip_bad: bool) -> None:
@@ -155,7 +162,8 @@ def tag(model: Optional[Path], skip_bad: bool) -> None:
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
               help='JSON Lines with "text" and "themes" (a list of theme ids).')
 @click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Tagger file (default: var/themes/tagger.npz; trained there if missing).")
+              help="Tagger file made by `themes train --model` (default: var/themes/tagger.npz, "
+                   "trained there if missing).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def evaluate_command(data_path: Path, model: Optional[Path], as_json: bool) -> None:
     """Print precision, recall and F1 per theme, and micro and macro F1, on labelled answers."""

@@ -184,3 +184,16 @@ def test_train_on_a_store_not_set_up_yet_uses_the_repository_examples_only(var_d
     assert "(0 extra examples from the store)" in result.stdout and model.exists()
     assert "training on the repository's examples only" in caplog.text + result.stderr
     assert "Could not tag stored answers again" not in caplog.text + result.stderr
+
+
+@pytest.mark.parametrize("command", [["tag"], ["eval", "--data", "{data}"]])
+def test_a_model_path_with_no_tagger_is_an_error_not_a_new_tagger(var_dir, tmp_path, command):
+    data = tmp_path / "labelled.jsonl"
+    data.write_text(json.dumps({"text": "I want a job", "themes": ["purpose"]}) + "\n")
+    missing = tmp_path / "typo" / "tagger.npz"
+    args = [arg.format(data=data) for arg in command] + ["--model", str(missing)]
+    result = run(var_dir, args, '{"text": "hello"}\n')
+    assert result.exit_code == 1
+    assert f"There is no theme tagger at {missing}" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not missing.parent.exists()  # nothing was trained or written there
