@@ -2,6 +2,7 @@
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, select, update
 
@@ -63,7 +64,12 @@ def test_purge_dry_run_then_for_real(settings):
     assert [(a.actor, a.action) for a in audit] == [("Data Officer", "purge")]
 
 
-def test_a_bad_age_is_one_clear_line(settings):
+@pytest.mark.parametrize("age, message", [
+    ("soon", "--older-than must look like"), ("0d", "at least one day"),
+    ("999999d", "at most 365000d"), ("99999999999d", "at most 365000d")])
+def test_a_bad_age_is_one_clear_line(settings, age, message):
     result = CliRunner().invoke(main, ["--database-url", settings.database_url, "purge",
-                                       "--older-than", "soon"])
-    assert result.exit_code == 1 and "--older-than must look like" in result.output
+                                       "--older-than", age, "--dry-run"])
+    assert result.exit_code == 1 and message in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert len(result.output.strip().splitlines()) == 1
