@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
 
 import click
 
@@ -31,12 +32,28 @@ def web(settings: Settings, host, port) -> None:
         app = build_web_app(settings)
     except MissingWords as error:
         raise UserError(str(error))
+    def cannot_listen(error: OSError) -> UserError:
+        return UserError(
+            f"Could not listen on {settings.web_host}:{settings.web_port} "
+            f"({error.strerror or error}). Is the web chat running already? Choose another port "
+            "with COPRODUCE_WEB_PORT.")
+
+    try:  # before aiohttp tries, which logs a traceback of its own when it cannot
+        _check_can_listen(settings.web_host, settings.web_port)
+    except OSError as error:
+        raise cannot_listen(error) from None
     click.echo(f"Web chat: http://{settings.web_host}:{settings.web_port}/ "
                f"(talking to Rasa at {settings.rasa_url}). Press Ctrl-C to stop.")
     try:
         aiohttp_web.run_app(app, host=settings.web_host, port=settings.web_port, print=None,
                             access_log=None)
-    except OSError as error:
-        raise UserError(
-            f"Could not listen on {settings.web_host}:{settings.web_port} ({error.strerror}). "
-            "Is the web chat running already? Choose another port with COPRODUCE_WEB_PORT.")
+    except OSError as error:  # taken in the moment since the check
+        raise cannot_listen(error) from None
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Raise OSError if nothing could listen on host:port now (as aiohttp would, address reuse on)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)

@@ -21,7 +21,7 @@ def test_web_names_the_missing_words(tmp_path, domain_path):
     assert "Traceback" not in result.output
 
 
-def test_web_says_when_its_port_is_taken(tmp_path, domain_path):
+def test_web_says_when_its_port_is_taken(tmp_path, domain_path, caplog):
     shutil.copy(domain_path, tmp_path / "domain.yml")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -32,3 +32,5 @@ def test_web_says_when_its_port_is_taken(tmp_path, domain_path):
     assert result.exit_code == 1
     assert f"Could not listen on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
+    assert "Web chat: http" not in result.output  # it never claimed to be serving
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no logged traceback
