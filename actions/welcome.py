@@ -65,7 +65,11 @@ def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker,
                                      themes=app.tagging.labels(themes))
             return [SlotSet("stage", "theme_check")]
     if stage == "theme_pick" and checking:
-        offer_themes(dispatcher, tracker.get_slot("picked_themes") or ())
+        picked = tracker.get_slot("picked_themes") or []
+        if picked:  # say what is chosen so far, so "That is all" (or "no") is not a surprise
+            dispatcher.utter_message(response="utter_themes_picked",
+                                     themes=app.tagging.labels(picked))
+        offer_themes(dispatcher, picked, more=bool(picked))
         return [SlotSet("stage", "theme_pick")]
     if stage in ("add_more", "theme_check", "theme_pick"):
         dispatcher.utter_message(response="utter_ask_add_more")

@@ -258,9 +258,10 @@ def test_hello_while_the_themes_are_being_checked_asks_the_check_again(app):
     state = {**slots, **picking, "picked_themes": ["purpose"]}
     said, again, dispatcher = run(welcome.ActionWelcome(), tracker("hi", intent="greet",
                                                                    slots=state))
-    assert said == ["utter_welcome_back", "utter_pick_themes", "utter_pick_themes_done"]
+    assert said == ["utter_welcome_back", "utter_themes_picked", "utter_pick_more_themes",
+                    "utter_pick_themes_done"]
     assert again["stage"] == "theme_pick"
-    offered = [b["payload"] for b in dispatcher.messages[1]["buttons"]]
+    offered = [b["payload"] for b in dispatcher.messages[2]["buttons"]]
     assert len(offered) == len(app.engagement.themes) - 1 and not any("purpose" in p for p in offered)
 
 
@@ -276,6 +277,9 @@ def test_what_happened_during_the_theme_check_asks_the_check_again(app):
     slots.update(stage="theme_pick", picked_themes=["being_safe"])
     said, again, dispatcher = run(welcome.ActionAskAgain(), tracker(intent="my_data", slots=slots))
     assert again == {"stage": "theme_pick"}
+    # What is picked so far is said, and the buttons ask for any others.
+    assert said == ["utter_themes_picked", "utter_pick_more_themes", "utter_pick_themes_done"]
+    assert "Being safe" in dispatcher.messages[0]["themes"]
     offered = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
     assert offered and not any("being_safe" in payload for payload in offered)
 
