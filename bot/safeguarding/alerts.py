@@ -9,13 +9,19 @@ from datetime import timezone
 from email.message import EmailMessage
 from typing import Callable, List, Optional, Protocol
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.safeguarding.detector import Detection, detect
 from bot.store import safeguarding_queries as store
+from bot.store.db import scrub_deleted
+from bot.store.models import Answer, Participant, SafeguardingAlert
 
 log = logging.getLogger(__name__)
-RESOLUTIONS = ("reassure", "report", "record")
+# "dismiss": a false alarm. The answer is no longer held apart (it is themed, reported and
+# exported like any other), and if its participant asked for an erasure, that goes ahead.
+RESOLUTIONS = ("reassure", "report", "record", "dismiss")
+ERASED_TEXT = "(deleted at the person's request, after the safeguarding lead's review)"
 # NLU's disclose_harm intent only strengthens a message the detector already finds worrying:
 # a small NLU model is sure about odd short messages too ("and my cakes").
 INTENT_NEEDS_SCORE = 0.2
@@ -122,8 +128,10 @@ class AlertService:
             store.mark_delivery(session, alert_id=alert_id, error=error)
         return error
 
-    def resolve(self, alert_id: int, *, by: str, action: str, note: str) -> None:
-        """Record who looked at an alert and what they did; raise ValueError if it cannot."""
+    def resolve(self, alert_id: int, *, by: str, action: str, note: str) -> Optional[int]:
+        """Record who looked at an alert and what they did; raise ValueError if it cannot.
+
+        Returns the id of an answer a dismissal put back with the others (to be themed), if any."""
         if action not in RESOLUTIONS:
             raise ValueError(f"The action must be one of: {', '.join(RESOLUTIONS)}.")
         if not by.strip():
@@ -135,6 +143,61 @@ class AlertService:
                                                  alert_id))
             store.add_audit(session, actor=by, action="safeguarding_resolve",
                             detail=f"alert {alert_id}: {action}")
+            if action != "dismiss":
+                return None
+            alert = store.get_alert(session, alert_id=alert_id)
+            answer = session.get(Answer, alert.answer_id) if alert.answer_id else None
+            if answer is None:
+                return None
+            answer.flagged = False
+            person = session.get(Participant, answer.participant_id)
+            if person is None or person.status != "erasure_held":
+                return answer.id
+            # They asked for their answers to be deleted; only the flag held this one back.
+            _erase_held(session, alert, person, by=by, note="a false alarm")
+            engine = session.get_bind()
+        scrub_deleted(engine)
+        return None
+
+    def finish_erasure(self, alert_id: int, *, by: str, note: str) -> int:
+        """Carry out an erasure the participant asked for and that waited for the lead's review
+        of this alert: its answer goes (and the participant, once nothing else of theirs is
+        held), and the alert keeps the decision but not the words. Returns the answers deleted;
+        raises ValueError with one line if it cannot."""
+        if not by.strip():
+            raise ValueError("Say who decided with --by.")
+        with self._sessions.begin() as session:
+            alert = store.get_alert(session, alert_id=alert_id)
+            if alert is None:
+                raise ValueError(f"There is no safeguarding alert {alert_id}.")
+            person = session.get(Participant, alert.participant_id) if alert.participant_id else None
+            if person is None or person.status != "erasure_held":
+                raise ValueError(f"Nobody is waiting for an erasure for alert {alert_id}.")
+            if alert.status != "resolved":
+                raise ValueError(f"Resolve alert {alert_id} first (coproduce safeguarding resolve "
+                                 f"{alert_id}): say what was done, then erase.")
+            deleted = _erase_held(session, alert, person, by=by, note=note)
+            engine = session.get_bind()
+        scrub_deleted(engine)
+        return deleted
+
+
+def _erase_held(session: Session, alert, person, *, by: str, note: str) -> int:
+    """Delete the alert's answer, and the participant once nothing of theirs is held any more;
+    the alert keeps who decided what and when, not the words."""
+    deleted = 0
+    if alert.answer_id is not None:
+        deleted = session.execute(delete(Answer).where(Answer.id == alert.answer_id)).rowcount
+    alert.text = ERASED_TEXT
+    still_held = session.execute(select(Answer.id).where(
+        Answer.participant_id == person.id, Answer.flagged.is_(True))).first()
+    open_alerts = session.execute(select(SafeguardingAlert.id).where(
+        SafeguardingAlert.participant_id == person.id, SafeguardingAlert.status == "open")).first()
+    if still_held is None and open_alerts is None:
+        session.delete(person)
+    store.add_audit(session, actor=by, action="safeguarding_erasure",
+                    detail=f"alert {alert.id}: {deleted} answer(s) deleted after review ({note})")
+    return deleted
 
 
 def _not_resolvable(alert, alert_id: int) -> str:

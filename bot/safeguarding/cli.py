@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import click
 
 from bot.safeguarding.detector import Detector, get_detector
 from bot.safeguarding.phrasebook import PhraseBookError
+
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -104,6 +107,7 @@ def list_alerts(ctx: click.Context, include_resolved: bool):
     services = _services(ctx)
     with services.sessions.begin() as session:
         alerts = store.list_alerts(session, include_resolved=include_resolved)
+        waiting = store.erasures_waiting(session)
         if not alerts:
             click.echo("No open safeguarding alerts." if not include_resolved else "No alerts.")
         for alert in alerts:
@@ -116,6 +120,11 @@ def list_alerts(ctx: click.Context, include_resolved: bool):
             click.echo(f"    {json.dumps(alert.text, ensure_ascii=False)}")
             if alert.status == "resolved":
                 click.echo(f"    {alert.resolved_action} by {alert.resolved_by}: {alert.resolved_note}")
+            if alert.participant_id in waiting:
+                click.echo(f"    ERASURE WAITING: the person asked for their answers to be deleted. "
+                           f"{'Resolve this alert, then run' if alert.status == 'open' else 'Run'}"
+                           f" `coproduce safeguarding erase {alert.id} --by NAME --note TEXT` "
+                           "when it can go ahead.")
         store.add_audit(session, actor=_actor(), action="safeguarding_list",
                         detail=f"{len(alerts)} alerts shown")
 
@@ -123,18 +132,46 @@ def list_alerts(ctx: click.Context, include_resolved: bool):
 @safeguarding.command("resolve")
 @click.argument("alert_id", type=int)
 @click.option("--by", "by", required=True, help="Who looked at the alert.")
-@click.option("--action", "action", type=click.Choice(["reassure", "report", "record"]),
-              default="record", show_default=True, help="What was done.")
+@click.option("--action", "action",
+              type=click.Choice(["reassure", "report", "record", "dismiss"]),
+              default="record", show_default=True,
+              help="What was done; dismiss: a false alarm (the answer rejoins the others).")
 @click.option("--note", required=True, help="What was done, in a sentence or two.")
 @click.pass_context
 def resolve(ctx: click.Context, alert_id: int, by: str, action: str, note: str):
     """Record who looked at an alert and what they did."""
     services = _services(ctx)
     try:
-        services.alerts.resolve(alert_id, by=by, action=action, note=note)
+        answer_id = services.alerts.resolve(alert_id, by=by, action=action, note=note)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Alert {alert_id} is resolved ({action} by {by}).")
+    if action != "dismiss":
+        return
+    if answer_id is None:
+        click.echo("The person had asked for their answers to be deleted: that is done now.")
+        return
+    try:
+        services.tagging.tag_answer(answer_id)
+    except Exception as error:  # noqa: BLE001 - the decision is kept; themes can come later
+        log.warning("Could not theme the answer: %s", (str(error).splitlines() or [""])[0])
+    click.echo("The answer is no longer held apart: it is in themes, reports and exports again.")
+
+
+@safeguarding.command("erase")
+@click.argument("alert_id", type=int)
+@click.option("--by", "by", required=True, help="Who decided.")
+@click.option("--note", required=True, help="Why the erasure can go ahead, in a sentence.")
+@click.pass_context
+def erase(ctx: click.Context, alert_id: int, by: str, note: str):
+    """Carry out an erasure the person asked for that waited for your review of this alert."""
+    services = _services(ctx)
+    try:
+        deleted = services.alerts.finish_erasure(alert_id, by=by, note=note)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Done: {deleted} answer{'s' if deleted != 1 else ''} deleted. Alert {alert_id} "
+               "keeps your decision, not the words.")
 
 
 def _actor() -> str:

@@ -6,7 +6,7 @@ from typing import List, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.store.models import AuditEntry, SafeguardingAlert, utcnow
+from bot.store.models import AuditEntry, Participant, SafeguardingAlert, utcnow
 
 
 def add_alert(session: Session, *, participant_id: Optional[int], answer_id: Optional[int],
@@ -34,6 +34,12 @@ def list_alerts(session: Session, *, include_resolved: bool = False) -> List[Saf
     if not include_resolved:
         query = query.where(SafeguardingAlert.status == "open")
     return list(session.execute(query).scalars())
+
+
+def erasures_waiting(session: Session) -> set:
+    """Ids of participants whose erasure waits for the safeguarding lead."""
+    return set(session.execute(select(Participant.id).where(
+        Participant.status == "erasure_held")).scalars())
 
 
 def resolve_alert(session: Session, *, alert_id: int, by: str, action: str,

@@ -134,3 +134,90 @@ def test_a_second_resolve_is_refused_and_the_first_decision_stands(tmp_path, dat
         assert "again" not in listed.stdout
     finally:
         engine.dispose()
+
+
+def _flagged_answer(tmp_path, database_url, sender="tg-held"):
+    """A participant whose answer was flagged; the services and the CLI's arguments."""
+    from bot.app import build_services
+    from tests.conftest import make_settings, test_tagger_path
+
+    settings = make_settings(tmp_path, database_url=database_url)
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    talk = services.conversation
+    talk.give_consent(sender, channel="rest")
+    talk.set_role(sender, "self")
+    assert talk.save_answer(sender, text="my support worker hits me", channel="rest",
+                            message_id="m1").disclosure
+    env = {"COPRODUCE_VAR_DIR": str(tmp_path), "COPRODUCE_HASH_KEY": "test-key",
+           "COPRODUCE_THEMES_MODEL": str(test_tagger_path())}
+    return services, ["--database-url", database_url], env
+
+
+def _answers(services):
+    from bot.store.models import Answer, Participant
+
+    with services.sessions() as session:
+        return ([(a.text, a.flagged) for a in session.execute(select(Answer)).scalars()],
+                session.execute(select(Participant)).scalars().all())
+
+
+def test_an_erasure_held_for_the_lead_is_shown_and_carried_out_after_review(tmp_path,
+                                                                           database_url):
+    services, base, env = _flagged_answer(tmp_path, database_url)
+    runner = CliRunner(mix_stderr=False)
+    try:
+        assert services.data_rights.erase("tg-held", background=False).answers_held == 1
+        listed = runner.invoke(main, base + ["safeguarding", "list"], env=env)
+        assert "ERASURE WAITING" in listed.stdout and "Resolve this alert, then run" in listed.stdout
+        early = runner.invoke(main, base + ["safeguarding", "erase", "1", "--by", "Jo",
+                                            "--note", "ok"], env=env)
+        assert early.exit_code == 1 and "Resolve alert 1 first" in early.stderr
+        assert _answers(services)[0] == [("my support worker hits me", True)]
+        runner.invoke(main, base + ["safeguarding", "resolve", "1", "--by", "Jo", "--action",
+                                    "report", "--note", "Told the council"], env=env)
+        done = runner.invoke(main, base + ["safeguarding", "erase", "1", "--by", "Jo",
+                                           "--note", "Report made; nothing more to keep"], env=env)
+        assert done.exit_code == 0, done.stderr
+        assert "1 answer deleted" in done.stdout
+        assert _answers(services) == ([], [])  # the answer and the participant are gone
+        with services.sessions() as session:
+            alert = session.execute(select(SafeguardingAlert)).scalar_one()
+            actions = [a.action for a in session.execute(select(AuditEntry)).scalars()]
+        assert "hits" not in alert.text and alert.resolved_action == "report"  # decision kept
+        assert "safeguarding_erasure" in actions
+        again = runner.invoke(main, base + ["safeguarding", "erase", "1", "--by", "Jo",
+                                            "--note", "again"], env=env)
+        assert again.exit_code == 1 and "Nobody is waiting for an erasure" in again.stderr
+        listed = runner.invoke(main, base + ["safeguarding", "list", "--all"], env=env)
+        assert "ERASURE WAITING" not in listed.stdout and "hits" not in listed.stdout
+    finally:
+        services.engine.dispose()
+
+
+def test_a_dismissed_false_alarm_rejoins_the_answers_or_lets_a_held_erasure_go(tmp_path,
+                                                                              database_url):
+    from bot.store import theme_queries
+
+    services, base, env = _flagged_answer(tmp_path, database_url)
+    runner = CliRunner(mix_stderr=False)
+    try:
+        result = runner.invoke(main, base + ["safeguarding", "resolve", "1", "--by", "Jo",
+                                             "--action", "dismiss", "--note", "Boxing"], env=env)
+        assert result.exit_code == 0, result.stderr
+        assert "in themes, reports and exports again" in result.stdout
+        assert _answers(services)[0] == [("my support worker hits me", False)]
+        with services.sessions() as session:  # themed like any other answer
+            answer_id = session.execute(select(SafeguardingAlert.answer_id)).scalar_one()
+            assert theme_queries.tags_of(session, answer_id=answer_id)
+        # Dismissing the alert of someone who asked for deletion lets the deletion go ahead.
+        talk = services.conversation
+        assert talk.save_answer("tg-held", text="staff lock me in my room", channel="rest",
+                                message_id="m2").disclosure
+        assert services.data_rights.erase("tg-held", background=False).answers_held == 1
+        result = runner.invoke(main, base + ["safeguarding", "resolve", "2", "--by", "Jo",
+                                             "--action", "dismiss", "--note", "A film"], env=env)
+        assert "that is done now" in result.stdout
+        assert _answers(services) == ([], [])
+    finally:
+        services.engine.dispose()
