@@ -160,6 +160,15 @@ def test_a_support_worker_is_asked_about_the_people_they_support(rasa_servers, s
     assert "What helps the people you support" in person.say("/deny")
 
 
+@pytest.mark.parametrize("answer", ["Noise makes me upset", "Noise on the bus makes me upset",
+                                    "Bright lights hurt my eyes"])
+def test_everyday_sensory_answers_are_not_taken_for_harm(rasa_servers, services, answer):
+    person, _ = start(rasa_servers)
+    reply = person.say(answer)
+    assert f"You said: {answer}" in reply
+    assert "999" not in reply and "Thank you for telling us" not in reply
+
+
 def test_no_to_deleting_at_the_theme_check_goes_back_to_it_and_deletes_nothing(rasa_servers,
                                                                             services):
     person, _ = start(rasa_servers)
