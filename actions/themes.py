@@ -76,10 +76,12 @@ class ActionPickTheme(Action):
         theme_id = next((e.get("value") for e in tracker.latest_message.get("entities", [])
                          if e.get("entity") == "theme"), None)
         theme = app.engagement.theme_by_id(theme_id) if theme_id else None
-        if theme is None:
-            dispatcher.utter_message(response="utter_pick_themes_done")
+        picked = list(tracker.get_slot("picked_themes") or [])
+        if theme is None:  # a theme typed by hand that the engagement does not have
+            dispatcher.utter_message(response="utter_press_a_theme")
+            offer_themes(dispatcher, picked, more=bool(picked))
             return []
-        picked = list(dict.fromkeys((tracker.get_slot("picked_themes") or []) + [theme.id]))
+        picked = list(dict.fromkeys(picked + [theme.id]))
         dispatcher.utter_message(response="utter_theme_added", theme=theme.label)
         offer_themes(dispatcher, picked, more=True)
         return [SlotSet("picked_themes", picked)]

@@ -94,6 +94,17 @@ def test_no_lets_the_participant_pick_themes_or_none(app):
     assert tags(app, slots2["checking_answer"]) == []
 
 
+def test_a_theme_the_engagement_does_not_have_gets_a_word_and_the_buttons(app):
+    _, slots, _ = answer(app, "I want to feel safe")
+    state = {**slots, "stage": "theme_pick", "picked_themes": ["purpose"]}
+    said, after, shown = run(themes.ActionPickTheme(), tracker(
+        '/choose_theme{"theme":"nosuch"}', intent="choose_theme", slots=state,
+        entities=[{"entity": "theme", "value": "nosuch"}]))
+    assert said == ["utter_press_a_theme", "utter_pick_more_themes", "utter_pick_themes_done"]
+    assert after == {}  # what was picked stays picked
+    assert len(shown.messages[1]["buttons"]) == len(app.engagement.themes) - 1
+
+
 def test_a_typed_no_before_any_pick_shows_the_buttons_again(app):
     _, slots, _ = answer(app, "I want to feel safe")
     _, picking, _ = run(themes.ActionOfferThemes(), tracker(intent="deny", slots=slots))
