@@ -54,7 +54,7 @@ def build_web_app(settings: Settings, services=None, speech=None, *,
         speech_pool=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="web-speech"),
         warm_audio=warm_audio,
     )
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[plain_error_pages])
     app[CHAT] = chat
     app.on_response_prepare.append(add_security_headers)
     app.on_cleanup.append(_close)
@@ -66,6 +66,23 @@ def build_web_app(settings: Settings, services=None, speech=None, *,
     app.router.add_get("/health", handlers.health)
     app.router.add_static("/static", STATIC_DIR, append_version=False)
     return app
+
+
+@web.middleware
+async def plain_error_pages(request: web.Request, handler) -> web.StreamResponse:
+    """A page in plain words, with a way back to the chat, for an address or a method the web
+    chat does not have (aiohttp's own is "404: Not Found")."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as error:
+        if error.text != f"{error.status}: {error.reason}":
+            raise  # the handler's own words already (an audio clip or a file that has gone)
+        chat = request.app[CHAT]
+        html = chat.templates.get_template("error.html").render(
+            title=chat.title, words=chat.words, static=chat.static_versions)
+        allow = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
+        return web.Response(status=error.status, text=html, content_type="text/html",
+                            headers=allow)
 
 
 def _static_versions() -> Dict[str, str]:

@@ -25,6 +25,8 @@ RESPONSES = {
     "save_file": "utter_web_save_file",
     "file_gone": "utter_web_file_gone",
     "resting": "utter_server_resting",
+    "not_here": "utter_web_not_here",
+    "back_to_chat": "utter_web_back_to_chat",
 }
 
 
@@ -53,6 +55,8 @@ class PageWords:
     save_file: str
     file_gone: str
     resting: str
+    not_here: str
+    back_to_chat: str
 
 
 def load_page_words(domain_path: Path) -> PageWords:

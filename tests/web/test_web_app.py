@@ -264,3 +264,21 @@ def test_my_data_is_a_download_link_for_this_session_only(fake_rasa, serve_web, 
     file = reply["entries"][-1]["file"]
     assert file["filename"] == "coproduce-my-data.json" and file["url"] != link["href"]
     assert browser.get(served.url + file["url"]).json()["participant"]["sender"] == sender
+
+
+def test_an_address_or_method_the_chat_does_not_have_gets_a_page_in_plain_words(
+        fake_rasa, serve_web, words):
+    served = serve_web(fake_rasa.url)
+    for method, path, status in (("GET", "/nowhere", 404), ("GET", "/static/nothing.css", 404),
+                                 ("POST", "/", 405), ("DELETE", "/send", 405)):
+        response = requests.request(method, served.url + path)
+        assert response.status_code == status, path
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert words["not_here"] in response.text and words["back_to_chat"] in response.text
+        assert 'href="/"' in response.text and '<html lang="en">' in response.text
+        assert "Not Found" not in response.text and "Method Not Allowed" not in response.text
+        if status == 405:  # and which methods the address takes
+            assert response.headers["Allow"] == ("POST" if path == "/send" else "GET,HEAD")
+    # An audio clip or a file that has gone keeps its own words.
+    gone = requests.get(served.url + "/audio/0123456789abcdef.mp3")
+    assert gone.status_code == 404 and gone.text == words["audio_failed"]

@@ -304,3 +304,13 @@ def test_after_delete_my_answers_the_open_page_shows_nothing_from_before(browser
     assert not any("Zelda" in text for text in texts), texts
     assert texts[0].startswith("We have deleted your answers")
     assert_accessible(browser, "07-after-erasure")
+
+
+def test_the_page_for_an_address_that_is_not_there_reads_well(browser, words):
+    from selenium.webdriver.common.by import By
+
+    browser.driver.get(browser.base_url + "/no-such-page")
+    assert browser.driver.find_element(By.TAG_NAME, "h1").text == words["not_here"]
+    assert_accessible(browser, "not-found")
+    browser.driver.find_element(By.LINK_TEXT, words["back_to_chat"]).click()
+    browser.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .message"))
