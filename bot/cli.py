@@ -50,8 +50,10 @@ class CoproduceGroup(LazyGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except (UserError, click.UsageError, click.exceptions.Exit, click.Abort):
             raise  # already meant for the user (and --help must not import the store)
+        except click.ClickException as error:  # a command group's own: the same one prefix
+            raise UserError(error.format_message()) from None
         except Exception as error:
             problem = operator_problem(error, ctx)
             if problem is None:

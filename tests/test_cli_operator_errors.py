@@ -112,3 +112,23 @@ def test_the_assistant_trains_on_when_the_store_is_down_but_the_cli_does_not(tmp
             services.tagging.confirmed_for_training(strict=True)
     finally:
         services.engine.dispose()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["safeguarding", "resolve", "999", "--by", "Jo", "--note", "n"],
+     "There is no safeguarding alert 999."),
+    (["safeguarding", "erase", "999", "--by", "Jo", "--note", "n"],
+     "There is no safeguarding alert 999."),
+    (["themes", "eval", "--data", "{tmp}/missing.jsonl"],
+     "Cannot read {tmp}/missing.jsonl: No such file or directory"),
+    (["audio", "say", ""], None),  # its own words; only the prefix is checked
+])
+def test_every_command_group_starts_its_errors_the_same_way(tmp_path, args, message):
+    url = f"sqlite:///{tmp_path}/store.db"
+    assert run(tmp_path, ["db", "upgrade"], url).exit_code == 0
+    result = run(tmp_path, args, url)
+    if message is None:
+        assert result.exit_code == 1 and result.stderr.startswith("coproduce: ")
+        assert len(result.stderr.splitlines()) == 1 and "Error:" not in result.stderr
+    else:
+        assert_one_line(result, message.replace("{tmp}", str(tmp_path)))

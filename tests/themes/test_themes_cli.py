@@ -123,7 +123,7 @@ def coproduce(var_dir, tmp_path, args, stdin=b""):
 
 def assert_one_error(result, message):
     assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
-    assert result.stderr == f"Error: {message}\n"
+    assert result.stderr == f"coproduce: {message}\n"  # as every coproduce command says it
     assert "Traceback" not in result.stdout + result.stderr
 
 
