@@ -95,8 +95,7 @@ class ActionCancelDelete(Action):
             return [SlotSet("stage", stage), FollowupAction("answer_form")]
         # Whatever the chat waited for (the theme check, "add more" ...) is asked again, and the
         # turn ends here: the "delete?" question is closed, so a later "Yes" answers that.
-        tracker.slots["stage"] = stage
-        return [SlotSet("stage", stage), *ask_again(dispatcher, tracker),
+        return [SlotSet("stage", stage), *ask_again(dispatcher, tracker, stage),
                 FollowupAction("action_listen")]
 
 

@@ -1,7 +1,7 @@
 """Actions for the start: welcome, consent, role and a carer's check that the person agrees."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -44,8 +44,8 @@ class ActionWelcome(Action):
             or [SlotSet("stage", "question"), SlotSet("answer_text", None)]
 
 
-def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker,
-                        progress) -> List[Dict[Text, Any]]:
+def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker, progress,
+                        stage: Optional[str] = None) -> List[Dict[Text, Any]]:
     """Ask again what the chat is waiting for (role, carer check, theme check or pick, add
     more) and return its stage; [] when it waits for none of these (a question, or nothing)."""
     app = services()
@@ -55,7 +55,7 @@ def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker,
     if progress.on_behalf and not progress.person_agrees:
         dispatcher.utter_message(response="utter_ask_person_agrees")
         return [SlotSet("stage", "carer_agree")]
-    stage = tracker.get_slot("stage")
+    stage = stage or tracker.get_slot("stage")
     checking = tracker.get_slot("checking_answer")
     if stage == "theme_check" and checking:
         # Still waiting for "is that right?": ask it again, not the question before it.
@@ -88,9 +88,11 @@ class ActionAskAgain(Action):
         return ask_again(dispatcher, tracker)
 
 
-def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-    """Ask again what the chat waits for at this stage; say nothing when it waits for nothing."""
-    stage = tracker.get_slot("stage")
+def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker,
+              stage: Optional[str] = None) -> List[Dict[Text, Any]]:
+    """Ask again what the chat waits for at this stage (default: the tracker's); say nothing
+    when it waits for nothing."""
+    stage = stage or tracker.get_slot("stage")
     if stage in FIXED_PROMPTS:
         dispatcher.utter_message(response=FIXED_PROMPTS[stage])
         return []
@@ -99,7 +101,7 @@ def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[T
     progress = services().conversation.progress(tracker.sender_id)
     if not progress.consented:
         return []
-    return ask_where_they_were(dispatcher, tracker, progress)
+    return ask_where_they_were(dispatcher, tracker, progress, stage)
 
 
 # Stages whose question is always the same message.

@@ -340,8 +340,10 @@ def purge(settings: Settings, older_than, dry_run: bool, actor) -> None:
     from bot.store.tracker import delete_older_than, tracker_engine
 
     days = _days(older_than) if older_than else settings.retention_days
-    if not 1 <= days <= MAX_AGE_DAYS:
-        raise UserError(f"COPRODUCE_RETENTION_DAYS must be from 1 to {MAX_AGE_DAYS}, not {days}.")
+    if not 1 <= days <= MAX_AGE_DAYS:  # further back than dates go, or no age at all
+        where = "--older-than" if older_than else "COPRODUCE_RETENTION_DAYS"
+        raise UserError(f"{where} must be from 1 to {MAX_AGE_DAYS} days (1,000 years), "
+                        f"not {older_than or days}.")
     services = build_services(settings)
     events_engine = tracker_engine(settings)
     result = services.data_rights.purge(
@@ -364,11 +366,6 @@ def _days(text: str) -> int:
             value = int(text)
     except (ValueError, IndexError):
         raise UserError(f"--older-than must look like 365d, 52w or 1y, not {text!r}.")
-    if value < 1:
-        raise UserError("--older-than must be at least one day.")
-    if value > MAX_AGE_DAYS:  # further back than dates go
-        raise UserError(f"--older-than can be at most {MAX_AGE_DAYS}d (1,000 years), "
-                        f"not {text!r}.")
     return value
 
 

@@ -21,7 +21,7 @@ class Question:
     text: str
     text_for_them: str
     example: str
-    text_for_supported: str = ""
+    text_for_supported: str = ""  # none: a support worker reads the "you" wording
 
     def wording(self, role: Optional[str]) -> str:
         """The question as someone answering in this role should see it."""
@@ -121,7 +121,7 @@ def load_engagement(path: Path) -> Engagement:
     try:
         questions = [
             Question(id=str(q["id"]), text=q["text"], text_for_them=q.get("text_for_them") or q["text"],
-                     text_for_supported=q.get("text_for_supported") or q["text"],
+                     text_for_supported=q.get("text_for_supported") or "",
                      example=q.get("example", ""))
             for q in raw["questions"]
         ]

@@ -174,8 +174,8 @@ class TrackerReader:
         try:
             return recent_messages(self._connect(), sender, limit=limit)
         except Exception as error:  # noqa: BLE001 - an unreadable store must not break the chat
-            log.warning("Could not read a conversation back from Rasa's tracker store, so the "
-                        "page starts with a hello: %s", _reason(error))
+            log.warning("Could not read a conversation back from Rasa's tracker store, so it "
+                        "starts afresh: %s", _reason(error))
             return []
 
     def replies_to(self, sender: str, message_id: str) -> Optional[List[dict]]:

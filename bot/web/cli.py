@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import socket
 
 import click
 
@@ -23,6 +22,7 @@ def web(settings: Settings, host, port) -> None:
     from aiohttp import web as aiohttp_web
 
     from bot.cli import UserError
+    from bot.servers import port_is_free
     from bot.web.app import build_web_app
     from bot.web.words import MissingWords
 
@@ -32,28 +32,19 @@ def web(settings: Settings, host, port) -> None:
         app = build_web_app(settings)
     except MissingWords as error:
         raise UserError(str(error))
-    def cannot_listen(error: OSError) -> UserError:
-        return UserError(
-            f"Could not listen on {settings.web_host}:{settings.web_port} "
-            f"({error.strerror or error}). Is the web chat running already? Choose another port "
-            "with COPRODUCE_WEB_PORT.")
 
-    try:  # before aiohttp tries, which logs a traceback of its own when it cannot
-        _check_can_listen(settings.web_host, settings.web_port)
-    except OSError as error:
-        raise cannot_listen(error) from None
+    def cannot_listen(reason: str) -> UserError:
+        return UserError(
+            f"Could not listen on {settings.web_host}:{settings.web_port} ({reason}). Is the web "
+            "chat running already? Choose another port with COPRODUCE_WEB_PORT.")
+
+    # Before aiohttp tries: it logs a traceback of its own when the port is taken.
+    if not port_is_free(settings.web_host, settings.web_port):
+        raise cannot_listen("address already in use")
     click.echo(f"Web chat: http://{settings.web_host}:{settings.web_port}/ "
                f"(talking to Rasa at {settings.rasa_url}). Press Ctrl-C to stop.")
     try:
         aiohttp_web.run_app(app, host=settings.web_host, port=settings.web_port, print=None,
                             access_log=None)
-    except OSError as error:  # taken in the moment since the check
-        raise cannot_listen(error) from None
-
-
-def _check_can_listen(host: str, port: int) -> None:
-    """Raise OSError if nothing could listen on host:port now (as aiohttp would, address reuse on)."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(address)
+    except OSError as error:  # taken since the check, or an address that cannot be used
+        raise cannot_listen(error.strerror or str(error)) from None
