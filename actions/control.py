@@ -9,6 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
                             is_command, services, utter_introduction, utter_safeguarding)
 from actions.questions import save_more
+from actions.themes import CHECK_STAGES, close_check, is_correction, offer_themes, typed_at_check
 from actions.welcome import ask_again
 
 
@@ -84,8 +85,19 @@ class ActionKindFallback(Action):
         if tracker.get_slot("stage") == "add_more" and not is_command(tracker):
             # After "Do you want to add anything else?", typed words are simply more answer.
             return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
+        if typed_at_check(tracker) and not is_command(tracker):
+            # Words typed instead of pressing a button at the theme check are more answer too;
+            # the check of the answer before ends with its themes as they were.
+            return close_check(tracker) + save_more(dispatcher, tracker) \
+                + [FollowupAction("action_listen")]
         if screen(dispatcher, tracker):
-            return [FollowupAction("action_listen")]
+            return after_disclosure(dispatcher, tracker) + [FollowupAction("action_listen")]
+        text = (tracker.latest_message or {}).get("text") or ""
+        if tracker.get_slot("stage") == "theme_check" and is_correction(text):
+            # "It is about my home": a "no" in other words, so the themes to pick from.
+            offer_themes(dispatcher)
+            return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", []),
+                    FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_not_understood")
         # Then what the chat waits for (the theme check, the carer's question ...) with its
         # buttons, so nobody is left without a way on, and "Say that again" shows it too.
@@ -176,7 +188,21 @@ class ActionSafeguarding(Action):
     async def run(self, dispatcher, tracker, domain):
         if tracker.get_slot("stage") == "add_more":
             return save_more(dispatcher, tracker)  # more words to the question, screened there
-        if not screen(dispatcher, tracker):
-            # The detector did not agree with NLU: still never a dead end.
-            dispatcher.utter_message(response="utter_not_understood")
+        if typed_at_check(tracker):  # more words instead of a button at the theme check
+            return close_check(tracker) + save_more(dispatcher, tracker) \
+                + [FollowupAction("action_listen")]
+        if screen(dispatcher, tracker):
+            return after_disclosure(dispatcher, tracker)
+        # The detector did not agree with NLU: still never a dead end.
+        dispatcher.utter_message(response="utter_not_understood")
+        return ask_again(dispatcher, tracker)
+
+
+def after_disclosure(dispatcher, tracker) -> list:
+    """After the calm script for a message that was not an answer: at the theme check, the
+    check ends (so a later "yes" cannot confirm it) and they are asked whether to carry on,
+    as after an answer that discloses harm."""
+    if tracker.get_slot("stage") not in CHECK_STAGES:
         return []
+    dispatcher.utter_message(response="utter_safeguarding_carry_on")
+    return close_check(tracker) + [SlotSet("stage", "safeguard")]

@@ -6,15 +6,16 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 log = logging.getLogger(__name__)
 
-from actions.common import (channel_of, disclosure_confidence, end_form_events, is_command,
-                            is_payload, is_short_reply, message_id_of, question_events,
-                            reflection, services, utter_safeguarding)
+from actions.common import (YES_NO_INTENTS, channel_of, disclosure_confidence, end_form_events,
+                            is_command, is_payload, is_short_reply, message_id_of,
+                            question_events, reflection, services, utter_safeguarding)
+from actions.themes import offer_themes
 from bot.conversation import storable
 
 
@@ -49,7 +50,8 @@ class ValidateAnswerForm(FormValidationAction):
     async def extract_answer_text(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
         """Use the whole message as the answer, while the form is waiting for one."""
-        if tracker.get_slot("requested_slot") != "answer_text" or is_command(tracker):
+        if tracker.get_slot("requested_slot") != "answer_text" or is_command(tracker) \
+                or is_bare_yes_no(tracker):
             return {}
         return {"answer_text": (tracker.latest_message or {}).get("text") or ""}
 
@@ -66,6 +68,39 @@ class ValidateAnswerForm(FormValidationAction):
             dispatcher.utter_message(response="utter_not_understood")
             return {"answer_text": None}
         return {"answer_text": value}
+
+
+def is_bare_yes_no(tracker: Tracker) -> bool:
+    """True for a yes or a no in a few words ("no", "not really", "I don't want to") typed at
+    an open question: a reply to the chat, not an answer. "Nothing" stays an answer (to "What
+    gets in the way?"), except after "What else do you want to tell us?"."""
+    if not is_short_reply(tracker, YES_NO_INTENTS):
+        return False
+    words = ((tracker.latest_message or {}).get("text") or "").lower()
+    return bool(tracker.get_slot("adding_more")) or "nothing" not in words
+
+
+class ActionYesNoAtQuestion(Action):
+    """A bare yes or no at an open question: ask for their own words, offering Skip. After
+    "What else do you want to tell us?", "no" means nothing more: on to the next question."""
+
+    def name(self) -> Text:
+        return "action_yes_no_at_question"
+
+    async def run(self, dispatcher, tracker, domain):
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if tracker.get_slot("adding_more") and intent == "deny":
+            app = services()
+            question = app.conversation.next_question(tracker.sender_id)
+            return end_form_events(tracker) + question_events(question, dispatcher,
+                                                              app.engagement, tracker)
+        if not tracker.get_slot("adding_more"):
+            dispatcher.utter_message(response="utter_answer_in_words")
+        # The form stays open and asks again: the question with its Skip button, or "What else
+        # do you want to tell us?" after a "yes". (Rasa's rules want this action to say, each
+        # time, which loop and stage follow it.)
+        return [ActiveLoop("answer_form"), SlotSet("requested_slot", "answer_text"),
+                SlotSet("stage", "question")]
 
 
 class ActionSaveAnswer(Action):
@@ -182,7 +217,14 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         # Listen, write, check: ask whether we understood what the answer is about.
         dispatcher.utter_message(response="utter_check_themes", themes=app.tagging.labels(themes))
         return [SlotSet("stage", "theme_check"), SlotSet("checking_answer", result.answer_id),
-                SlotSet("slowed_down", False)]
+                SlotSet("checking_themes", themes), SlotSet("slowed_down", False)]
+    if result.created and result.answer_id is not None:
+        # No theme found: the participant says what it is about (or "None of these") rather
+        # than the answer going untagged. A message delivered again is not asked about twice.
+        dispatcher.utter_message(response="utter_themes_not_found")
+        offer_themes(dispatcher)
+        return [SlotSet("stage", "theme_pick"), SlotSet("checking_answer", result.answer_id),
+                SlotSet("picked_themes", []), SlotSet("slowed_down", False)]
     dispatcher.utter_message(response="utter_ask_add_more")
     return [SlotSet("stage", "add_more"), SlotSet("slowed_down", False)]
 

@@ -1,6 +1,7 @@
 """Actions for checking an answer's themes with the participant: listen, write, check, adjust."""
 from __future__ import annotations
 
+import re
 from typing import List, Text
 
 from rasa_sdk import Action
@@ -14,11 +15,42 @@ def _answer_id(tracker):
     return int(value) if value is not None else None
 
 
+CHECK_STAGES = ("theme_check", "theme_pick")
+# Words typed at the theme check that say what the answer is about: a "no" in other words.
+_CORRECTION = re.compile(r"^\s*(it'?s|it is|this is|that'?s|that is|its)?\s*(all\s+)?about\b", re.I)
+MORE_ANSWER_WORDS = 3
+
+
+def is_correction(text: str) -> bool:
+    """True for "It is about my home" and the like, typed at the theme check."""
+    return bool(_CORRECTION.match(text or ""))
+
+
+def typed_at_check(tracker) -> bool:
+    """True when, at the theme check or pick, the participant typed words of an answer (three
+    or more, not "it is about ...") instead of pressing a button: they are kept as more answer."""
+    if tracker.get_slot("stage") not in CHECK_STAGES:
+        return False
+    text = (tracker.latest_message or {}).get("text") or ""
+    return len(text.split()) >= MORE_ANSWER_WORDS and not text.strip().startswith("/") \
+        and not is_correction(text)
+
+
+def close_check(tracker) -> List:
+    """End the theme check without an answer to it: the themes picked so far are the
+    participant's, otherwise the tagger's stay as they were (automatic)."""
+    picked = list(tracker.get_slot("picked_themes") or [])
+    if tracker.get_slot("stage") == "theme_pick" and picked and _answer_id(tracker) is not None:
+        services().tagging.choose(_answer_id(tracker), picked)
+    return [SlotSet("checking_answer", None), SlotSet("checking_themes", None),
+            SlotSet("picked_themes", [])]
+
+
 def _after_check(dispatcher) -> List:
     dispatcher.utter_message(response="utter_thanks_for_checking")
     dispatcher.utter_message(response="utter_ask_add_more")
     return [SlotSet("stage", "add_more"), SlotSet("checking_answer", None),
-            SlotSet("picked_themes", [])]
+            SlotSet("checking_themes", None), SlotSet("picked_themes", [])]
 
 
 class ActionConfirmThemes(Action):
@@ -29,7 +61,8 @@ class ActionConfirmThemes(Action):
 
     async def run(self, dispatcher, tracker, domain):
         if _answer_id(tracker) is not None:
-            services().tagging.confirm(_answer_id(tracker))
+            # What they were shown, even if the tagger has been retrained since.
+            services().tagging.confirm(_answer_id(tracker), tracker.get_slot("checking_themes"))
         return _after_check(dispatcher)
 
 
@@ -62,7 +95,9 @@ def offer_themes(dispatcher, picked=(), more: bool = False) -> None:
     if buttons:
         dispatcher.utter_message(response="utter_pick_more_themes" if more else "utter_pick_themes",
                                  buttons=buttons)
-    dispatcher.utter_message(response="utter_pick_themes_done")
+    # Once something is picked, "None of these" would throw the picks away: only "That is all".
+    dispatcher.utter_message(response="utter_pick_themes_done_picked" if picked
+                             else "utter_pick_themes_done")
 
 
 class ActionPickTheme(Action):
@@ -88,20 +123,25 @@ class ActionPickTheme(Action):
 
 
 class ActionFinishPicking(Action):
-    """Keep the themes the participant picked (or none) as their own."""
+    """Keep the themes the participant picked (or none) as their own; "not sure" with nothing
+    picked keeps the tagger's themes as they were."""
 
     def name(self) -> Text:
         return "action_finish_picking"
 
     async def run(self, dispatcher, tracker, domain):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        picked = [] if intent == "no_theme" else list(tracker.get_slot("picked_themes") or [])
+        # "None of these" is only offered before a pick; typed after one, it means no others.
+        picked = list(tracker.get_slot("picked_themes") or [])
         if intent == "deny" and not picked:
             # A typed "no" before any pick could mean "none of these" or "I do not want to":
             # that is not theirs to have guessed for them, so the buttons come again.
             dispatcher.utter_message(response="utter_press_a_theme")
             offer_themes(dispatcher)
             return [FollowupAction("action_listen")]
+        if intent == "dont_know" and not picked:
+            # Not sure, and nothing picked: the tagger's themes (if any) stay, marked automatic.
+            return _after_check(dispatcher)
         if _answer_id(tracker) is not None:
             services().tagging.choose(_answer_id(tracker), picked)
         return _after_check(dispatcher)

@@ -63,7 +63,7 @@ def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker, prog
         if themes:
             dispatcher.utter_message(response="utter_check_themes",
                                      themes=app.tagging.labels(themes))
-            return [SlotSet("stage", "theme_check")]
+            return [SlotSet("stage", "theme_check"), SlotSet("checking_themes", themes)]
     if stage == "theme_pick" and checking:
         picked = tracker.get_slot("picked_themes") or []
         if picked:  # say what is chosen so far, so "That is all" (or "no") is not a surprise

@@ -58,7 +58,8 @@ def build_services(settings: Settings) -> Services:
     data_rights = DataRights(sessions, pseudonymizer.pseudonym, delete_conversation,
                              audio=AudioCache(settings.audio_dir))
     tagging = TaggingService(sessions, engagement,
-                             lambda: load_tagger(settings, engagement, tagging.confirmed_for_training))
+                             lambda: load_tagger(settings, engagement, tagging.confirmed_for_training),
+                             model_path=settings.themes_model)
     return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts,
                     data_rights, tagging)
 

@@ -23,12 +23,16 @@ DECLINED_COUNTER = "consent_declined"
 MAX_ANSWER_CHARS = 10_000
 # Control characters other than tab and line breaks: invisible, and PostgreSQL refuses NUL.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Half of a UTF-16 pair, which JSON can carry ("\\ud800") but no database or file can store.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def storable(text: str) -> str:
     """The words as typed, without invisible control characters (a NUL would make PostgreSQL
-    refuse the whole answer)."""
-    return _CONTROL.sub("", text or "")
+    refuse the whole answer); a lone half of a character pair becomes the replacement mark."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text or ""))
+
+
 FLOOD_ANSWERS = 20          # more answers than this ...
 FLOOD_WINDOW = timedelta(seconds=60)  # ... in this time is a flood, not a conversation
 

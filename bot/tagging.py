@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,19 +21,49 @@ class TaggingService:
     """Tags answers with the engagement's themes and records the participant's check."""
 
     def __init__(self, sessions: sessionmaker, engagement: Engagement,
-                 load_tagger: Callable[[], object]):
+                 load_tagger: Callable[[], object], model_path: Optional[Path] = None):
         self._sessions = sessions
         self.engagement = engagement
         self._load_tagger = load_tagger
+        # The saved tagger's file: when `coproduce themes train` replaces it, the next answer
+        # is tagged by the new one, without a restart.
+        self._model_path = Path(model_path) if model_path is not None else None
+        self._model_stamp = None
         self._tagger = None
         self._lock = threading.Lock()
 
     def tagger(self):
-        """The theme tagger, loaded (or trained) once on first use."""
+        """The theme tagger, loaded (or trained) on first use, and again once its file changes."""
         with self._lock:
             if self._tagger is None:
                 self._tagger = self._load_tagger()
+                self._model_stamp = self._stamp()
+            elif self._model_path is not None and self._stamp() != self._model_stamp:
+                self._reload()
             return self._tagger
+
+    def _stamp(self):
+        """When the saved tagger last changed, and its size (None if there is no file)."""
+        try:
+            stat = self._model_path.stat() if self._model_path is not None else None
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size) if stat else None
+
+    def _reload(self) -> None:
+        """Use the tagger saved since it was loaded; on failure keep the one in use."""
+        stamp = self._stamp()
+        if stamp is None:  # the file went: the tagger in memory is still good
+            return
+        try:
+            tagger = self._load_tagger()
+        except Exception as error:  # noqa: BLE001 - a bad file must not stop the conversation
+            log.warning("Kept the theme tagger in use: the new one could not be loaded (%s)",
+                        str(error).splitlines()[0] if str(error) else error.__class__.__name__)
+        else:
+            self._tagger = tagger
+            log.info("Loaded the theme tagger again: %s changed", self._model_path)
+        self._model_stamp = self._stamp()  # tried once per change
 
     def suggest(self, texts: Sequence[str]):
         """The tagger's themes and scores for each text."""
@@ -55,12 +86,16 @@ class TaggingService:
         with self._sessions() as session:
             return [t.theme_id for t in theme_queries.tags_of(session, answer_id=answer_id)]
 
-    def confirm(self, answer_id: int) -> None:
-        """The participant agrees with the suggested themes: they become theirs."""
+    def confirm(self, answer_id: int, shown: Optional[Sequence[str]] = None) -> None:
+        """The participant agrees with the suggested themes: they become theirs. shown: the
+        themes they were shown (the tags may have changed since, if the tagger was retrained);
+        None: the answer's themes now."""
         with self._sessions.begin() as session:
             tags = theme_queries.tags_of(session, answer_id=answer_id)
+            themes = [t.theme_id for t in tags] if shown is None \
+                else [t for t in shown if self.engagement.theme_by_id(t)]
             theme_queries.set_person_tags(session, answer_id=answer_id, source="participant",
-                                          themes=[t.theme_id for t in tags],
+                                          themes=themes,
                                           scores={t.theme_id: t.score for t in tags})
 
     def choose(self, answer_id: int, themes: Sequence[str], source: str = "participant") -> None:
@@ -111,3 +146,4 @@ class TaggingService:
         """Use this tagger from now on (after retraining)."""
         with self._lock:
             self._tagger = tagger
+            self._model_stamp = self._stamp()

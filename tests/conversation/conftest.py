@@ -14,6 +14,11 @@ class Tags(NamedTuple):
     scores: Dict[str, float]
 
 
+# What an answer the tagger finds no theme in gets after "Thank you. You said: ...": the
+# participant is asked to pick its themes.
+PICK_THEMES = ["utter_themes_not_found", "utter_pick_themes", "utter_pick_themes_done"]
+
+
 class NoThemes:
     """A tagger that never finds a theme, for tests about other steps."""
 

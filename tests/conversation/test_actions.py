@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import control, questions, welcome
+from tests.conversation.conftest import PICK_THEMES
 from bot.settings import PROJECT_ROOT
 from bot.store import queries
 from bot.store.models import Answer, Participant
@@ -83,10 +84,13 @@ def test_answer_is_saved_once_reflected_and_more_is_offered(app):
     answered = tracker(intent="share", text="My friends", slots={"answer_text": "My friends"},
                        message_id="tg-77")
     said, events, dispatcher = run(questions.ActionSaveAnswer(), answered)
-    run(questions.ActionSaveAnswer(), answered)  # the same message again
-    assert said == ["utter_reflect", "utter_ask_add_more"]
+    again, events_again, _ = run(questions.ActionSaveAnswer(), answered)  # the same message again
+    # No theme found: the participant is asked which themes it is about.
+    assert said == ["utter_reflect", *PICK_THEMES]
     assert dispatcher.messages[0]["answer"] == "My friends"
-    assert slot(events, "stage") == "add_more"
+    assert slot(events, "stage") == "theme_pick" and slot(events, "checking_answer") is not None
+    # Delivered again, it is not stored or asked about twice.
+    assert again == ["utter_reflect", "utter_ask_add_more"] and slot(events_again, "stage") == "add_more"
     with app.sessions() as session:
         rows = session.execute(select(Answer)).scalars().all()
     assert [(a.text, a.question_id, a.role) for a in rows] == [("My friends", "good_life", "self")]
@@ -120,6 +124,53 @@ def test_commands_are_not_taken_as_answers():
     for text, intent in (("help me please", "help"), ("start again", "start_again"),
                          ("sound off", "sound_off"), ("next question", "skip")):
         assert extract(tracker(intent=intent, text=text, slots=asking)) == {}, text
+
+
+@pytest.mark.parametrize("text, intent", [("no", "deny"), ("Nope", "deny"), ("yes", "affirm"),
+                                          ("I don't want to", "deny"), ("/deny", "deny")])
+def test_a_bare_yes_or_no_at_a_question_is_not_an_answer(app, text, intent):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    asked = tracker(intent=intent, text=text, confidence=0.95,
+                    slots={"requested_slot": "answer_text", "stage": "question"})
+    form = questions.ValidateAnswerForm()
+    assert asyncio.run(form.extract_answer_text(CollectingDispatcher(), asked, {})) == {}
+    said, events, _ = run(questions.ActionYesNoAtQuestion(), asked)
+    # "You can tell me in your own words, or press Skip." and the form asks the question again.
+    assert said == ["utter_answer_in_words"] and slot(events, "stage") == "question"
+    assert {"event": "active_loop", "name": "answer_form", "timestamp": None} in events
+    assert _answers(app) == [] and app.conversation.progress("s1").question_index == 0
+
+
+def test_nothing_and_longer_words_at_a_question_are_answers(app):
+    form = questions.ValidateAnswerForm()
+    asking = {"requested_slot": "answer_text"}
+    for text, intent, confidence in (("Nothing", "deny", 0.95), ("nothing really", "deny", 0.9),
+                                     ("no buses on sunday", "deny", 0.95),
+                                     ("yes my family", "affirm", 0.6)):
+        asked = tracker(intent=intent, text=text, confidence=confidence, slots=asking)
+        assert asyncio.run(form.extract_answer_text(CollectingDispatcher(), asked, {})) == \
+            {"answer_text": text}, text
+
+
+def test_no_after_what_else_goes_on_to_the_next_question(app):
+    _start(app)
+    adding = {"requested_slot": "answer_text", "stage": "question", "adding_more": True}
+    for text, intent in (("yes", "affirm"), ("nothing else", "deny")):
+        asked = tracker(intent=intent, text=text, confidence=0.95, slots=adding, message_id=text)
+        form = questions.ValidateAnswerForm()
+        assert asyncio.run(form.extract_answer_text(CollectingDispatcher(), asked, {})) == {}
+    # "yes" to "What else do you want to tell us?": the form asks it again.
+    said, events, _ = run(questions.ActionYesNoAtQuestion(),
+                          tracker(intent="affirm", text="yes", confidence=0.95, slots=adding))
+    assert said == [] and slot(events, "requested_slot") == "answer_text"
+    # "nothing else": the next question, with the form closed so it opens on that question.
+    said, events, _ = run(questions.ActionYesNoAtQuestion(),
+                          tracker(intent="deny", text="nothing else", confidence=0.95, slots=adding))
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+    assert slot(events, "stage") == "question" and slot(events, "adding_more") is False
+    assert app.conversation.progress("s1").question_index == 1
+    assert _answers(app) == ["blue sky"]
 
 
 def test_an_empty_answer_gets_a_kind_reply():
@@ -170,7 +221,7 @@ def test_words_typed_instead_of_yes_are_kept_as_more_answer(app):
     said, events, _ = run(control.ActionKindFallback(),
                           tracker(intent="more_info", text="and my garden too",
                                   slots={"stage": "add_more"}, message_id="m-9"))
-    assert said == ["utter_reflect", "utter_ask_add_more"]
+    assert said == ["utter_reflect", *PICK_THEMES]
     with app.sessions() as session:
         assert session.execute(select(Answer.text)).scalar_one() == "and my garden too"
 
@@ -247,7 +298,7 @@ def test_the_fallback_ends_its_turn_so_rasa_does_not_run_it_again(app):
     at_add_more = {"stage": "add_more"}
     said, events, _ = run(control.ActionKindFallback(), tracker(
         intent="role_on_behalf", text="I care for my brother", slots=at_add_more, message_id="m2"))
-    assert said == ["utter_reflect", "utter_ask_add_more"]
+    assert said == ["utter_reflect", *PICK_THEMES]
     assert events[-1] == {"event": "followup", "name": "action_listen", "timestamp": None}
     assert _answers(app) == ["blue sky", "I care for my brother"]
 
@@ -273,7 +324,7 @@ def test_words_read_as_yes_or_no_after_add_more_are_kept_as_more_answer(app, act
     _start(app)
     said, events, _ = run(action, tracker(intent=intent, text="green grass", confidence=0.87,
                                           slots={"stage": "add_more"}, message_id="m3"))
-    assert said == ["utter_reflect", "utter_ask_add_more"]
+    assert said == ["utter_reflect", *PICK_THEMES]
     assert events[-1]["event"] == "followup" and events[-1]["name"] == "action_listen"
     assert _answers(app) == ["blue sky", "green grass"]
 

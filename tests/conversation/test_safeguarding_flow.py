@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import control, questions, welcome
+from tests.conversation.conftest import PICK_THEMES
 from bot.app import build_services, use_services
 from bot.cli import main
 from bot.safeguarding.alerts import EmailRoute
@@ -71,7 +72,7 @@ def test_an_ordinary_answer_is_not_flagged(app):
     said, _ = run(questions.ActionSaveAnswer(),
                   tracker("I feel safe at home with my staff",
                           slots={"answer_text": "I feel safe at home with my staff"}))
-    assert said == ["utter_reflect", "utter_ask_add_more"]
+    assert said == ["utter_reflect", *PICK_THEMES]
     with app.sessions() as session:
         assert session.execute(select(SafeguardingAlert)).first() is None
         assert session.execute(select(Answer.flagged)).scalar_one() is False

@@ -77,14 +77,14 @@ def test_no_lets_the_participant_pick_themes_or_none(app):
             entities=[{"entity": "theme", "value": theme}]))
         state.update(update)
         # The buttons come again (a pressed keyboard goes away): the themes not picked yet,
-        # then "That is all" / "None of these" (in the domain's response). Typing is never
-        # the only way on.
+        # then "That is all" (in the domain's response; "None of these" only before a pick,
+        # as it would throw the picks away). Typing is never the only way on.
         offered = [button["payload"] for message in shown.messages
                    for button in message.get("buttons", [])]
         assert not any(f'"{picked}"' in payload for picked in state["picked_themes"]
                        for payload in offered)
         assert len(offered) == len(app.engagement.themes) - len(state["picked_themes"])
-        assert said == ["utter_theme_added", "utter_pick_more_themes", "utter_pick_themes_done"]
+        assert said == ["utter_theme_added", "utter_pick_more_themes", "utter_pick_themes_done_picked"]
     assert state["picked_themes"] == ["purpose", "accepted_valued"]
     run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
     assert tags(app, slots["checking_answer"]) == [("accepted_valued", "participant"),
@@ -92,6 +92,11 @@ def test_no_lets_the_participant_pick_themes_or_none(app):
     _, slots2, _ = answer(app, "staff", message_id="m2")
     run(themes.ActionFinishPicking(), tracker(intent="no_theme", slots=slots2))
     assert tags(app, slots2["checking_answer"]) == []
+    # "none of these" typed after a pick means no others: the pick stays.
+    _, slots3, _ = answer(app, "staff", message_id="m3")
+    run(themes.ActionFinishPicking(), tracker(intent="no_theme",
+                                              slots={**slots3, "picked_themes": ["purpose"]}))
+    assert tags(app, slots3["checking_answer"]) == [("purpose", "participant")]
 
 
 def test_a_theme_the_engagement_does_not_have_gets_a_word_and_the_buttons(app):
@@ -100,7 +105,7 @@ def test_a_theme_the_engagement_does_not_have_gets_a_word_and_the_buttons(app):
     said, after, shown = run(themes.ActionPickTheme(), tracker(
         '/choose_theme{"theme":"nosuch"}', intent="choose_theme", slots=state,
         entities=[{"entity": "theme", "value": "nosuch"}]))
-    assert said == ["utter_press_a_theme", "utter_pick_more_themes", "utter_pick_themes_done"]
+    assert said == ["utter_press_a_theme", "utter_pick_more_themes", "utter_pick_themes_done_picked"]
     assert after == {}  # what was picked stays picked
     assert len(shown.messages[1]["buttons"]) == len(app.engagement.themes) - 1
 
@@ -151,9 +156,36 @@ def test_none_of_these_survives_retagging_and_is_learned_from(app):
     assert row.themes_set_by == "participant" and themes_cell(row) == "none (participant)"
 
 
-def test_answers_without_themes_go_straight_to_add_more(app):
-    said, slots, _ = answer(app, "blue")
-    assert said == ["utter_reflect", "utter_ask_add_more"] and slots["stage"] == "add_more"
+def test_an_answer_without_themes_is_given_to_the_participant_to_tag(app):
+    said, slots, dispatcher = answer(app, "blue")
+    assert said == ["utter_reflect", "utter_themes_not_found", "utter_pick_themes",
+                    "utter_pick_themes_done"]
+    assert slots["stage"] == "theme_pick" and slots["picked_themes"] == []
+    assert len(dispatcher.messages[2]["buttons"]) == 7  # every theme
+    answer_id = slots["checking_answer"]
+    assert tags(app, answer_id) == []
+    # What they pick is theirs.
+    picked = {**slots, "picked_themes": ["purpose"]}
+    said, after, _ = run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=picked))
+    assert said == ["utter_thanks_for_checking", "utter_ask_add_more"] and after["stage"] == "add_more"
+    assert tags(app, answer_id) == [("purpose", "participant")]
+
+
+def test_not_sure_which_themes_keeps_the_tagger_s_and_picks_are_kept(app):
+    _, slots, _ = answer(app, "blue")
+    said, after, _ = run(themes.ActionFinishPicking(), tracker(intent="dont_know", slots=slots))
+    assert said == ["utter_thanks_for_checking", "utter_ask_add_more"] and after["stage"] == "add_more"
+    assert tags(app, slots["checking_answer"]) == []  # nothing was decided for them
+    # Not sure after a "No" to the tagger's themes: its themes stay, still automatic.
+    _, slots, _ = answer(app, "I want to feel safe", message_id="m2")
+    run(themes.ActionOfferThemes(), tracker(intent="deny", slots=slots))
+    run(themes.ActionFinishPicking(), tracker(intent="dont_know", slots=slots))
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "auto")]
+    # Not sure after picking some: the picks are theirs.
+    _, slots, _ = answer(app, "I want a job", message_id="m3")
+    run(themes.ActionFinishPicking(), tracker(intent="dont_know",
+                                              slots={**slots, "picked_themes": ["purpose"]}))
+    assert tags(app, slots["checking_answer"]) == [("purpose", "participant")]
 
 
 def test_a_flagged_answer_is_never_tagged(app):
@@ -270,7 +302,7 @@ def test_hello_while_the_themes_are_being_checked_asks_the_check_again(app):
     said, again, dispatcher = run(welcome.ActionWelcome(), tracker("hi", intent="greet",
                                                                    slots=state))
     assert said == ["utter_welcome_back", "utter_themes_picked", "utter_pick_more_themes",
-                    "utter_pick_themes_done"]
+                    "utter_pick_themes_done_picked"]
     assert again["stage"] == "theme_pick"
     offered = [b["payload"] for b in dispatcher.messages[2]["buttons"]]
     assert len(offered) == len(app.engagement.themes) - 1 and not any("purpose" in p for p in offered)
@@ -282,14 +314,15 @@ def test_what_happened_during_the_theme_check_asks_the_check_again(app):
     assert slots["stage"] == "theme_check"
     slots = {"stage": "theme_check", "checking_answer": slots["checking_answer"]}
     said, again, dispatcher = run(welcome.ActionAskAgain(), tracker(intent="what_happened", slots=slots))
-    assert said == ["utter_check_themes"] and again == {"stage": "theme_check"}
+    assert said == ["utter_check_themes"]
+    assert again == {"stage": "theme_check", "checking_themes": ["being_safe"]}
     assert "Being safe" in dispatcher.messages[0]["themes"]
     # While picking, the themes not picked yet are offered again.
     slots.update(stage="theme_pick", picked_themes=["being_safe"])
     said, again, dispatcher = run(welcome.ActionAskAgain(), tracker(intent="my_data", slots=slots))
     assert again == {"stage": "theme_pick"}
     # What is picked so far is said, and the buttons ask for any others.
-    assert said == ["utter_themes_picked", "utter_pick_more_themes", "utter_pick_themes_done"]
+    assert said == ["utter_themes_picked", "utter_pick_more_themes", "utter_pick_themes_done_picked"]
     assert "Being safe" in dispatcher.messages[0]["themes"]
     offered = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
     assert offered and not any("being_safe" in payload for payload in offered)
@@ -316,3 +349,129 @@ def test_a_returning_participant_who_finished_hears_there_is_news(app):
         session.add(StaffAction(theme_id="being_safe", text="We are training staff.", status="doing"))
     said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet"))
     assert said == ["utter_already_done", "utter_have_news"]
+
+
+class SafeAndMoney:
+    """A retrained tagger that reads more into the same words."""
+
+    def tag(self, texts):
+        from tests.conversation.conftest import Tags
+
+        return [Tags(["being_safe", "security"], {"being_safe": 0.9, "security": 0.8}) for _ in texts]
+
+
+def test_yes_keeps_the_themes_shown_even_if_the_tagger_changed_them_since(app):
+    _, slots, dispatcher = answer(app, "I want to feel safe")
+    assert slots["checking_themes"] == ["being_safe"]
+    # Staff retrain and the answer's automatic tags change while the question is on screen.
+    app.tagging.set_tagger(SafeAndMoney())
+    app.tagging.tag_answer(slots["checking_answer"])
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "auto"), ("security", "auto")]
+    run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=slots))
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "participant")]
+
+
+def _stored(app):
+    from sqlalchemy import select
+    from bot.store.models import Answer
+
+    with app.sessions() as session:
+        return [(a.text, a.flagged) for a in session.execute(select(Answer).order_by(Answer.id)).scalars()]
+
+
+def test_words_typed_at_the_theme_check_are_kept_as_more_answer(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    more = "and I also like cooking with my mum on Sundays"
+    said, after, dispatcher = run(control.ActionKindFallback(),
+                                  tracker(more, intent="share", slots=slots, message_id="m2"))
+    assert said[0] == "utter_reflect" and dispatcher.messages[0]["answer"] == more
+    assert after["stage"] == "theme_pick" and after["checking_answer"] != slots["checking_answer"]
+    assert _stored(app) == [("I want to feel safe", False), (more, False)]
+    # The answer before keeps the tagger's themes, still automatic.
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "auto")]
+    # While picking, the picks so far are kept as the participant's.
+    picking = {**after, "picked_themes": ["purpose"]}
+    said, after, _ = run(control.ActionKindFallback(), tracker(
+        "we need more buses on sundays", intent="nlu_fallback", slots=picking, message_id="m3"))
+    assert said[0] == "utter_reflect" and after["stage"] == "theme_pick"
+    assert tags(app, picking["checking_answer"]) == [("purpose", "participant")]
+    assert len(_stored(app)) == 3
+
+
+def test_a_few_words_at_the_theme_check_are_not_an_answer(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    # "It is about my home" is a "no" in other words: the themes to pick from.
+    said, after, _ = run(control.ActionKindFallback(),
+                         tracker("It is about my home", intent="share", slots=slots, message_id="m2"))
+    assert said == ["utter_pick_themes", "utter_pick_themes_done"] and after["stage"] == "theme_pick"
+    # Two words that are not understood: said so, and the check is asked again.
+    said, _, _ = run(control.ActionKindFallback(),
+                     tracker("blue cheese", intent="share", slots=slots, message_id="m3"))
+    assert said == ["utter_not_understood", "utter_check_themes"]
+    assert _stored(app) == [("I want to feel safe", False)]
+
+
+def test_a_disclosure_at_the_theme_check_ends_the_check_and_asks_to_carry_on(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    # Typed as words of an answer: kept, flagged, the calm script and "carry on?".
+    said, after, _ = run(control.ActionSafeguarding(), tracker(
+        "my brother hits me when mum is out", intent="disclose_harm", slots=slots, message_id="m2"))
+    assert "utter_safeguarding_thanks" in said and said[-1] == "utter_safeguarding_carry_on"
+    assert after["stage"] == "safeguard" and after["checking_answer"] is None
+    assert _stored(app)[-1] == ("my brother hits me when mum is out", True)
+    # A short one is not an answer, but the check ends all the same: "yes" cannot confirm it.
+    _, slots, _ = answer(app, "I want a job", message_id="m3")
+    for action, intent in ((control.ActionSafeguarding(), "disclose_harm"),
+                           (control.ActionKindFallback(), "nlu_fallback")):
+        said, after, _ = run(action, tracker("hit me", intent=intent, slots=slots, message_id="m4"))
+        assert said[0] == "utter_safeguarding_thanks" and said[-1] == "utter_safeguarding_carry_on"
+        assert after["stage"] == "safeguard" and after["checking_answer"] is None
+    assert tags(app, slots["checking_answer"]) == [("security", "auto")]
+
+
+def test_a_message_nlu_thought_was_harm_but_is_not_gets_the_check_asked_again(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    said, _, _ = run(control.ActionSafeguarding(),
+                     tracker("money", intent="disclose_harm", slots=slots, message_id="m2"))
+    assert said == ["utter_not_understood", "utter_check_themes"]
+
+
+def test_a_tagger_saved_again_is_used_without_a_restart(app, tmp_path):
+    import os
+
+    from bot.tagging import TaggingService
+    from tests.conversation.conftest import Tags
+
+    model = tmp_path / "tagger.txt"  # stands for the saved tagger: the theme it finds
+    model.write_text("purpose")
+    loads = []
+
+    def load():
+        theme = model.read_text()
+        if theme == "broken":
+            raise ValueError("Cannot read the theme model")
+        loads.append(theme)
+        return type("FileTagger", (), {"tag": lambda self, texts: [
+            Tags([theme], {theme: 0.9}) for _ in texts]})()
+
+    tagging = TaggingService(app.sessions, app.engagement, load, model_path=model)
+    assert [r.themes for r in tagging.suggest(["x", "y"])] == [["purpose"], ["purpose"]]
+    model.write_text("security")
+    os.utime(model, ns=(1, 10**18))  # a new stamp, whatever the clock's resolution
+    assert tagging.suggest(["x"])[0].themes == ["security"]
+    assert tagging.suggest(["x"])[0].themes == ["security"] and loads == ["purpose", "security"]
+    # A file that cannot be loaded: the tagger in use stays, tried once.
+    model.write_text("broken")
+    os.utime(model, ns=(1, 2 * 10**18))
+    assert tagging.suggest(["x"])[0].themes == ["security"]
+    assert tagging.suggest(["x"])[0].themes == ["security"] and loads == ["purpose", "security"]
