@@ -69,6 +69,21 @@ def test_carer_is_asked_if_the_person_agrees_and_questions_say_them(app):
     assert dispatcher.messages[0]["question"] == app.engagement.questions[0].text_for_them
 
 
+def test_a_carer_whose_person_will_answer_for_themselves_can_say_so(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_on_behalf"))
+    said, _, _ = run(welcome.ActionPersonAgrees(), tracker(intent="deny"))
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    buttons = domain["responses"][said[0]][0]["buttons"]
+    assert [b["payload"] for b in buttons] == ["/affirm", "/role_self"]
+    said, events, _ = run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    assert slot(events, "stage") == "question"
+    progress = app.conversation.progress("s1")
+    assert progress.role == "self" and progress.person_agrees is None
+    _, _, dispatcher = run(questions.ActionAskAnswerText(), tracker())
+    assert dispatcher.messages[0]["question"] == app.engagement.questions[0].text
+
+
 def test_a_support_worker_is_asked_about_the_people_they_support(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     said, events, _ = run(welcome.ActionSetRole(), tracker(intent="role_support_worker"))
