@@ -9,7 +9,8 @@ from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
                             is_command, services, utter_introduction, utter_safeguarding)
 from actions.questions import save_more
-from actions.themes import CHECK_STAGES, close_check, is_correction, offer_themes, typed_at_check
+from actions.themes import (CHECK_STAGES, close_check, is_correction, offer_themes, pick,
+                            typed_at_check, typed_theme)
 from actions.welcome import ask_again
 
 
@@ -85,6 +86,8 @@ class ActionKindFallback(Action):
         if tracker.get_slot("stage") == "add_more" and not is_command(tracker):
             # After "Do you want to add anything else?", typed words are simply more answer.
             return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
+        if typed_theme(tracker) is not None:  # "money" typed while picking: that theme
+            return pick(dispatcher, tracker, typed_theme(tracker)) + [FollowupAction("action_listen")]
         if typed_at_check(tracker) and not is_command(tracker):
             # Words typed instead of pressing a button at the theme check are more answer too;
             # the check of the answer before ends with its themes as they were.
@@ -188,6 +191,8 @@ class ActionSafeguarding(Action):
     async def run(self, dispatcher, tracker, domain):
         if tracker.get_slot("stage") == "add_more":
             return save_more(dispatcher, tracker)  # more words to the question, screened there
+        if typed_theme(tracker) is not None:  # "money" typed while picking: that theme
+            return pick(dispatcher, tracker, typed_theme(tracker)) + [FollowupAction("action_listen")]
         if typed_at_check(tracker):  # more words instead of a button at the theme check
             return close_check(tracker) + save_more(dispatcher, tracker) \
                 + [FollowupAction("action_listen")]

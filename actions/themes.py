@@ -36,6 +36,32 @@ def typed_at_check(tracker) -> bool:
         and not is_correction(text)
 
 
+# Words that name no theme: left out when a typed message is matched to a theme's name.
+_FILLER = {"a", "an", "the", "and", "or", "of", "to", "my", "i", "it", "is", "its", "it's",
+           "about", "this", "that", "one", "too", "also", "please", "for", "me", "at", "when",
+           "you", "your", "people", "around", "by"}
+_NAME_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def _stems(text: str) -> List[str]:
+    return [word[:-1] if len(word) > 3 and word.endswith("s") else word
+            for word in _NAME_WORDS.findall(text.lower()) if word not in _FILLER]
+
+
+def typed_theme(tracker):
+    """The theme whose name a participant typed while picking ("money", "Being safe"), or
+    None when the words name no theme or more than one."""
+    if tracker.get_slot("stage") != "theme_pick":
+        return None
+    words = _stems((tracker.latest_message or {}).get("text") or "")
+    if not words or len(words) > 4:
+        return None
+    themes = services().engagement.themes
+    named = [theme for theme in themes
+             if set(words) <= set(_stems(f"{theme.easy_name} {theme.name}"))]
+    return named[0] if len(named) == 1 else None
+
+
 def close_check(tracker) -> List:
     """End the theme check without an answer to it: the themes picked so far are the
     participant's, otherwise the tagger's stay as they were (automatic)."""
@@ -110,16 +136,21 @@ class ActionPickTheme(Action):
         app = services()
         theme_id = next((e.get("value") for e in tracker.latest_message.get("entities", [])
                          if e.get("entity") == "theme"), None)
-        theme = app.engagement.theme_by_id(theme_id) if theme_id else None
-        picked = list(tracker.get_slot("picked_themes") or [])
+        theme = app.engagement.theme_by_id(theme_id) if theme_id else typed_theme(tracker)
         if theme is None:  # a theme typed by hand that the engagement does not have
+            picked = list(tracker.get_slot("picked_themes") or [])
             dispatcher.utter_message(response="utter_press_a_theme")
             offer_themes(dispatcher, picked, more=bool(picked))
             return []
-        picked = list(dict.fromkeys(picked + [theme.id]))
-        dispatcher.utter_message(response="utter_theme_added", theme=theme.label)
-        offer_themes(dispatcher, picked, more=True)
-        return [SlotSet("picked_themes", picked)]
+        return pick(dispatcher, tracker, theme)
+
+
+def pick(dispatcher, tracker, theme) -> List:
+    """Add a theme to the participant's picks and offer the rest."""
+    picked = list(dict.fromkeys(list(tracker.get_slot("picked_themes") or []) + [theme.id]))
+    dispatcher.utter_message(response="utter_theme_added", theme=theme.label)
+    offer_themes(dispatcher, picked, more=True)
+    return [SlotSet("picked_themes", picked)]
 
 
 class ActionFinishPicking(Action):

@@ -475,3 +475,26 @@ def test_a_tagger_saved_again_is_used_without_a_restart(app, tmp_path):
     os.utime(model, ns=(1, 2 * 10**18))
     assert tagging.suggest(["x"])[0].themes == ["security"]
     assert tagging.suggest(["x"])[0].themes == ["security"] and loads == ["purpose", "security"]
+
+
+def test_a_theme_s_name_typed_while_picking_picks_it(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "blue")  # no theme found: picking
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    state = dict(slots)
+    for text, intent, theme in (("money", "disclose_harm", "security"), ("Being safe", "nlu_fallback", "being_safe"),
+                                ("good staff", "choose_theme", "skilled_supporters")):
+        action = {"disclose_harm": control.ActionSafeguarding(), "nlu_fallback": control.ActionKindFallback(),
+                  "choose_theme": themes.ActionPickTheme()}[intent]
+        said, update, dispatcher = run(action, tracker(text, intent=intent, slots=state))
+        assert said[0] == "utter_theme_added", text
+        state.update(update)
+        assert state["picked_themes"][-1] == theme
+    # Words naming two themes, or none, are not a pick.
+    for text in ("being", "blue cheese"):
+        said, update, _ = run(control.ActionKindFallback(), tracker(text, intent="nlu_fallback", slots=state))
+        assert said[0] == "utter_not_understood" and "picked_themes" not in update, text
+    run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "participant"), ("security", "participant"),
+                                                   ("skilled_supporters", "participant")]
