@@ -28,15 +28,18 @@ def local_sender(settings: Settings) -> str:
 
 
 def render(messages: List[dict], echo: Callable[[str], None]) -> List[dict]:
-    """Print the assistant's messages; return the buttons of the last one that had any."""
+    """Print the assistant's messages; return every button of the turn, in the order shown.
+
+    Buttons are numbered on from one message to the next (a theme list of 7, then "That is
+    all" as 8), so each number presses the one button shown with it.
+    """
     buttons: List[dict] = []
     for message in messages:
         if message.get("text"):
             echo(click.style("Assistant: ", fg="cyan", bold=True) + message["text"])
-        if message.get("buttons"):
-            buttons = message["buttons"]
-            for number, button in enumerate(buttons, start=1):
-                echo(f"   {number}. {button.get('title')}")
+        for button in message.get("buttons") or []:
+            buttons.append(button)
+            echo(f"   {len(buttons)}. {button.get('title')}")
     return buttons
 
 
