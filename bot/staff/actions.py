@@ -14,6 +14,10 @@ from bot.store.models import ACTION_STATUSES, StaffAction
 
 log = logging.getLogger(__name__)
 
+# The words go to participants in "you said, we did" news, a few actions to one message, and
+# should be a few short sentences (see bot/readability.py): 500 characters is plenty for that.
+MAX_ACTION_CHARS = 500
+
 
 class ActionError(ValueError):
     """A staff request about actions that cannot be carried out (unknown theme, id or status)."""
@@ -53,8 +57,12 @@ def _check_status(status: str) -> None:
 
 
 def _check_text(text: str) -> None:
-    if not text.strip():
+    words = text.strip()
+    if not words:
         raise ActionError("The action needs some words.")
+    if len(words) > MAX_ACTION_CHARS:
+        raise ActionError(f"The action's words are too long: {len(words):,} characters "
+                          f"(at most {MAX_ACTION_CHARS}). Say it in a few short sentences.")
 
 
 def add_action(session: Session, engagement: Engagement, *, theme_id: str, text: str,

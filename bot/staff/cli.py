@@ -14,6 +14,7 @@ from typing import Optional
 import click
 
 from bot.settings import Settings
+from bot.staff.actions import MAX_ACTION_CHARS
 from bot.staff.exports import FORMATS
 from bot.store.models import ACTION_STATUSES
 
@@ -200,7 +201,9 @@ def actions() -> None:
 
 @actions.command("add")
 @click.option("--theme", "theme_id", required=True, help="The theme id the action is about.")
-@click.option("--text", required=True, help="What you will do or did, in plain words.")
+@click.option("--text", required=True,
+              help=f"What you will do or did, in plain words "
+                   f"(at most {MAX_ACTION_CHARS} characters).")
 @click.option("--status", type=click.Choice(ACTION_STATUSES), default="planned", show_default=True)
 @_by_option
 @click.pass_context
@@ -238,7 +241,8 @@ def actions_list(ctx: click.Context) -> None:
 
 @actions.command("update")
 @click.argument("action_id", type=int)
-@click.option("--text", default=None, help="New words for the action.")
+@click.option("--text", default=None,
+              help=f"New words for the action (at most {MAX_ACTION_CHARS} characters).")
 @click.option("--status", type=click.Choice(ACTION_STATUSES), default=None, help="New status.")
 @_by_option
 @click.pass_context

@@ -82,6 +82,12 @@ def test_hard_words_warn_but_are_kept(sqlite_world):
     (["add", "--theme", "money", "--text", "   "], "coproduce: The action needs some words."),
     (["update", "99", "--status", "done"], "coproduce: There is no action with id 99."),
     (["update", "1"], "coproduce: Give --text, --status or both."),
+    (["add", "--theme", "money", "--text", "We will help. " * 357 + "Soon."],
+     "coproduce: The action's words are too long: 5,003 characters (at most 500). "
+     "Say it in a few short sentences."),
+    (["update", "1", "--text", "x" * 501],
+     "coproduce: The action's words are too long: 501 characters (at most 500). "
+     "Say it in a few short sentences."),
 ])
 def test_mistakes_are_one_clear_line(sqlite_world, args, message):
     """A mistake prints one line, exits non-zero and changes nothing."""
@@ -125,3 +131,13 @@ def test_summary_shows_only_own_themes(world):
 def test_as_sentence():
     assert as_sentence(" We will help ") == "We will help."
     assert as_sentence("Done!") == "Done!"
+
+
+def test_words_of_the_longest_allowed_length_are_kept(sqlite_world):
+    """500 characters (spaces around them do not count) are allowed, for add and for update."""
+    words = ("We will help. " * 35 + "Soon.").ljust(500, "!")
+    assert len(words) == 500
+    assert run(sqlite_world, "add", "--theme", "money", "--text", f"  {words}  ").exit_code == 0
+    assert stored(sqlite_world, 5).text == words
+    assert run(sqlite_world, "update", "1", "--text", words).exit_code == 0
+    assert stored(sqlite_world, 1).text == words
