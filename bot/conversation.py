@@ -13,6 +13,7 @@ from bot.engagement import Engagement, Question
 from bot.identity import Pseudonymizer
 from bot.safeguarding.detector import Detection
 from bot.store import queries
+from bot.text import without_lone_surrogates
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.safeguarding.alerts import AlertService
@@ -23,14 +24,12 @@ DECLINED_COUNTER = "consent_declined"
 MAX_ANSWER_CHARS = 10_000
 # Control characters other than tab and line breaks: invisible, and PostgreSQL refuses NUL.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Half of a UTF-16 pair, which JSON can carry ("\\ud800") but no database or file can store.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def storable(text: str) -> str:
     """The words as typed, without invisible control characters (a NUL would make PostgreSQL
     refuse the whole answer); a lone half of a character pair becomes the replacement mark."""
-    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text or ""))
+    return without_lone_surrogates(_CONTROL.sub("", text or ""))
 
 
 FLOOD_ANSWERS = 20          # more answers than this ...

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from bot.store.models import Answer, AnswerTheme
 
@@ -72,3 +72,27 @@ def answers_to_tag(session: Session) -> List[Answer]:
     return list(session.execute(select(Answer).where(
         Answer.flagged.is_(False), Answer.themes_set_by.is_(None),
         Answer.id.not_in(person))).scalars())
+
+
+def answers_to_review(session: Session, *, set_by: Optional[str] = None,
+                      question_id: Optional[str] = None, theme_id: Optional[str] = None,
+                      limit: int = 50) -> List[Answer]:
+    """Unflagged answers with their themes, oldest first, for staff to check and set by hand.
+
+    set_by: "auto" (no person has set them yet), "participant" or "staff"; theme_id: answers
+    that have that theme now."""
+    query = select(Answer).options(selectinload(Answer.themes)).where(Answer.flagged.is_(False))
+    def tagged_by(*sources):
+        return select(AnswerTheme.answer_id).where(AnswerTheme.source.in_(sources))
+
+    if set_by == "auto":  # as answers_to_tag: no person has chosen its themes
+        query = query.where(Answer.themes_set_by.is_(None),
+                            Answer.id.not_in(tagged_by(*PERSON_SOURCES)))
+    elif set_by is not None:
+        query = query.where(or_(Answer.themes_set_by == set_by, Answer.id.in_(tagged_by(set_by))))
+    if question_id is not None:
+        query = query.where(Answer.question_id == question_id)
+    if theme_id is not None:
+        query = query.where(Answer.id.in_(select(AnswerTheme.answer_id)
+                                          .where(AnswerTheme.theme_id == theme_id)))
+    return list(session.execute(query.order_by(Answer.id).limit(limit)).scalars())

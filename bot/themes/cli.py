@@ -1,10 +1,12 @@
-"""The `themes` command group: tag answers from JSON Lines, measure the tagger, train it again."""
+"""The `themes` command group: tag answers from JSON Lines, measure and train the tagger, and
+let staff set an answer's themes by hand."""
 from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import click
 
@@ -38,6 +40,61 @@ def retag_store(settings, tagger) -> int:
         return services.tagging.retag_all()
     finally:
         services.engine.dispose()
+
+
+def without_lone_surrogates(value):
+    """The parsed JSON value with every lone surrogate in its strings (keys too) replaced by
+    U+FFFD, the replacement character, so it can be tagged and written as UTF-8."""
+    from bot.text import without_lone_surrogates as clean
+
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {without_lone_surrogates(key): without_lone_surrogates(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_lone_surrogates(item) for item in value]
+    return value
+
+
+def _has_non_finite(value) -> bool:
+    """True if the parsed JSON value holds NaN or Infinity (which Python's json accepts)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(item) for item in value)
+    return False
+
+
+def checked_record(record: Optional[dict], number: int, source: str = "input") -> Optional[dict]:
+    """A parsed line made safe to write back as JSON; NaN or Infinity make it a bad line."""
+    from bot.themes.examples import ExamplesError
+
+    if record is None:
+        return None
+    if _has_non_finite(record):
+        raise ExamplesError(f"{source} line {number}: not valid JSON "
+                            "(NaN and Infinity are not JSON numbers)")
+    return without_lone_surrogates(record)
+
+
+def is_live_model(settings, path: Path) -> bool:
+    """True if path is the tagger file the running assistant uses (the themes_model setting)."""
+    return Path(path).resolve() == Path(settings.themes_model).resolve()
+
+
+def _retag_stored_answers(settings, tagger) -> None:
+    """Tag the stored answers again with the new tagger and say how many."""
+    try:
+        click.echo(f"Tagged {retag_store(settings, tagger)} stored answers again "
+                   "(answers a person tagged keep their themes).")
+    except Exception as error:  # e.g. a database that is not set up yet: nothing to tag again
+        from bot.store.db import is_missing_table
+
+        if not is_missing_table(error):
+            log.warning("Could not tag stored answers again: %s", (str(error).splitlines() or [""])[0])
 
 
 def _settings():
@@ -87,7 +144,8 @@ def _read_labelled(path: Path) -> list:
         with open(path, "rb") as stream:
             records = read_json_lines((line for _, line in utf8_lines(stream, f"{path} line")),
                                       source=str(path))
-            return [(number, example_from_record(record, number, str(path)))
+            return [(number, example_from_record(checked_record(record, number, str(path)),
+                                                 number, str(path)))
                     for number, record in records]
     except OSError as error:
         raise click.ClickException(f"Cannot read {path}: {error.strerror or error}") from None
@@ -123,8 +181,9 @@ def tag(model: Optional[Path], skip_bad: bool) -> None:
     """Read JSON Lines with a "text" field on standard input; write each back with "themes" and "scores".
 
     All other fields are kept ("themes" and "scores" are replaced). A line that is not a JSON
-    object with a "text" string stops the command with exit code 1 after the lines before it
-    are written, unless --skip-bad is given.
+    object with a "text" string (or that holds NaN or Infinity) stops the command with exit
+    code 1 after the lines before it are written, unless --skip-bad is given. A lone surrogate
+    escape such as "\\ud800" becomes U+FFFD, the replacement character.
     """
     from bot.cli import decode_line
     from bot.themes.examples import ExamplesError, parse_json_line, text_of
@@ -136,12 +195,13 @@ def tag(model: Optional[Path], skip_bad: bool) -> None:
         for record, result in zip(pending, tagger.tag([record["text"] for record in pending])):
             record["themes"] = result.themes
             record["scores"] = result.scores
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(json.dumps(record, ensure_ascii=False, allow_nan=False))
         pending.clear()
 
     for number, raw in enumerate(click.get_binary_stream("stdin"), start=1):
         try:
-            record = parse_json_line(decode_line(raw, number, "input line"), number)
+            record = checked_record(parse_json_line(decode_line(raw, number, "input line"), number),
+                                    number)
             if record is None:
                 continue
             text_of(record, number)
@@ -187,7 +247,8 @@ def evaluate_command(data_path: Path, model: Optional[Path], as_json: bool) -> N
 
 @themes.command("train")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Where to write the tagger (default: var/themes/tagger.npz).")
+              help="Where to write the tagger (default: var/themes/tagger.npz). Stored answers "
+                   "are tagged again only by the tagger the assistant uses.")
 @click.option("--examples", "examples_path", type=click.Path(path_type=Path), default=None,
               help="Examples file (default: data/themes/examples.jsonl in the repository).")
 def train(model: Optional[Path], examples_path: Optional[Path]) -> None:
@@ -208,16 +269,142 @@ def train(model: Optional[Path], examples_path: Optional[Path]) -> None:
     except (TaggerError, EncoderUnavailable, ExamplesError, OSError) as error:
         raise click.ClickException(f"Could not train the theme tagger: {error}") from None
     click.echo(f"Trained on {tagger.trained_on} examples; {len(tagger.theme_ids)} themes; saved to {path}")
-    try:
-        click.echo(f"Tagged {retag_store(settings, tagger)} stored answers again "
-                   "(answers a person tagged keep their themes).")
-    except Exception as error:  # e.g. a database that is not set up yet: nothing to tag again
-        from bot.store.db import is_missing_table
-
-        if not is_missing_table(error):
-            log.warning("Could not tag stored answers again: %s", (str(error).splitlines() or [""])[0])
+    if is_live_model(settings, path):
+        _retag_stored_answers(settings, tagger)
+    else:
+        click.echo(f"Not applied to stored answers: the assistant uses the tagger at "
+                   f"{settings.themes_model}, not this one.")
     for theme, threshold in zip(tagger.theme_ids, tagger.thresholds):
         click.echo(f"  {theme}: threshold {threshold:.3f}")
+
+
+@themes.command("list")
+@click.option("--set-by", type=click.Choice(["auto", "participant", "staff"]), default=None,
+              help="Only answers whose themes the tagger (auto), the participant or staff set.")
+@click.option("--question", "question_id", default=None, metavar="ID", help="Only this question.")
+@click.option("--theme", "theme_id", default=None, metavar="ID", help="Only answers with this theme.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True,
+              help="At most this many answers, oldest first.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def list_answers(set_by: Optional[str], question_id: Optional[str], theme_id: Optional[str],
+                 limit: int, as_json: bool) -> None:
+    """List stored answers with their id and themes, to check them and fix them with `themes set`.
+    Answers flagged for safeguarding are left out."""
+    from bot.app import build_services
+    from bot.store import theme_queries
+
+    services = build_services(_settings())
+    try:
+        if theme_id is not None:
+            _check_theme_ids(services.engagement, [theme_id])
+        if question_id is not None and services.engagement.question_by_id(question_id) is None:
+            raise click.ClickException(
+                f"Unknown question id {question_id!r}. The questions are: "
+                f"{', '.join(q.id for q in services.engagement.questions)}.")
+        with services.sessions() as session:
+            answers = theme_queries.answers_to_review(session, set_by=set_by,
+                                                      question_id=question_id,
+                                                      theme_id=theme_id, limit=limit)
+            for answer in answers:
+                click.echo(_review_line(answer, as_json))
+        if not answers and not as_json:
+            click.echo("No answers found.")
+    finally:
+        services.engine.dispose()
+
+
+REVIEW_TEXT_CHARS = 100
+
+
+def _review_line(answer, as_json: bool) -> str:
+    """One answer for `themes list`: id, question, themes with their source, the words."""
+    tags = [{"theme": tag.theme_id, "source": tag.source} for tag in answer.themes]
+    if as_json:
+        return json.dumps({"answer_id": answer.id, "question_id": answer.question_id,
+                           "themes": tags, "themes_set_by": answer.themes_set_by,
+                           "text": answer.text}, ensure_ascii=False)
+    themes = ", ".join(f"{tag['theme']} ({tag['source']})" for tag in tags) \
+        or f"none ({answer.themes_set_by or 'auto'})"
+    words = " ".join(answer.text.split())
+    if len(words) > REVIEW_TEXT_CHARS:
+        words = words[:REVIEW_TEXT_CHARS].rsplit(" ", 1)[0] + " ..."
+    return f"{answer.id:>6}  {answer.question_id}  [{themes}]  {words}"
+
+
+@themes.command("set")
+@click.argument("answer_id", type=int)
+@click.option("--theme", "theme_ids", multiple=True, metavar="ID",
+              help="A theme id the answer speaks to; give --theme once for each theme.")
+@click.option("--none", "no_theme", is_flag=True, help="The answer speaks to none of the themes.")
+@click.option("--by", "actor", default=None, show_default="your login name",
+              help="Who is doing this, for the audit log.")
+def set_themes(answer_id: int, theme_ids: Tuple[str, ...], no_theme: bool,
+               actor: Optional[str]) -> None:
+    """Set an answer's themes by hand (or say it has none); the tagger never changes them after."""
+    from bot.app import build_services
+
+    if theme_ids and no_theme:
+        raise click.ClickException("Give either --theme or --none, not both.")
+    if not theme_ids and not no_theme:
+        raise click.ClickException("Give the answer's themes with --theme ID (once for each "
+                                   "theme), or --none if none of the themes fit.")
+    chosen = list(dict.fromkeys(theme_ids))
+    services = build_services(_settings())
+    try:
+        _check_theme_ids(services.engagement, chosen)
+        _check_answer_can_be_themed(services, answer_id)
+        services.tagging.choose(answer_id, chosen, source="staff")
+        _audit_set_themes(services, actor, answer_id, chosen)
+        click.echo(_stored_themes_message(services.engagement, answer_id, chosen))
+    finally:
+        services.engine.dispose()
+
+
+def _check_theme_ids(engagement, theme_ids: Sequence[str]) -> None:
+    """Stop with one line naming the unknown theme ids, and the ids the engagement knows."""
+    unknown = [theme for theme in theme_ids if engagement.theme_by_id(theme) is None]
+    if unknown:
+        what = "theme ids" if len(unknown) > 1 else "theme id"
+        raise click.ClickException(
+            f"Unknown {what} {', '.join(repr(theme) for theme in unknown)}. "
+            f"The themes are: {', '.join(theme.id for theme in engagement.themes)}.")
+
+
+def _check_answer_can_be_themed(services, answer_id: int) -> None:
+    """Stop with one line if there is no such answer, or it is flagged (flagged answers, like
+    the tagger's, are never themed while they are held apart for safeguarding)."""
+    from bot.store.models import Answer
+
+    with services.sessions() as session:
+        answer = session.get(Answer, answer_id)
+        if answer is None:
+            raise click.ClickException(f"There is no answer with id {answer_id}.")
+        if answer.flagged:
+            raise click.ClickException(
+                f"Answer {answer_id} is flagged for safeguarding: it is kept out of themes until "
+                "the safeguarding lead resolves its alert (`coproduce safeguarding list`).")
+
+
+def _audit_set_themes(services, actor: Optional[str], answer_id: int,
+                      theme_ids: Sequence[str]) -> None:
+    """Record in the audit log who set which themes on the answer (never its words)."""
+    from bot.staff.cli import default_actor
+    from bot.store import staff_queries
+
+    with services.sessions.begin() as session:
+        staff_queries.add_audit(session, actor=actor or default_actor(), action="themes_set",
+                                detail={"answer_id": answer_id, "themes": list(theme_ids)})
+
+
+def _stored_themes_message(engagement, answer_id: int, theme_ids: Sequence[str]) -> str:
+    """What was stored, in plain words."""
+    if not theme_ids:
+        return (f"Answer {answer_id} now has none of the themes, set by staff. "
+                "The tagger will not change that.")
+    names = ", ".join(f"{engagement.theme_by_id(theme).name} ({theme})" for theme in theme_ids)
+    these, them = ("these themes", "them") if len(theme_ids) > 1 else ("the theme", "it")
+    return (f"Answer {answer_id} now has {these}, set by staff: {names}. "
+            f"The tagger will not change {them}.")
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m bot.themes.cli` before the lead wires it in

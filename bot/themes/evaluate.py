@@ -1,7 +1,7 @@
 """Measure a theme tagger against labelled answers: precision, recall and F1 per theme, micro and macro."""
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.themes.examples import ThemeExample, as_examples, theme_ids_in
 
@@ -10,9 +10,10 @@ def evaluate(tagger, examples: Iterable) -> dict:
     """Tag the examples' texts and compare with their themes; return a report dict.
 
     The report: {"examples": n, "themes": {id: {precision, recall, f1, support, predicted}},
-    "micro": {precision, recall, f1}, "macro": {precision, recall, f1}}. Themes are the
+    "micro": {precision, recall, f1}, "macro": {precision, recall, f1, themes}}. Themes are the
     tagger's plus any the examples name that it does not know (these count as missed).
-    Macro averages skip a theme that no example has and the tagger never predicted.
+    A theme no example has gets recall None, and precision and F1 None too if the tagger never
+    predicted it; macro averages skip such a theme ("themes": how many they average over).
     """
     examples = [example if isinstance(example, ThemeExample) else as_examples([example])[0]
                 for example in examples]
@@ -55,7 +56,20 @@ def compare(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
     scored = [row for row in per_theme.values() if row["support"] or row["predicted"]]
     macro = {key: (sum(row[key] for row in scored) / len(scored) if scored else 0.0)
              for key in ("precision", "recall", "f1")}
+    macro["themes"] = len(scored)
+    for row in per_theme.values():
+        _leave_out_what_cannot_be_measured(row)
     return {"examples": len(gold), "themes": per_theme, "micro": micro, "macro": macro}
+
+
+def _leave_out_what_cannot_be_measured(row: dict) -> None:
+    """None (not 0) for the scores a theme with no examples cannot have: its recall, and its
+    precision and F1 too if it was never predicted (a prediction of it is simply wrong)."""
+    if row["support"]:
+        return
+    row["recall"] = None
+    if not row["predicted"]:
+        row["precision"] = row["f1"] = None
 
 
 def _prf(true_positive: int, false_positive: int, false_negative: int):
@@ -71,14 +85,23 @@ def format_report(report: dict) -> str:
     lines = [f"{'theme':<{width}}  precision  recall     f1  support",
              f"{'-' * width}  ---------  ------  -----  -------"]
     for theme, row in report["themes"].items():
-        lines.append(f"{theme:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  "
-                     f"{row['f1']:5.3f}  {row['support']:7d}")
+        lines.append(f"{theme:<{width}}  {_score(row['precision'], 9)}  {_score(row['recall'], 6)}  "
+                     f"{_score(row['f1'], 5)}  {row['support']:7d}")
     lines.append("")
     for name in ("micro", "macro"):
         row = report[name]
         lines.append(f"{name} precision {row['precision']:.3f}  recall {row['recall']:.3f}  F1 {row['f1']:.3f}")
+    if "themes" in report["macro"]:
+        averaged = report["macro"]["themes"]
+        lines.append(f"macro: averaged over {averaged} theme{'s' if averaged != 1 else ''} with "
+                     "examples or predictions; n/a: no examples of the theme")
     lines.append(f"answers: {report['examples']}")
     return "\n".join(lines)
+
+
+def _score(value: Optional[float], width: int) -> str:
+    """A score to three places, or n/a where there was nothing to measure."""
+    return f"{value:{width}.3f}" if value is not None else f"{'n/a':>{width}}"
 
 
 def cross_validate(examples: Iterable, *, encoder_dir, folds: int = 5, seed: int = 0, config=None) -> dict:

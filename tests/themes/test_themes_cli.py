@@ -41,10 +41,16 @@ def test_tag_keeps_every_field_and_adds_themes_and_scores(var_dir):
     assert out[1]["themes"] == []
 
 
+NOT_FINITE = "line 2: not valid JSON (NaN and Infinity are not JSON numbers)"
+
+
 @pytest.mark.parametrize("bad, message", [("not json", "line 2: not valid JSON"),
                                           ('{"id": 3}', 'line 2: missing a "text" string'),
                                           ('{"text": 5}', 'line 2: missing a "text" string'),
-                                          ("[1, 2]", "line 2: expected a JSON object")])
+                                          ("[1, 2]", "line 2: expected a JSON object"),
+                                          ('{"text": "hi", "n": NaN}', NOT_FINITE),
+                                          ('{"text": "hi", "n": [-Infinity]}', NOT_FINITE),
+                                          ('{"text": "hi", "n": {"big": 1e999}}', NOT_FINITE)])
 def test_tag_stops_at_a_bad_line_with_one_clear_error(var_dir, bad, message):
     result = run(var_dir, ["tag"], f'{{"text": "hello"}}\n{bad}\n{{"text": "never read"}}\n')
     assert result.exit_code == 1
@@ -60,6 +66,25 @@ def test_tag_can_skip_bad_lines_with_a_warning(var_dir):
     assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["hello", "I want a job"]
 
 
+def strict_json(line: str):
+    """A line of output parsed as standard JSON (no NaN or Infinity)."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_tag_skips_lines_with_nan_or_infinity_and_never_writes_them(var_dir):
+    result = run(var_dir, ["tag", "--skip-bad"],
+                 '{"text": "hello", "n": 1}\n{"text": "x", "n": NaN}\n{"text": "y", "n": Infinity}\n'
+                 '{"text": "I want a job"}\n')
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "Warning: skipped input line 2: not valid JSON (NaN and Infinity are not JSON numbers)",
+        "Warning: skipped input line 3: not valid JSON (NaN and Infinity are not JSON numbers)"]
+    assert [strict_json(line)["text"] for line in result.stdout.splitlines()] == ["hello", "I want a job"]
+
+
 def test_eval_prints_per_theme_micro_and_macro(var_dir, tmp_path):
     data = tmp_path / "labelled.jsonl"
     data.write_text("\n".join(json.dumps(row) for row in [
@@ -73,6 +98,31 @@ def test_eval_prints_per_theme_micro_and_macro(var_dir, tmp_path):
         assert word in result.stdout
     report = json.loads(run(var_dir, ["eval", "--data", str(data), "--json"]).stdout)
     assert report["examples"] == 3 and 0 <= report["macro"]["f1"] <= 1
+
+
+def test_eval_shows_themes_with_no_examples_as_not_applicable(var_dir, tmp_path):
+    """purpose (and the other themes) have no examples here: n/a, not 0.000, and not in macro."""
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("\n".join(json.dumps(row) for row in [
+        {"text": "I have waited two years for an autism assessment", "themes": ["access_to_diagnosis"]},
+        {"text": "I want my own flat", "themes": ["security"]},
+    ]))
+    report = json.loads(run(var_dir, ["eval", "--data", str(data), "--json"]).stdout)
+    empty = {theme: row for theme, row in report["themes"].items() if not row["support"]}
+    assert "purpose" in empty and all(row["recall"] is None for row in empty.values())
+    unmeasured = [theme for theme, row in empty.items() if not row["predicted"]]
+    assert "purpose" in unmeasured
+    for theme in unmeasured:
+        assert report["themes"][theme] == {"precision": None, "recall": None, "f1": None,
+                                           "support": 0, "predicted": 0}
+    scored = [row for row in report["themes"].values() if row["support"] or row["predicted"]]
+    assert report["macro"]["f1"] == pytest.approx(sum(row["f1"] for row in scored) / len(scored))
+    assert report["macro"]["themes"] == len(scored)
+
+    text = run(var_dir, ["eval", "--data", str(data)]).stdout
+    purpose_row = next(line for line in text.splitlines() if line.startswith("purpose "))
+    assert purpose_row.split() == ["purpose", "n/a", "n/a", "n/a", "0"]
+    assert f"macro: averaged over {len(scored)} themes with examples or predictions" in text
 
 
 @pytest.mark.parametrize("content, message", [('{"text": "hi"}', '"themes" must be a list'),
@@ -197,3 +247,88 @@ def test_a_model_path_with_no_tagger_is_an_error_not_a_new_tagger(var_dir, tmp_p
     assert f"There is no theme tagger at {missing}" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert not missing.parent.exists()  # nothing was trained or written there
+
+
+@pytest.mark.parametrize("options", [[], ["--skip-bad"]])
+def test_tag_replaces_a_lone_surrogate_and_tags_the_lines_after_it(var_dir, tmp_path, options):
+    result = coproduce(var_dir, tmp_path, ["themes", "tag", *options],
+                       b'{"text":"\\ud800 I want my own flat", "\\udfff": "\\ud83d\\ude00 ok"}\n'
+                       b'{"text":"after"}\n')
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert "Traceback" not in result.stderr and result.stderr == ""
+    first, second = [strict_json(line) for line in result.stdout.splitlines()]
+    assert first["text"] == "\ufffd I want my own flat" and "security" in first["themes"]
+    assert first["\ufffd"] == "\U0001F600 ok"  # a proper pair of escapes is one character, kept
+    assert second["text"] == "after" and "themes" in second
+
+
+def test_eval_with_a_lone_surrogate_in_the_data_does_not_fail(var_dir, tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    data.write_text('{"text": "\\ud800 I want my own flat", "themes": ["security"]}\n'
+                    '{"text": "after", "themes": []}\n')
+    for extra in ([], ["--json"]):
+        result = coproduce(var_dir, tmp_path, ["themes", "eval", "--data", str(data), *extra])
+        assert result.exit_code == 0, (result.stderr, result.exception)
+        assert "answers: 2" in result.stdout or json.loads(result.stdout)["examples"] == 2
+
+
+# ---- train: only the tagger the assistant uses retags the store ------------------------------
+@pytest.fixture
+def store(tmp_path):
+    """A store with answers the tagger tagged (a1: purpose and friends), and a staff tag (a5)."""
+    from tests.staff.staff_data import build_world
+
+    world = build_world(tmp_path, f"sqlite:///{tmp_path / 'store.db'}")
+    yield world
+    world.services.engine.dispose()
+
+
+def tags(world, key):
+    """(theme, source, score) on one of the store's answers."""
+    from bot.store import theme_queries
+
+    with world.session() as session:
+        return sorted((tag.theme_id, tag.source, tag.score)
+                      for tag in theme_queries.tags_of(session, answer_id=world.answers[key]))
+
+
+def train_on_the_store(world, var, model, tmp_path):
+    """`coproduce themes train --model MODEL` on small made-up examples, with the store (whose
+    confirmed tags add being_safe and friends, so the examples have a few of those too)."""
+    from bot.cli import main
+
+    rows = make_examples() + [
+        (text, ("being_safe",)) for text in ("I feel safe at home", "the street is safe at night")
+    ] + [(text, ("friends",)) for text in ("I see my friends on Friday", "my best friend visits me")]
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text("\n".join(json.dumps({"text": text, "themes": list(themes)})
+                                   for text, themes in rows))
+    return CliRunner(mix_stderr=False).invoke(
+        main, ["--database-url", world.settings.database_url,
+               "--engagement", str(world.settings.engagement_file),
+               "themes", "train", "--model", str(model), "--examples", str(examples)],
+        env={"COPRODUCE_VAR_DIR": str(var), "COPRODUCE_HASH_KEY": "test-key"})
+
+
+def test_train_of_another_model_leaves_the_stored_answers_alone(store, var_dir, tmp_path, encoder_dir):
+    before = tags(store, "a1")
+    model = link_encoder(encoder_dir, tmp_path / "experiment") / "tagger.npz"
+    result = train_on_the_store(store, var_dir, model, tmp_path)
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert model.exists() and "Tagged" not in result.stdout
+    assert (f"Not applied to stored answers: the assistant uses the tagger at "
+            f"{var_dir / 'themes' / 'tagger.npz'}, not this one.\n") in result.stdout
+    assert tags(store, "a1") == before == [("friends", "auto", 0.6), ("purpose", "auto", 0.8)]
+
+
+def test_train_of_the_assistants_model_tags_stored_answers_again(store, tmp_path, encoder_dir):
+    var = tmp_path / "var"
+    model = link_encoder(encoder_dir, var / "themes") / "tagger.npz"
+    result = train_on_the_store(store, var, model, tmp_path)
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert "stored answers again (answers a person tagged keep their themes)" in result.stdout
+    assert "Not applied" not in result.stdout
+    retagged = tags(store, "a1")
+    assert retagged != [("friends", "auto", 0.6), ("purpose", "auto", 0.8)]
+    assert all(source == "auto" for _, source, _ in retagged)
+    assert tags(store, "a5") == [("friends", "staff", None)]
