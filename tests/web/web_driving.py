@@ -105,14 +105,20 @@ class Browser:
 
     ADD_MORE = "Do you want to add anything else?"
     THEME_CHECK = "I think this is about"
+    PICK_THEMES = "I am not sure what this is about"
 
     def confirm_themes_if_asked(self) -> None:
-        """After an answer, say yes if the assistant checks what it was about."""
+        """After an answer, say yes if the assistant checks what it was about, or pick the
+        first theme if it found none and asks the participant to pick."""
         self.wait.until(lambda d: any(self.ADD_MORE in t or self.THEME_CHECK in t
-                                      for t in self.texts()[-2:]),
+                                      or self.PICK_THEMES in t for t in self.texts()[-3:]),
                         message=f"no add-more or theme check; page has {self.texts()[-3:]}")
         if any(self.THEME_CHECK in t for t in self.texts()[-2:]):
             self.press("Yes")
+            self.wait_for_message(self.ADD_MORE)
+        elif any(self.PICK_THEMES in t for t in self.texts()[-3:]):
+            self.press(self.choices()[0])
+            self.press("That is all")
             self.wait_for_message(self.ADD_MORE)
 
     def press(self, title: str, *, wait: bool = True) -> None:
