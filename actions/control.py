@@ -86,8 +86,9 @@ class ActionKindFallback(Action):
         if tracker.get_slot("stage") == "add_more" and not is_command(tracker):
             # After "Do you want to add anything else?", typed words are simply more answer.
             return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
-        if typed_theme(tracker) is not None:  # "money" typed while picking: that theme
-            return pick(dispatcher, tracker, typed_theme(tracker)) + [FollowupAction("action_listen")]
+        theme = typed_theme(tracker)
+        if theme is not None:  # "money" typed while picking: that theme
+            return pick(dispatcher, tracker, theme) + [FollowupAction("action_listen")]
         if typed_at_check(tracker) and not is_command(tracker):
             # Words typed instead of pressing a button at the theme check are more answer too;
             # the check of the answer before ends with its themes as they were.
@@ -191,8 +192,9 @@ class ActionSafeguarding(Action):
     async def run(self, dispatcher, tracker, domain):
         if tracker.get_slot("stage") == "add_more":
             return save_more(dispatcher, tracker)  # more words to the question, screened there
-        if typed_theme(tracker) is not None:  # "money" typed while picking: that theme
-            return pick(dispatcher, tracker, typed_theme(tracker)) + [FollowupAction("action_listen")]
+        theme = typed_theme(tracker)
+        if theme is not None:  # "money" typed while picking (NLU may read it as harm)
+            return pick(dispatcher, tracker, theme) + [FollowupAction("action_listen")]
         if typed_at_check(tracker):  # more words instead of a button at the theme check
             return close_check(tracker) + save_more(dispatcher, tracker) \
                 + [FollowupAction("action_listen")]
