@@ -239,5 +239,8 @@ telegram_waiting = Table(
     Column("text", Text, nullable=False),
     Column("language", String(35)),
     Column("kept_at", DateTime(timezone=True), nullable=False),
+    # How many of the messages answering it Telegram has shown already: after a crash part-way
+    # through a turn, only the rest are sent.
+    Column("delivered", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("bot_id", "message_id"),
 )

@@ -25,6 +25,7 @@ class KeptMessages:
         self._writing: Dict[str, asyncio.Future] = {}  # message id -> the commit that writes it
         self._to_keep: List = []  # messages for the next commit, in order
         self._to_forget: List[str] = []  # message ids for the next commit
+        self._to_mark: Dict[str, int] = {}  # message id -> reply messages shown, for the next commit
         self._next: Optional[asyncio.Future] = None  # the next commit, once something waits for it
         self._writer: Optional[asyncio.Task] = None
         self._later: List[str] = []  # message ids answered: deleted a little later, together
@@ -41,6 +42,14 @@ class KeptMessages:
         self._to_keep.extend(messages)
         for message in messages:
             self._writing[message.message_id] = commit
+
+    def delivered(self, message, count: int) -> None:
+        """Record soon (without waiting) that Telegram has shown `count` messages of this
+        message's reply, so a restart after a crash part-way through sends only the rest."""
+        if self.store is None or message.message_id not in self.kept_ids():
+            return
+        self._commit()
+        self._to_mark[message.message_id] = count
 
     def adopt(self, message_ids: Iterable[str]) -> None:
         """Count messages read back from the store (after a start) as kept."""
@@ -113,8 +122,10 @@ class KeptMessages:
             commit, self._next = self._next, None
             keep, self._to_keep = self._to_keep, []
             forget, self._to_forget = self._to_forget, []
+            marks, self._to_mark = self._to_mark, {}
             try:
-                await asyncio.to_thread(self.store.change_waiting, keep=keep, forget=forget)
+                await asyncio.to_thread(self.store.change_waiting, keep=keep, forget=forget,
+                                        delivered=marks)
             except Exception as exc:  # noqa: BLE001 - Rasa's answer matters more than the copy
                 # Messages not written are tried again when Rasa rests or the bot stops; until
                 # then only a crash would lose them. Rows not deleted go to Rasa again at a start.

@@ -43,16 +43,24 @@ class Outbox:
         self.counts: collections.Counter = collections.Counter()
         self.keyboards = Keyboards(bot, state, self.deliver, self.background)
 
-    async def send_replies(self, chat_id: int, sender: str, replies: Sequence[dict]) -> None:
-        """Send Rasa's replies (text and files) now; voice notes follow if sound is on."""
+    async def send_replies(self, chat_id: int, sender: str, replies: Sequence[dict], *,
+                           skip: int = 0, on_sent: Optional[Callable[[int], None]] = None) -> None:
+        """Send Rasa's replies (text and files) now; voice notes follow if sound is on.
+
+        skip: how many of the messages were shown before a restart (all of them: nothing is
+        sent again, voice notes neither); on_sent(n) is told after each that n are shown."""
         messages = outgoing_messages(replies)
-        if any(isinstance(message, Outgoing) and message.buttons for message in messages):
+        if messages and skip >= len(messages):
+            return
+        if any(isinstance(message, Outgoing) and message.buttons for message in messages[skip:]):
             self.keyboards.retire(chat_id)  # new buttons replace any still showing
-        for message in messages:
+        for number, message in enumerate(messages[skip:], start=skip + 1):
             if isinstance(message, Document):
                 await self.send_document(chat_id, message)
             else:
                 await self.send_text(chat_id, message)
+            if on_sent is not None:
+                on_sent(number)
         self.read_aloud(chat_id, sender,
                         [r["text"] for r in replies if (r.get("text") or "").strip()])
 

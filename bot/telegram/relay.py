@@ -36,6 +36,7 @@ class Incoming:
     fixed_reply: Optional[str] = None  # a domain response to send instead of asking Rasa
     kept_at: Optional[float] = None  # when a message resumed after a restart was kept
     replies: Optional[Tuple[dict, ...]] = None  # Rasa's answer before a crash, not yet sent
+    delivered: int = 0  # how many messages of those replies Telegram showed before the crash
 
 
 class Relay:
@@ -125,7 +126,10 @@ class Relay:
             # The participant asked for news: keep their chat id in the erasable contacts
             # table only. It never goes to Rasa, whose tracker store keeps every message.
             self.keep_contact(item.sender, str(item.chat_id))
-        await self.outbox.send_replies(item.chat_id, item.sender, replies)
+        # Each message shown is counted in the store (in the background), so a crash part-way
+        # through sends only the rest after the restart.
+        await self.outbox.send_replies(item.chat_id, item.sender, replies, skip=item.delivered,
+                                       on_sent=lambda count: self.kept.delivered(item, count))
         # Only now: a crash before this sends it to Rasa again at the next start, under the same
         # message id, so the answer it holds is stored once. The next message need not wait.
         await self.kept.forget([item], wait=False)
@@ -220,7 +224,8 @@ class Relay:
             self.submit(Incoming(chat_id=waiting.chat_id, sender=waiting.sender,
                                  message_id=waiting.message_id, text=waiting.text,
                                  language=waiting.language, kept_at=first_kept[waiting.chat_id],
-                                 replies=tuple(replies) if replies is not None else None))
+                                 replies=tuple(replies) if replies is not None else None,
+                                 delivered=waiting.delivered if replies is not None else 0))
         dropped = [Incoming(chat_id=waiting.chat_id, sender=waiting.sender,
                             message_id=waiting.message_id)
                    for waiting in kept if waiting.chat_id in stale]

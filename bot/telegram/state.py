@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, List, NamedTuple, Optional
+from typing import Dict, Iterable, List, NamedTuple, Optional
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -43,6 +43,7 @@ class Waiting(NamedTuple):
     text: str
     language: Optional[str]
     kept_at: datetime
+    delivered: int = 0  # messages of its reply Telegram has shown (see Relay._send_replies)
 
 
 class TelegramState:
@@ -151,10 +152,12 @@ class TelegramState:
         in one commit, in this order; one kept already is left as it was."""
         self.change_waiting(keep=messages)
 
-    def change_waiting(self, *, keep: Iterable = (), forget: Iterable[str] = ()) -> None:
-        """Keep messages for Rasa, then delete kept ones by message id, in one commit."""
-        keep, forget = list(keep), list(forget)
-        if not keep and not forget:
+    def change_waiting(self, *, keep: Iterable = (), forget: Iterable[str] = (),
+                       delivered: Optional[Dict[str, int]] = None) -> None:
+        """Keep messages for Rasa, record how many reply messages of kept ones were shown
+        (message id -> count), then delete kept ones by message id, in one commit."""
+        keep, forget, delivered = list(keep), list(forget), dict(delivered or {})
+        if not keep and not forget and not delivered:
             return
         now = _now()
         rows: dict = {}  # message id -> its row, the first of each id, in order
@@ -167,6 +170,10 @@ class TelegramState:
             if rows:
                 _insert_new(connection, waiting_table, list(rows.values()),
                             ["bot_id", "message_id"])
+            for message_id, count in delivered.items():
+                connection.execute(update(waiting_table).where(
+                    waiting_table.c.bot_id == self._bot_id,
+                    waiting_table.c.message_id == message_id).values(delivered=count))
             if forget:
                 connection.execute(delete(waiting_table).where(
                     waiting_table.c.bot_id == self._bot_id,
@@ -178,8 +185,9 @@ class TelegramState:
             rows = connection.execute(select(
                 waiting_table.c.chat_id, waiting_table.c.sender, waiting_table.c.message_id,
                 waiting_table.c.text, waiting_table.c.language, waiting_table.c.kept_at,
+                waiting_table.c.delivered,
             ).where(waiting_table.c.bot_id == self._bot_id).order_by(waiting_table.c.id)).all()
-        return [Waiting(*row[:5], _aware(row[5])) for row in rows]
+        return [Waiting(*row[:5], _aware(row[5]), row[6] or 0) for row in rows]
 
     def forget_waiting(self, message_ids: Iterable[str]) -> None:
         """Delete kept messages once Rasa has them or the participant was asked to send again."""

@@ -108,11 +108,13 @@ class FakeBotApi:
         self._thread.join(10)
 
     # ---- the test's controls ----------------------------------------------------------
-    def fail_next(self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1) -> None:
-        """Make the next `times` calls of a method fail (429 Too Many Requests, or e.g. 502)."""
+    def fail_next(self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1,
+                  after: int = 0) -> None:
+        """Make the next `times` calls of a method fail (429 Too Many Requests, or e.g. 502),
+        once `after` calls have succeeded."""
         with self._lock:
             self._failures.setdefault(method, []).extend(
-                [{"status": status, "retry_after": retry_after}] * times)
+                [None] * after + [{"status": status, "retry_after": retry_after}] * times)
 
     def clear_failures(self, method: str) -> None:
         """Let a method succeed again, whatever failures were still to come."""

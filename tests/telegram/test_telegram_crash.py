@@ -175,11 +175,12 @@ def test_a_clean_stop_while_rasa_answers_leaves_nothing_behind(fake_api, crash_s
 
 
 @pytest.mark.servers
+@pytest.mark.parametrize("shown", [0, 1])
 def test_a_replayed_answer_is_stored_once(fake_api, rasa_servers, transports, telegram_domain,
-                                          tmp_path):
-    """Rasa stores the answer, then the bot dies before the reply reaches Telegram: at the next
-    start the participant gets the replies they missed, read from Rasa's tracker store, and the
-    answer is still stored once."""
+                                          tmp_path, shown):
+    """Rasa stores the answer, then the bot dies before the reply reaches Telegram (or after
+    only the first of its messages did): at the next start the participant gets the messages
+    they missed, read from Rasa's tracker store, each once, and the answer is still stored once."""
     from bot.app import build_services
     from bot.rest_client import RestClient
     from bot.store import queries
@@ -192,9 +193,9 @@ def test_a_replayed_answer_is_stored_once(fake_api, rasa_servers, transports, te
     answer = "Friends and my cat"
     policy = Policy(telegram_domain, [answer, "Good staff", "Long waits"])
     rest = RestClient(rasa_servers.rasa_url, channel="telegram")
-    transcript = reference(rest_sender(rest.send, "replay-reference"), policy)
+    transcript = reference(rest_sender(rest.send, f"replay-reference-{shown}"), policy)
     first = transports(settings).start()
-    cal = fake_api.user(424242010)
+    cal = fake_api.user(424242010 + shown)
     for position, (step, replies) in enumerate(transcript):
         if step == Step("say", answer):
             answered = texts_of(replies)  # what Rasa says to the answer, in the reference
@@ -205,12 +206,15 @@ def test_a_replayed_answer_is_stored_once(fake_api, rasa_servers, transports, te
         fake_api.wait_for(lambda: len(cal.texts()) >= mark + len(expected), 60,
                           f"the replies to {step}")
 
+    assert len(answered) >= 2  # "Thank you. You said: ..." and the theme check
     question_at = len(cal.texts())
-    fake_api.fail_next("sendMessage", status=502, times=100)  # Telegram out of reach
+    # Telegram out of reach, from the first message of the answer's reply (or the second).
+    fake_api.fail_next("sendMessage", status=502, times=100, after=shown)
     update = cal.say(answer)
     fake_api.wait_for(lambda: fake_api.calls_to("sendMessage", chat_id=cal.id)[-1].status == 502
-                      and len(fake_api.calls_to("sendMessage", chat_id=cal.id)) > question_at, 60,
-                      "Rasa's reply to fail on its way to Telegram")
+                      and len(fake_api.calls_to("sendMessage", chat_id=cal.id)) > question_at + shown,
+                      60, "Rasa's reply to fail on its way to Telegram")
+    assert cal.texts()[question_at:] == answered[:shown]
     services = build_services(settings)
     sender = services.pseudonymizer.pseudonym(str(cal.id), channel="telegram")
     message_id = "tg-" + services.pseudonymizer.pseudonym(
@@ -225,8 +229,8 @@ def test_a_replayed_answer_is_stored_once(fake_api, rasa_servers, transports, te
 
     assert stored() == [(answer, message_id)]
     # Answered messages leave the store a second later (kept.FORGET_AFTER); this one stays.
-    fake_api.wait_for(lambda: [row.message_id for row in kept_rows(settings, cal.id)]
-                      == [message_id], 10, "only the unanswered message to stay kept")
+    fake_api.wait_for(lambda: [(row.message_id, row.delivered) for row in kept_rows(settings, cal.id)]
+                      == [(message_id, shown)], 10, "only the unanswered message to stay kept")
     first.kill()  # before the reply reached the participant
     fake_api.clear_failures("sendMessage")  # Telegram is back
 
@@ -234,8 +238,9 @@ def test_a_replayed_answer_is_stored_once(fake_api, rasa_servers, transports, te
     fake_api.wait_for(lambda: not kept_rows(settings, cal.id), 60, "the message to be answered")
     fake_api.wait_for(lambda: len(cal.texts()) >= question_at + len(answered), 30, "the replies")
     time.sleep(2.0)
-    # Rasa had answered and moved on: the participant sees exactly what they missed (before,
-    # the message went to Rasa again and got "Sorry, I did not understand that").
+    # Rasa had answered and moved on: the participant sees exactly what they missed, once
+    # (before, the message went to Rasa again and got "Sorry, I did not understand that"; and
+    # the messages shown before the crash came again).
     assert cal.texts()[question_at:] == answered
     assert stored() == [(answer, message_id)]
     reader = TrackerReader(settings)

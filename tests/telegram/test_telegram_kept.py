@@ -20,13 +20,13 @@ class CountingState(TelegramState):
         self.delay = delay
         self.failures = failures
 
-    def change_waiting(self, *, keep=(), forget=()):
+    def change_waiting(self, *, keep=(), forget=(), delivered=None):
         time.sleep(self.delay)
         if self.failures:
             self.failures -= 1
             raise OSError("disk full")
         self.commits += 1
-        super().change_waiting(keep=keep, forget=forget)
+        super().change_waiting(keep=keep, forget=forget, delivered=delivered)
 
 
 @pytest.fixture
@@ -112,3 +112,22 @@ def test_without_a_store_nothing_is_kept():
 
     asyncio.run(run())
     assert kept.kept_ids() == set()
+
+
+def test_the_reply_messages_shown_are_counted_for_a_restart(engine):
+    state = CountingState(engine, delay=0.1)
+    kept = KeptMessages(state)
+    m1, m2 = _message("m1"), _message("m2")
+
+    async def run():
+        kept.keep([m1])
+        kept.delivered(m1, 1)  # in the same commit as its write
+        await kept.flush()
+        kept.delivered(m1, 2)
+        kept.delivered(m1, 3)  # the latest count wins
+        kept.delivered(m2, 1)  # not kept: nothing to count
+        await kept.flush()
+
+    asyncio.run(run())
+    assert [(row.message_id, row.delivered) for row in state.waiting()] == [("m1", 3)]
+    assert state.commits == 2
