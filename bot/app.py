@@ -59,7 +59,8 @@ def build_services(settings: Settings) -> Services:
                              audio=AudioCache(settings.audio_dir))
     tagging = TaggingService(sessions, engagement,
                              lambda: load_tagger(settings, engagement, tagging.confirmed_for_training),
-                             model_path=settings.themes_model)
+                             model_path=settings.themes_model,
+                             reload_tagger=lambda: read_tagger(settings, engagement))
     return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts,
                     data_rights, tagging)
 
@@ -78,6 +79,17 @@ def load_tagger(settings: Settings, engagement: Engagement, confirmed=None):
 
     return load_or_train(settings.themes_model, themes=[t.id for t in engagement.themes],
                          extra_examples=extra())
+
+
+def read_tagger(settings: Settings, engagement: Engagement):
+    """The saved theme tagger, read as it is (never trained here: a running assistant must not
+    stop to train); one for other themes is refused."""
+    from bot.themes.tagger import TaggerError, ThemeTagger
+
+    tagger = ThemeTagger.load(settings.themes_model)
+    if tagger.theme_ids != [theme.id for theme in engagement.themes]:
+        raise TaggerError(f"{settings.themes_model} knows other themes than the engagement's")
+    return tagger
 
 
 def alert_routes(settings: Settings, engagement: Engagement) -> list:

@@ -21,13 +21,15 @@ class TaggingService:
     """Tags answers with the engagement's themes and records the participant's check."""
 
     def __init__(self, sessions: sessionmaker, engagement: Engagement,
-                 load_tagger: Callable[[], object], model_path: Optional[Path] = None):
+                 load_tagger: Callable[[], object], model_path: Optional[Path] = None,
+                 reload_tagger: Optional[Callable[[], object]] = None):
         self._sessions = sessions
         self.engagement = engagement
         self._load_tagger = load_tagger
         # The saved tagger's file: when `coproduce themes train` replaces it, the next answer
-        # is tagged by the new one, without a restart.
+        # is tagged by the new one (read by reload_tagger, which never trains), no restart.
         self._model_path = Path(model_path) if model_path is not None else None
+        self._reload_tagger = reload_tagger or load_tagger
         self._model_stamp = None
         self._tagger = None
         self._lock = threading.Lock()
@@ -56,7 +58,7 @@ class TaggingService:
         if stamp is None:  # the file went: the tagger in memory is still good
             return
         try:
-            tagger = self._load_tagger()
+            tagger = self._reload_tagger()
         except Exception as error:  # noqa: BLE001 - a bad file must not stop the conversation
             log.warning("Kept the theme tagger in use: the new one could not be loaded (%s)",
                         str(error).splitlines()[0] if str(error) else error.__class__.__name__)

@@ -176,3 +176,29 @@ def test_a_tagger_saved_with_an_older_encoder_is_trained_again(tmp_path, encoder
     assert again.trained_on == first.trained_on
     assert (tmp_path / ENCODER_FILE).exists() and not (tmp_path / OLD_ENCODER_FILES[0]).exists()
     assert ThemeTagger.load(model).theme_ids == first.theme_ids
+
+
+def test_a_running_assistant_reads_a_retrained_tagger_without_training(tagger, tmp_path, encoder_dir):
+    import dataclasses
+
+    from bot.app import read_tagger
+    from bot.engagement import load_engagement
+    from bot.themes.tagger import TaggerError
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, themes_model=tmp_path / "themes" / "tagger.npz")
+    link_encoder(encoder_dir, settings.themes_model.parent)
+    tagger.save(settings.themes_model)  # trained on other examples: load_or_train would retrain
+    stamp = settings.themes_model.stat().st_mtime_ns
+    engagement = load_engagement(settings.engagement_file)
+    # The engagement's themes in the order the tagger learned them (training sees them in the
+    # examples' order; the assistant's own tagger is trained in the engagement's).
+    engagement = dataclasses.replace(engagement, themes=[
+        engagement.theme_by_id(theme) for theme in tagger.theme_ids])
+    read = read_tagger(settings, engagement)
+    assert read.theme_ids == tagger.theme_ids
+    assert read.tag(["I want a job"])[0].themes == tagger.tag(["I want a job"])[0].themes
+    assert settings.themes_model.stat().st_mtime_ns == stamp  # read, not trained and saved
+    other = dataclasses.replace(engagement, themes=engagement.themes[:3])
+    with pytest.raises(TaggerError, match="other themes"):
+        read_tagger(settings, other)
