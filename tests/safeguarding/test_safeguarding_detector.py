@@ -123,6 +123,7 @@ def test_negated_harm_is_not_a_disclosure(detector, text):
         "i gave my friend 20 pound for his birthday and now he takes my card every week",
         "he will not leave the house because the lads next door threaten him",
         "i cut agen last nite",
+        "they will answer for themselves but staff are using his money for themselves",
     ],
 )
 def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text):
@@ -157,6 +158,8 @@ def test_negation_words_and_harmless_lookalikes_do_not_hide_risk(detector, text)
         "staff picked me up and we shared a pizza",
         "my cat sleeps on my bed",
         "A resident slipped in the bathroom, we called 111 and she is fine",
+        "they will answer for themselves",
+        "She wants to speak for herself",
     ],
 )
 def test_harmless_uses_of_risky_words(detector, text):
