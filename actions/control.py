@@ -1,7 +1,7 @@
 """Actions that work at every step: stop, start again, repeat, not understood, what happened."""
 from __future__ import annotations
 
-from typing import Text
+from typing import Optional, Text
 
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
@@ -10,7 +10,7 @@ from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, en
                             is_command, services, utter_introduction, utter_safeguarding)
 from actions.questions import save_more
 from actions.themes import (CHECK_STAGES, close_check, is_correction, offer_themes, pick,
-                            typed_at_check, typed_theme)
+                            typed_at_check, typed_themes)
 from actions.welcome import ask_again
 
 
@@ -34,10 +34,12 @@ class ActionStartAgain(Action):
 
     async def run(self, dispatcher, tracker, domain):
         app = services()
+        # Themes picked for the answer being checked are kept as the participant's.
+        checked = close_check(tracker) if tracker.get_slot("stage") in CHECK_STAGES else []
         app.conversation.start_again(tracker.sender_id)
         dispatcher.utter_message(response="utter_start_again")
         utter_introduction(dispatcher, app.engagement)
-        return end_form_events(tracker) + [SlotSet("stage", "consent"),
+        return checked + end_form_events(tracker) + [SlotSet("stage", "consent"),
                                            SlotSet("adding_more", False),
                                            SlotSet("answer_text", None)]
 
@@ -86,22 +88,14 @@ class ActionKindFallback(Action):
         if tracker.get_slot("stage") == "add_more" and not is_command(tracker):
             # After "Do you want to add anything else?", typed words are simply more answer.
             return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
-        theme = typed_theme(tracker)
-        if theme is not None:  # "money" typed while picking: that theme
-            return pick(dispatcher, tracker, theme) + [FollowupAction("action_listen")]
-        if typed_at_check(tracker) and not is_command(tracker):
-            # Words typed instead of pressing a button at the theme check are more answer too;
-            # the check of the answer before ends with its themes as they were.
-            return close_check(tracker) + save_more(dispatcher, tracker) \
-                + [FollowupAction("action_listen")]
+        typed = typed_at_theme_step(dispatcher, tracker)
+        if typed is not None:
+            return typed
         if screen(dispatcher, tracker):
             return after_disclosure(dispatcher, tracker) + [FollowupAction("action_listen")]
-        text = (tracker.latest_message or {}).get("text") or ""
-        if tracker.get_slot("stage") == "theme_check" and is_correction(text):
-            # "It is about my home": a "no" in other words, so the themes to pick from.
-            offer_themes(dispatcher)
-            return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", []),
-                    FollowupAction("action_listen")]
+        corrected = correction(dispatcher, tracker)
+        if corrected is not None:
+            return corrected
         dispatcher.utter_message(response="utter_not_understood")
         # Then what the chat waits for (the theme check, the carer's question ...) with its
         # buttons, so nobody is left without a way on, and "Say that again" shows it too.
@@ -192,17 +186,41 @@ class ActionSafeguarding(Action):
     async def run(self, dispatcher, tracker, domain):
         if tracker.get_slot("stage") == "add_more":
             return save_more(dispatcher, tracker)  # more words to the question, screened there
-        theme = typed_theme(tracker)
-        if theme is not None:  # "money" typed while picking (NLU may read it as harm)
-            return pick(dispatcher, tracker, theme) + [FollowupAction("action_listen")]
-        if typed_at_check(tracker):  # more words instead of a button at the theme check
-            return close_check(tracker) + save_more(dispatcher, tracker) \
-                + [FollowupAction("action_listen")]
+        typed = typed_at_theme_step(dispatcher, tracker)  # NLU may read "money" as harm
+        if typed is not None:
+            return typed
         if screen(dispatcher, tracker):
             return after_disclosure(dispatcher, tracker)
         # The detector did not agree with NLU: still never a dead end.
+        corrected = correction(dispatcher, tracker)
+        if corrected is not None:
+            return corrected
         dispatcher.utter_message(response="utter_not_understood")
         return ask_again(dispatcher, tracker)
+
+
+def typed_at_theme_step(dispatcher, tracker) -> Optional[list]:
+    """Words typed instead of a button at the theme check or pick: a theme's name (or "all of
+    them") picks it; three or more other words are more answer, kept and screened, and the
+    check of the answer before ends with its themes as they were. None for anything else."""
+    themes = typed_themes(tracker)
+    if themes:
+        return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
+    if typed_at_check(tracker) and not is_command(tracker):
+        return close_check(tracker) + save_more(dispatcher, tracker) \
+            + [FollowupAction("action_listen")]
+    return None
+
+
+def correction(dispatcher, tracker) -> Optional[list]:
+    """"It is about my home" at the theme check (once screened): a "no" in other words, so
+    the themes to pick from. None for anything else."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if tracker.get_slot("stage") != "theme_check" or not is_correction(text):
+        return None
+    offer_themes(dispatcher)
+    return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", []),
+            FollowupAction("action_listen")]
 
 
 def after_disclosure(dispatcher, tracker) -> list:

@@ -48,18 +48,26 @@ def _stems(text: str) -> List[str]:
             for word in _NAME_WORDS.findall(text.lower()) if word not in _FILLER]
 
 
-def typed_theme(tracker):
-    """The theme whose name a participant typed while picking ("money", "Being safe"), or
-    None when the words name no theme or more than one."""
-    if tracker.get_slot("stage") != "theme_pick":
-        return None
-    words = _stems((tracker.latest_message or {}).get("text") or "")
-    if not words or len(words) > 4:
-        return None
+_ALL_THEMES = re.compile(r"^\s*(?:all|all of (?:them|these|those|it)|every one|everything|"
+                         r"all the themes|all themes|all of the themes)\s*[.!]*\s*$", re.I)
+
+
+def typed_themes(tracker) -> List:
+    """The themes a participant typed at the theme check or while picking: one whose name
+    they typed ("money", "Being safe"), or all of them ("all of them"); [] when the words
+    name no theme or more than one."""
+    if tracker.get_slot("stage") not in CHECK_STAGES:
+        return []
+    text = (tracker.latest_message or {}).get("text") or ""
     themes = services().engagement.themes
+    if _ALL_THEMES.match(text):
+        return list(themes)
+    words = _stems(text)
+    if not words or len(words) > 4:
+        return []
     named = [theme for theme in themes
              if set(words) <= set(_stems(f"{theme.easy_name} {theme.name}"))]
-    return named[0] if len(named) == 1 else None
+    return named if len(named) == 1 else []
 
 
 def close_check(tracker) -> List:
@@ -136,21 +144,29 @@ class ActionPickTheme(Action):
         app = services()
         theme_id = next((e.get("value") for e in tracker.latest_message.get("entities", [])
                          if e.get("entity") == "theme"), None)
-        theme = app.engagement.theme_by_id(theme_id) if theme_id else typed_theme(tracker)
-        if theme is None:  # a theme typed by hand that the engagement does not have
+        theme = app.engagement.theme_by_id(theme_id) if theme_id else None
+        themes = [theme] if theme is not None else typed_themes(tracker)
+        if not themes:  # a theme typed by hand that the engagement does not have
             picked = list(tracker.get_slot("picked_themes") or [])
             dispatcher.utter_message(response="utter_press_a_theme")
             offer_themes(dispatcher, picked, more=bool(picked))
             return []
-        return pick(dispatcher, tracker, theme)
+        return pick(dispatcher, tracker, themes)
 
 
-def pick(dispatcher, tracker, theme) -> List:
-    """Add a theme to the participant's picks and offer the rest."""
-    picked = list(dict.fromkeys(list(tracker.get_slot("picked_themes") or []) + [theme.id]))
-    dispatcher.utter_message(response="utter_theme_added", theme=theme.label)
+def pick(dispatcher, tracker, themes) -> List:
+    """Add themes to the participant's picks and offer the rest. At the theme check (a theme
+    typed instead of "No"), picking starts with them."""
+    before = [] if tracker.get_slot("stage") == "theme_check" \
+        else list(tracker.get_slot("picked_themes") or [])
+    picked = list(dict.fromkeys(before + [theme.id for theme in themes]))
+    if len(themes) == 1:
+        dispatcher.utter_message(response="utter_theme_added", theme=themes[0].label)
+    else:
+        dispatcher.utter_message(response="utter_themes_picked",
+                                 themes=services().tagging.labels(picked))
     offer_themes(dispatcher, picked, more=True)
-    return [SlotSet("picked_themes", picked)]
+    return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", picked)]
 
 
 class ActionFinishPicking(Action):

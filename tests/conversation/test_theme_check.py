@@ -405,10 +405,23 @@ def test_a_few_words_at_the_theme_check_are_not_an_answer(app):
 
     _, slots, _ = answer(app, "I want to feel safe")
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
-    # "It is about my home" is a "no" in other words: the themes to pick from.
-    said, after, _ = run(control.ActionKindFallback(),
-                         tracker("It is about my home", intent="share", slots=slots, message_id="m2"))
-    assert said == ["utter_pick_themes", "utter_pick_themes_done"] and after["stage"] == "theme_pick"
+    # "It is about my friends" is a "no" in other words: the themes to pick from (NLU may
+    # read it as harm: the detector decides).
+    for action in (control.ActionKindFallback(), control.ActionSafeguarding()):
+        said, after, _ = run(action, tracker("It is about my friends", intent="share", slots=slots,
+                                             message_id="m2"))
+        assert said == ["utter_pick_themes", "utter_pick_themes_done"]
+        assert after["stage"] == "theme_pick" and after["picked_themes"] == []
+    # "It is about my home" names a theme: picking starts with it.
+    said, after, dispatcher = run(control.ActionSafeguarding(), tracker(
+        "It is about my home", intent="disclose_harm", slots=slots, message_id="m2"))
+    assert said[0] == "utter_theme_added" and "Money" in dispatcher.messages[0]["theme"]
+    assert after["stage"] == "theme_pick" and after["picked_themes"] == ["security"]
+    # While picking, "all of them" picks every theme.
+    said, after, _ = run(control.ActionKindFallback(), tracker(
+        "all of them", intent="share", slots={**slots, **after}, message_id="m3"))
+    assert said == ["utter_themes_picked", "utter_pick_themes_done_picked"]
+    assert len(after["picked_themes"]) == 7 and after["picked_themes"][0] == "security"
     # Two words that are not understood: said so, and the check is asked again.
     said, _, _ = run(control.ActionKindFallback(),
                      tracker("blue cheese", intent="share", slots=slots, message_id="m3"))
@@ -442,7 +455,7 @@ def test_a_message_nlu_thought_was_harm_but_is_not_gets_the_check_asked_again(ap
     _, slots, _ = answer(app, "I want to feel safe")
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
     said, _, _ = run(control.ActionSafeguarding(),
-                     tracker("money", intent="disclose_harm", slots=slots, message_id="m2"))
+                     tracker("blue cheese", intent="disclose_harm", slots=slots, message_id="m2"))
     assert said == ["utter_not_understood", "utter_check_themes"]
 
 
@@ -498,3 +511,13 @@ def test_a_theme_s_name_typed_while_picking_picks_it(app):
     run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
     assert tags(app, slots["checking_answer"]) == [("being_safe", "participant"), ("security", "participant"),
                                                    ("skilled_supporters", "participant")]
+
+
+def test_start_again_while_picking_keeps_the_picks(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "blue")
+    said, after, _ = run(control.ActionStartAgain(), tracker(
+        "start again", intent="start_again", slots={**slots, "picked_themes": ["purpose"]}))
+    assert after["stage"] == "consent" and after["checking_answer"] is None
+    assert tags(app, slots["checking_answer"]) == [("purpose", "participant")]
