@@ -87,7 +87,7 @@ def read_tagger(settings: Settings, engagement: Engagement):
     from bot.themes.tagger import TaggerError, ThemeTagger
 
     tagger = ThemeTagger.load(settings.themes_model)
-    if tagger.theme_ids != [theme.id for theme in engagement.themes]:
+    if set(tagger.theme_ids) != {theme.id for theme in engagement.themes}:
         raise TaggerError(f"{settings.themes_model} knows other themes than the engagement's")
     return tagger
 

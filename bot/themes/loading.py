@@ -60,7 +60,7 @@ def load_or_train(model_path: Path, *, extra_examples: Iterable = (),
         except TaggerError as error:
             log.warning("%s; training a new theme tagger", error)
         else:
-            if themes is not None and list(themes) != tagger.theme_ids:
+            if themes is not None and set(themes) != set(tagger.theme_ids):
                 log.info("The engagement's themes changed; training the theme tagger again")
             elif tagger.examples_digest != examples_digest(examples_file):
                 log.info("The theme examples changed; training the theme tagger again")

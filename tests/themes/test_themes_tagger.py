@@ -133,8 +133,12 @@ def test_load_or_train_trains_on_first_use_then_loads(tmp_path, encoder_dir):
     assert model.exists() and first.trained_on == len(make_examples()) + 1
     second = load_or_train(model, examples_file=examples_file)
     assert second.trained_on == first.trained_on
+    # The same themes in another order: the saved tagger is used as it is (its results name
+    # each theme); other themes: it is trained again for them.
     third = load_or_train(model, examples_file=examples_file, themes=["weather", "pets"])
-    assert third.theme_ids == ["weather", "pets"]
+    assert third.theme_ids == ["pets", "weather"] and third.trained_on == first.trained_on
+    fourth = load_or_train(model, examples_file=examples_file, themes=["weather"])
+    assert fourth.theme_ids == ["weather"]
 
 
 def test_load_or_train_trains_again_when_the_examples_change(tmp_path, encoder_dir):
@@ -191,10 +195,8 @@ def test_a_running_assistant_reads_a_retrained_tagger_without_training(tagger, t
     tagger.save(settings.themes_model)  # trained on other examples: load_or_train would retrain
     stamp = settings.themes_model.stat().st_mtime_ns
     engagement = load_engagement(settings.engagement_file)
-    # The engagement's themes in the order the tagger learned them (training sees them in the
-    # examples' order; the assistant's own tagger is trained in the engagement's).
-    engagement = dataclasses.replace(engagement, themes=[
-        engagement.theme_by_id(theme) for theme in tagger.theme_ids])
+    # It learned the themes in the examples' order, not the engagement's: the same themes.
+    assert tagger.theme_ids != [theme.id for theme in engagement.themes]
     read = read_tagger(settings, engagement)
     assert read.theme_ids == tagger.theme_ids
     assert read.tag(["I want a job"])[0].themes == tagger.tag(["I want a job"])[0].themes
