@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from bot.cli import checked_actor
+
 from bot.safeguarding.detector import Detector, get_detector
 from bot.safeguarding.phrasebook import PhraseBookError
 
@@ -131,7 +133,7 @@ def list_alerts(ctx: click.Context, include_resolved: bool):
 
 @safeguarding.command("resolve")
 @click.argument("alert_id", type=int)
-@click.option("--by", "by", required=True, help="Who looked at the alert.")
+@click.option("--by", "by", required=True, callback=checked_actor, help="Who looked at the alert.")
 @click.option("--action", "action",
               type=click.Choice(["reassure", "report", "record", "dismiss"]),
               default="record", show_default=True,
@@ -160,7 +162,7 @@ def resolve(ctx: click.Context, alert_id: int, by: str, action: str, note: str):
 
 @safeguarding.command("erase")
 @click.argument("alert_id", type=int)
-@click.option("--by", "by", required=True, help="Who decided.")
+@click.option("--by", "by", required=True, callback=checked_actor, help="Who decided.")
 @click.option("--note", required=True, help="Why the erasure can go ahead, in a sentence.")
 @click.pass_context
 def erase(ctx: click.Context, alert_id: int, by: str, note: str):

@@ -13,6 +13,7 @@ from typing import Optional
 
 import click
 
+from bot.cli import checked_actor
 from bot.settings import Settings
 from bot.staff.actions import MAX_ACTION_CHARS
 from bot.staff.exports import FORMATS
@@ -43,7 +44,7 @@ def default_actor() -> str:
 
 def _by_option(function):
     return click.option("--by", "actor", default=default_actor, show_default="your login name",
-                        help="Who is doing this, for the audit log.")(function)
+                        callback=checked_actor, help="Who is doing this, for the audit log.")(function)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,8 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import click
 
+from bot.cli import checked_actor
+
 log = logging.getLogger(__name__)
 
 TAG_BATCH = 256
@@ -337,6 +339,7 @@ def _review_line(answer, as_json: bool) -> str:
               help="A theme id the answer speaks to; give --theme once for each theme.")
 @click.option("--none", "no_theme", is_flag=True, help="The answer speaks to none of the themes.")
 @click.option("--by", "actor", default=None, show_default="your login name",
+              callback=checked_actor,
               help="Who is doing this, for the audit log.")
 def set_themes(answer_id: int, theme_ids: Tuple[str, ...], no_theme: bool,
                actor: Optional[str]) -> None:

@@ -138,3 +138,24 @@ def test_staff_list_answers_with_their_ids_to_set_themes(world):
 def test_listing_with_a_wrong_id_is_one_clear_line(world, args, message):
     result = list_answers(world, *args)
     assert result.exit_code == 1 and result.stderr == f"coproduce: {message}\n"
+
+
+@pytest.mark.parametrize("by, message", [
+    ("   ", "give a name; it cannot be blank."),
+    ("x" * 300, "at most 100 characters (300 given)."),
+])
+def test_who_did_it_must_fit_the_audit_log(world, by, message):
+    before = tags(world, "a2")
+    result = set_themes(world, str(world.answers["a2"]), "--theme", "money", "--by", by)
+    assert result.exit_code == 2 and f"Invalid value for '--by': {message}" in result.stderr
+    assert tags(world, "a2") == before
+    # The same check for every command that writes who did it.
+    from bot.cli import main
+
+    for command in (["actions", "add", "--theme", "money", "--text", "We will help."],
+                    ["safeguarding", "resolve", "1", "--note", "ok"],
+                    ["purge", "--older-than", "30d", "--dry-run"]):
+        other = CliRunner(mix_stderr=False).invoke(
+            main, ["--database-url", world.settings.database_url, *command, "--by", by],
+            env={"COPRODUCE_VAR_DIR": str(world.settings.var_dir), "COPRODUCE_HASH_KEY": "test-key"})
+        assert other.exit_code == 2 and message in other.stderr, (command, other.stderr)
