@@ -55,6 +55,23 @@ def test_duplicate_message_in_a_second_transaction_is_not_stored(sessions):
         assert queries.count_answers(session) == 1
 
 
+def test_other_words_under_a_used_message_id_are_kept_once_too(sessions):
+    long_id = "m-" + "9" * 200  # longer than the column: the derived id still fits
+    for message_id in ("m-1", long_id[:128]):
+        for _ in range(2):  # each delivered twice
+            for text in ("my friends", "and music on Fridays"):
+                with sessions.begin() as session:
+                    queries.save_answer(session, participant=participant(session), question_id="q1",
+                                        text=text, channel="rest", channel_message_id=message_id)
+    with sessions() as session:
+        rows = session.execute(select(Answer.text, Answer.channel_message_id)
+                               .order_by(Answer.id)).all()
+    derived = queries.reused_message_id("m-1", "and music on Fridays")
+    assert [tuple(row) for row in rows[:2]] == [("my friends", "m-1"), ("and music on Fridays", derived)]
+    assert [row.text for row in rows[2:]] == ["my friends", "and music on Fridays"]
+    assert all(len(row.channel_message_id) <= 128 for row in rows)
+
+
 @pytest.mark.parametrize("text", ODD_ANSWERS)
 def test_answers_are_kept_word_for_word(sessions, text):
     with sessions.begin() as session:

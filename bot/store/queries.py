@@ -1,6 +1,7 @@
 """Store functions: each takes a session first and keyword-only arguments; the caller commits."""
 from __future__ import annotations
 
+import hashlib
 from typing import List, Optional, Tuple
 
 from sqlalchemy import func, select, update
@@ -78,12 +79,28 @@ def get_counter(session: Session, *, engagement_id: str, name: str) -> int:
     return value or 0
 
 
+MESSAGE_ID_CHARS = 128  # the answers table's channel_message_id
+
+
+def reused_message_id(channel_message_id: str, text: str) -> str:
+    """The id an answer is kept under when its message id already holds other words (a
+    channel, or a REST client, that reused an id): the id with a hash of the words."""
+    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+    return f"{channel_message_id[:MESSAGE_ID_CHARS - len(digest) - 1]}~{digest}"
+
+
 def save_answer(session: Session, *, participant: Participant, question_id: str, text: str,
                 channel: str, channel_message_id: str,
                 flagged: bool = False) -> Tuple[Answer, bool]:
-    """Store an answer once per incoming message; returns the answer and whether it is new."""
+    """Store an answer once per incoming message; returns the answer and whether it is new.
+    The same message delivered again is stored once; other words under a message id already
+    used are stored too, under an id of their own (never lost, never twice)."""
     existing = _answer_for_message(session, participant_id=participant.id,
                                    channel_message_id=channel_message_id)
+    if existing is not None and existing.text != text:
+        channel_message_id = reused_message_id(channel_message_id, text)
+        existing = _answer_for_message(session, participant_id=participant.id,
+                                       channel_message_id=channel_message_id)
     if existing is not None:
         return existing, False
     answer = Answer(participant_id=participant.id, question_id=question_id, text=text,
