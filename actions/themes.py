@@ -161,7 +161,8 @@ def pick(dispatcher, tracker, themes) -> List:
         else list(tracker.get_slot("picked_themes") or [])
     picked = list(dict.fromkeys(before + [theme.id for theme in themes]))
     if len(themes) == 1:
-        dispatcher.utter_message(response="utter_theme_added", theme=themes[0].label)
+        dispatcher.utter_message(response="utter_theme_picked_already" if themes[0].id in before
+                                 else "utter_theme_added", theme=themes[0].label)
     else:
         dispatcher.utter_message(response="utter_themes_picked",
                                  themes=services().tagging.labels(picked))

@@ -71,7 +71,7 @@ def test_no_lets_the_participant_pick_themes_or_none(app):
     assert len(payloads) == len(app.engagement.themes)
     assert all(len(p.encode()) <= 64 for p in payloads)  # fits Telegram's callback data
     state = {**slots, **picking}
-    for theme in ("purpose", "accepted_valued", "purpose"):
+    for number, theme in enumerate(("purpose", "accepted_valued", "purpose")):
         said, update, shown = run(themes.ActionPickTheme(), tracker(
             f'/choose_theme{{"theme":"{theme}"}}', intent="choose_theme", slots=state,
             entities=[{"entity": "theme", "value": theme}]))
@@ -84,7 +84,8 @@ def test_no_lets_the_participant_pick_themes_or_none(app):
         assert not any(f'"{picked}"' in payload for picked in state["picked_themes"]
                        for payload in offered)
         assert len(offered) == len(app.engagement.themes) - len(state["picked_themes"])
-        assert said == ["utter_theme_added", "utter_pick_more_themes", "utter_pick_themes_done_picked"]
+        added = "utter_theme_picked_already" if number == 2 else "utter_theme_added"
+        assert said == [added, "utter_pick_more_themes", "utter_pick_themes_done_picked"]
     assert state["picked_themes"] == ["purpose", "accepted_valued"]
     run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
     assert tags(app, slots["checking_answer"]) == [("accepted_valued", "participant"),
@@ -521,3 +522,13 @@ def test_start_again_while_picking_keeps_the_picks(app):
         "start again", intent="start_again", slots={**slots, "picked_themes": ["purpose"]}))
     assert after["stage"] == "consent" and after["checking_answer"] is None
     assert tags(app, slots["checking_answer"]) == [("purpose", "participant")]
+
+
+def test_a_theme_pressed_again_is_kept_once_and_said_so(app):
+    _, slots, _ = answer(app, "blue")
+    state = {**slots, "picked_themes": ["purpose"]}
+    said, update, dispatcher = run(themes.ActionPickTheme(), tracker(
+        '/choose_theme{"theme":"purpose"}', intent="choose_theme", slots=state,
+        entities=[{"entity": "theme", "value": "purpose"}]))
+    assert said[0] == "utter_theme_picked_already" and "Having things to do" in dispatcher.messages[0]["theme"]
+    assert update["picked_themes"] == ["purpose"]
