@@ -1,6 +1,7 @@
 """The `coproduce` command line: one command group for participants' servers and for staff."""
 from __future__ import annotations
 
+import getpass
 import importlib
 import logging
 import os
@@ -40,6 +41,20 @@ def checked_actor(ctx, param, value):
         raise click.BadParameter(f"at most {ACTOR_MAX_CHARS} characters ({len(name)} given).",
                                  ctx=ctx, param=param)
     return name
+
+
+def default_actor() -> str:
+    """The name of the person at the terminal, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+def by_option(function):
+    """--by NAME for a staff command that writes the audit log (default: the login name)."""
+    return click.option("--by", "actor", default=default_actor, show_default="your login name",
+                        callback=checked_actor, help="Who is doing this, for the audit log.")(function)
 
 
 class LazyGroup(click.Group):

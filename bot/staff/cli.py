@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import getpass
 import logging
 import re
 import sys
@@ -13,7 +12,7 @@ from typing import Optional
 
 import click
 
-from bot.cli import checked_actor
+from bot.cli import by_option
 from bot.settings import Settings
 from bot.staff.actions import MAX_ACTION_CHARS
 from bot.staff.exports import FORMATS
@@ -32,19 +31,6 @@ def _user_error(message: str) -> click.ClickException:
     from bot.cli import UserError
 
     return UserError(message)
-
-
-def default_actor() -> str:
-    """The name of the person at the terminal, for the audit log."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "unknown"
-
-
-def _by_option(function):
-    return click.option("--by", "actor", default=default_actor, show_default="your login name",
-                        callback=checked_actor, help="Who is doing this, for the audit log.")(function)
 
 
 @contextlib.contextmanager
@@ -104,7 +90,7 @@ def parse_moment(value: Optional[str], option: str, *,
 @click.option("--until", default=None, help="Only answers up to this date (whole day) or time.")
 @click.option("--include-flagged", is_flag=True,
               help="Also export answers flagged for safeguarding (left out by default).")
-@_by_option
+@by_option
 @click.pass_context
 def export(ctx: click.Context, fmt, out: Path, theme_id, question_id, since, until,
            include_flagged: bool, actor: str) -> None:
@@ -174,7 +160,7 @@ def _progress_bar(session, answer_filter, count_export):
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The HTML file to write.")
 @click.option("--easy-read", is_flag=True, help="The Easy Read version, for participants.")
-@_by_option
+@by_option
 @click.pass_context
 def report(ctx: click.Context, out: Path, easy_read: bool, actor: str) -> None:
     """Write the report as one HTML file you can email (charts and tables, no links needed)."""
@@ -206,7 +192,7 @@ def actions() -> None:
               help=f"What you will do or did, in plain words "
                    f"(at most {MAX_ACTION_CHARS} characters).")
 @click.option("--status", type=click.Choice(ACTION_STATUSES), default="planned", show_default=True)
-@_by_option
+@by_option
 @click.pass_context
 def actions_add(ctx: click.Context, theme_id: str, text: str, status: str, actor: str) -> None:
     """Add an action for a theme."""
@@ -245,7 +231,7 @@ def actions_list(ctx: click.Context) -> None:
 @click.option("--text", default=None,
               help=f"New words for the action (at most {MAX_ACTION_CHARS} characters).")
 @click.option("--status", type=click.Choice(ACTION_STATUSES), default=None, help="New status.")
-@_by_option
+@by_option
 @click.pass_context
 def actions_update(ctx: click.Context, action_id: int, text, status, actor: str) -> None:
     """Change an action's words or status (participants who want updates hear about it)."""
@@ -281,7 +267,7 @@ def _warn(warning: Optional[str]) -> None:
 @click.option("--domain", "domain_path", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The domain.yml with the update wording (default: the project's).")
-@_by_option
+@by_option
 @click.pass_context
 def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_path, actor) -> None:
     """Send 'you said, we did' news to participants who asked for updates, once per change."""

@@ -10,7 +10,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import click
 
-from bot.cli import checked_actor
+from bot.cli import by_option
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def retag_store(settings, tagger) -> int:
         services.engine.dispose()
 
 
-def without_lone_surrogates(value):
+def _clean_strings(value):
     """The parsed JSON value with every lone surrogate in its strings (keys too) replaced by
     U+FFFD, the replacement character, so it can be tagged and written as UTF-8."""
     from bot.text import without_lone_surrogates as clean
@@ -52,10 +52,10 @@ def without_lone_surrogates(value):
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, dict):
-        return {without_lone_surrogates(key): without_lone_surrogates(item)
+        return {_clean_strings(key): _clean_strings(item)
                 for key, item in value.items()}
     if isinstance(value, list):
-        return [without_lone_surrogates(item) for item in value]
+        return [_clean_strings(item) for item in value]
     return value
 
 
@@ -79,7 +79,7 @@ def checked_record(record: Optional[dict], number: int, source: str = "input") -
     if _has_non_finite(record):
         raise ExamplesError(f"{source} line {number}: not valid JSON "
                             "(NaN and Infinity are not JSON numbers)")
-    return without_lone_surrogates(record)
+    return _clean_strings(record)
 
 
 def is_live_model(settings, path: Path) -> bool:
@@ -338,11 +338,8 @@ def _review_line(answer, as_json: bool) -> str:
 @click.option("--theme", "theme_ids", multiple=True, metavar="ID",
               help="A theme id the answer speaks to; give --theme once for each theme.")
 @click.option("--none", "no_theme", is_flag=True, help="The answer speaks to none of the themes.")
-@click.option("--by", "actor", default=None, show_default="your login name",
-              callback=checked_actor,
-              help="Who is doing this, for the audit log.")
-def set_themes(answer_id: int, theme_ids: Tuple[str, ...], no_theme: bool,
-               actor: Optional[str]) -> None:
+@by_option
+def set_themes(answer_id: int, theme_ids: Tuple[str, ...], no_theme: bool, actor: str) -> None:
     """Set an answer's themes by hand (or say it has none); the tagger never changes them after."""
     from bot.app import build_services
 
@@ -388,14 +385,12 @@ def _check_answer_can_be_themed(services, answer_id: int) -> None:
                 "the safeguarding lead resolves its alert (`coproduce safeguarding list`).")
 
 
-def _audit_set_themes(services, actor: Optional[str], answer_id: int,
-                      theme_ids: Sequence[str]) -> None:
+def _audit_set_themes(services, actor: str, answer_id: int, theme_ids: Sequence[str]) -> None:
     """Record in the audit log who set which themes on the answer (never its words)."""
-    from bot.staff.cli import default_actor
     from bot.store import staff_queries
 
     with services.sessions.begin() as session:
-        staff_queries.add_audit(session, actor=actor or default_actor(), action="themes_set",
+        staff_queries.add_audit(session, actor=actor, action="themes_set",
                                 detail={"answer_id": answer_id, "themes": list(theme_ids)})
 
 

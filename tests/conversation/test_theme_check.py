@@ -90,14 +90,6 @@ def test_no_lets_the_participant_pick_themes_or_none(app):
     run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
     assert tags(app, slots["checking_answer"]) == [("accepted_valued", "participant"),
                                                    ("purpose", "participant")]
-    _, slots2, _ = answer(app, "staff", message_id="m2")
-    run(themes.ActionFinishPicking(), tracker(intent="no_theme", slots=slots2))
-    assert tags(app, slots2["checking_answer"]) == []
-    # "none of these" typed after a pick means no others: the pick stays.
-    _, slots3, _ = answer(app, "staff", message_id="m3")
-    run(themes.ActionFinishPicking(), tracker(intent="no_theme",
-                                              slots={**slots3, "picked_themes": ["purpose"]}))
-    assert tags(app, slots3["checking_answer"]) == [("purpose", "participant")]
 
 
 def test_a_theme_the_engagement_does_not_have_gets_a_word_and_the_buttons(app):
@@ -172,21 +164,23 @@ def test_an_answer_without_themes_is_given_to_the_participant_to_tag(app):
     assert tags(app, answer_id) == [("purpose", "participant")]
 
 
-def test_not_sure_which_themes_keeps_the_tagger_s_and_picks_are_kept(app):
-    _, slots, _ = answer(app, "blue")
-    said, after, _ = run(themes.ActionFinishPicking(), tracker(intent="dont_know", slots=slots))
-    assert said == ["utter_thanks_for_checking", "utter_ask_add_more"] and after["stage"] == "add_more"
-    assert tags(app, slots["checking_answer"]) == []  # nothing was decided for them
-    # Not sure after a "No" to the tagger's themes: its themes stay, still automatic.
-    _, slots, _ = answer(app, "I want to feel safe", message_id="m2")
-    run(themes.ActionOfferThemes(), tracker(intent="deny", slots=slots))
-    run(themes.ActionFinishPicking(), tracker(intent="dont_know", slots=slots))
-    assert tags(app, slots["checking_answer"]) == [("being_safe", "auto")]
+@pytest.mark.parametrize("text, intent, picked, kept", [
+    # "None of these": a person's choice of none.
+    ("staff", "no_theme", [], []),
+    # "none of these" typed after a pick (the button is gone by then) means no others.
+    ("staff", "no_theme", ["purpose"], [("purpose", "participant")]),
+    # Not sure, nothing picked: nothing is decided for them; the tagger's themes stay automatic.
+    ("blue", "dont_know", [], []),
+    ("I want to feel safe", "dont_know", [], [("being_safe", "auto")]),
     # Not sure after picking some: the picks are theirs.
-    _, slots, _ = answer(app, "I want a job", message_id="m3")
-    run(themes.ActionFinishPicking(), tracker(intent="dont_know",
-                                              slots={**slots, "picked_themes": ["purpose"]}))
-    assert tags(app, slots["checking_answer"]) == [("purpose", "participant")]
+    ("I want a job", "dont_know", ["purpose"], [("purpose", "participant")]),
+])
+def test_how_picking_ends_decides_the_themes_kept(app, text, intent, picked, kept):
+    _, slots, _ = answer(app, text)
+    said, after, _ = run(themes.ActionFinishPicking(), tracker(
+        intent=intent, slots={**slots, "stage": "theme_pick", "picked_themes": picked}))
+    assert said == ["utter_thanks_for_checking", "utter_ask_add_more"] and after["stage"] == "add_more"
+    assert tags(app, slots["checking_answer"]) == kept
 
 
 def test_a_flagged_answer_is_never_tagged(app):
