@@ -17,6 +17,10 @@ from bot.store.models import Answer
 log = logging.getLogger(__name__)
 
 
+class ThemesRefused(ValueError):
+    """A staff member's themes for an answer were not stored; the message says why."""
+
+
 class TaggingService:
     """Tags answers with the engagement's themes and records the participant's check."""
 
@@ -108,6 +112,38 @@ class TaggingService:
         with self._sessions.begin() as session:
             theme_queries.set_person_tags(session, answer_id=answer_id, themes=themes,
                                           source=source)
+
+    def check_theme_ids(self, themes: Sequence[str]) -> None:
+        """Raise ThemesRefused naming the ids the engagement does not have, and the ones it has."""
+        unknown = [theme for theme in themes if self.engagement.theme_by_id(theme) is None]
+        if unknown:
+            what = "theme ids" if len(unknown) > 1 else "theme id"
+            raise ThemesRefused(
+                f"Unknown {what} {', '.join(repr(theme) for theme in unknown)}. "
+                f"The themes are: {', '.join(theme.id for theme in self.engagement.themes)}.")
+
+    def set_by_staff(self, answer_id: int, themes: Sequence[str], *, actor: str) -> None:
+        """A staff member set the answer's themes (possibly none): checked, stored with source
+        `staff` and written to the audit log (who, which answer, which themes; never the words)
+        in one transaction, so neither is ever kept without the other. Raises ThemesRefused,
+        changing nothing, for an unknown theme id, a missing answer or one held apart for
+        safeguarding (never themed until its alert is resolved)."""
+        from bot.store import staff_queries
+
+        themes = list(dict.fromkeys(themes))
+        self.check_theme_ids(themes)
+        with self._sessions.begin() as session:
+            # Locked (on PostgreSQL) so a flag raised meanwhile is seen before the themes go in.
+            answer = session.get(Answer, answer_id, with_for_update=True)
+            if answer is None:
+                raise ThemesRefused(f"There is no answer with id {answer_id}.")
+            if answer.flagged:
+                raise ThemesRefused(
+                    f"Answer {answer_id} is flagged for safeguarding: it is kept out of themes "
+                    "until the safeguarding lead resolves its alert (`coproduce safeguarding list`).")
+            theme_queries.set_person_tags(session, answer_id=answer_id, themes=themes, source="staff")
+            staff_queries.add_audit(session, actor=actor, action="themes_set",
+                                    detail={"answer_id": answer_id, "themes": themes})
 
     def labels(self, theme_ids: Sequence[str]) -> str:
         """Theme ids as participants see them (picture and easy name), one to a line."""

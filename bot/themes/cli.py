@@ -298,7 +298,7 @@ def list_answers(set_by: Optional[str], question_id: Optional[str], theme_id: Op
     services = build_services(_settings())
     try:
         if theme_id is not None:
-            _check_theme_ids(services.engagement, [theme_id])
+            _check_theme_ids(services.tagging, [theme_id])
         if question_id is not None and services.engagement.question_by_id(question_id) is None:
             raise click.ClickException(
                 f"Unknown question id {question_id!r}. The questions are: "
@@ -342,6 +342,7 @@ def _review_line(answer, as_json: bool) -> str:
 def set_themes(answer_id: int, theme_ids: Tuple[str, ...], no_theme: bool, actor: str) -> None:
     """Set an answer's themes by hand (or say it has none); the tagger never changes them after."""
     from bot.app import build_services
+    from bot.tagging import ThemesRefused
 
     if theme_ids and no_theme:
         raise click.ClickException("Give either --theme or --none, not both.")
@@ -351,47 +352,22 @@ def set_themes(answer_id: int, theme_ids: Tuple[str, ...], no_theme: bool, actor
     chosen = list(dict.fromkeys(theme_ids))
     services = build_services(_settings())
     try:
-        _check_theme_ids(services.engagement, chosen)
-        _check_answer_can_be_themed(services, answer_id)
-        services.tagging.choose(answer_id, chosen, source="staff")
-        _audit_set_themes(services, actor, answer_id, chosen)
-        click.echo(_stored_themes_message(services.engagement, answer_id, chosen))
+        services.tagging.set_by_staff(answer_id, chosen, actor=actor)
+    except ThemesRefused as error:
+        raise click.ClickException(str(error)) from None
     finally:
         services.engine.dispose()
+    click.echo(_stored_themes_message(services.engagement, answer_id, chosen))
 
 
-def _check_theme_ids(engagement, theme_ids: Sequence[str]) -> None:
+def _check_theme_ids(tagging, theme_ids: Sequence[str]) -> None:
     """Stop with one line naming the unknown theme ids, and the ids the engagement knows."""
-    unknown = [theme for theme in theme_ids if engagement.theme_by_id(theme) is None]
-    if unknown:
-        what = "theme ids" if len(unknown) > 1 else "theme id"
-        raise click.ClickException(
-            f"Unknown {what} {', '.join(repr(theme) for theme in unknown)}. "
-            f"The themes are: {', '.join(theme.id for theme in engagement.themes)}.")
+    from bot.tagging import ThemesRefused
 
-
-def _check_answer_can_be_themed(services, answer_id: int) -> None:
-    """Stop with one line if there is no such answer, or it is flagged (flagged answers, like
-    the tagger's, are never themed while they are held apart for safeguarding)."""
-    from bot.store.models import Answer
-
-    with services.sessions() as session:
-        answer = session.get(Answer, answer_id)
-        if answer is None:
-            raise click.ClickException(f"There is no answer with id {answer_id}.")
-        if answer.flagged:
-            raise click.ClickException(
-                f"Answer {answer_id} is flagged for safeguarding: it is kept out of themes until "
-                "the safeguarding lead resolves its alert (`coproduce safeguarding list`).")
-
-
-def _audit_set_themes(services, actor: str, answer_id: int, theme_ids: Sequence[str]) -> None:
-    """Record in the audit log who set which themes on the answer (never its words)."""
-    from bot.store import staff_queries
-
-    with services.sessions.begin() as session:
-        staff_queries.add_audit(session, actor=actor, action="themes_set",
-                                detail={"answer_id": answer_id, "themes": list(theme_ids)})
+    try:
+        tagging.check_theme_ids(theme_ids)
+    except ThemesRefused as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _stored_themes_message(engagement, answer_id: int, theme_ids: Sequence[str]) -> str:

@@ -159,3 +159,18 @@ def test_who_did_it_must_fit_the_audit_log(world, by, message):
             main, ["--database-url", world.settings.database_url, *command, "--by", by],
             env={"COPRODUCE_VAR_DIR": str(world.settings.var_dir), "COPRODUCE_HASH_KEY": "test-key"})
         assert other.exit_code == 2 and message in other.stderr, (command, other.stderr)
+
+
+def test_themes_and_their_audit_entry_are_stored_together_or_not_at_all(world):
+    """The staff tags and the audit line are one transaction: when the audit line cannot be
+    written (here: no actor, which the audit log refuses), the answer's themes stay as they were."""
+    from sqlalchemy.exc import IntegrityError
+
+    before = tags(world, "a2")
+    with pytest.raises(IntegrityError):
+        world.services.tagging.set_by_staff(world.answers["a2"], ["money"], actor=None)
+    assert tags(world, "a2") == before
+    with world.session() as session:
+        assert staff_queries.audit_entries(session, action="themes_set") == []
+    world.services.tagging.set_by_staff(world.answers["a2"], ["money"], actor="Ann")
+    assert tags(world, "a2") == ([("money", "staff")], "staff")
