@@ -52,6 +52,11 @@ class ActionRepeat(Action):
 
     async def run(self, dispatcher, tracker, domain):
         messages = last_bot_messages(tracker.events)
+        # After "help" the last turn was the help and then what the chat was waiting for:
+        # "Say that again" means the latter, so the help is left out when there is more.
+        others = [message for message in messages
+                  if (message.get("metadata") or {}).get("utter_action") != "utter_help"]
+        messages = others or messages
         for message in messages:
             data = message.get("data") or {}
             dispatcher.utter_message(text=message.get("text"), buttons=data.get("buttons") or [],

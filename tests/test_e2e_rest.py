@@ -154,6 +154,15 @@ def test_the_theme_check_is_asked_again_after_a_side_message(rasa_servers, servi
     assert "add anything else" in person.say("/affirm")
 
 
+def test_say_that_again_after_help_shows_the_theme_check_not_the_help(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
+    reply = person.say("/help")
+    assert "Say repeat" in reply and "I think this is about" in reply
+    again = person.say("/repeat")
+    assert "I think this is about" in again and "Say repeat" not in again
+
+
 def test_a_typed_no_while_picking_themes_shows_the_buttons_again(rasa_servers, services):
     person, _ = start(rasa_servers)
     assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")

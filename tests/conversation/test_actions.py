@@ -231,6 +231,25 @@ def test_repeat_sends_the_last_messages_again_with_buttons(app):
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/affirm"
 
 
+def test_repeat_after_help_shows_what_the_chat_waits_for_not_the_help_again(app):
+    help_message = {"event": "bot", "text": "You can type, or press a button.",
+                    "metadata": {"utter_action": "utter_help"}}
+    events = [{"event": "user", "text": "hi"},
+              {"event": "bot", "text": "Do you want to take part?",
+               "data": {"buttons": [{"title": "Yes", "payload": "/affirm"}]}},
+              {"event": "user", "text": "help"}, help_message,
+              {"event": "bot", "text": "Do you want to take part?",
+               "data": {"buttons": [{"title": "Yes", "payload": "/affirm"}]}},
+              {"event": "user", "text": "say that again"}]
+    _, _, dispatcher = run(control.ActionRepeat(), tracker(intent="repeat", events=events))
+    assert [(m["text"], m["buttons"]) for m in dispatcher.messages] == \
+        [("Do you want to take part?", [{"title": "Yes", "payload": "/affirm"}])]
+    # Help with nothing after it (the very first message) is the help again.
+    events = [{"event": "user", "text": "help"}, help_message, {"event": "user", "text": "repeat"}]
+    _, _, dispatcher = run(control.ActionRepeat(), tracker(intent="repeat", events=events))
+    assert [m["text"] for m in dispatcher.messages] == ["You can type, or press a button."]
+
+
 def test_words_typed_instead_of_yes_are_kept_as_more_answer(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     said, events, _ = run(control.ActionKindFallback(),
