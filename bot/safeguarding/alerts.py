@@ -7,7 +7,7 @@ import smtplib
 import threading
 from datetime import timezone
 from email.message import EmailMessage
-from typing import Callable, List, Optional, Protocol
+from typing import Callable, List, Optional, Protocol, Tuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -128,10 +128,14 @@ class AlertService:
             store.mark_delivery(session, alert_id=alert_id, error=error)
         return error
 
-    def resolve(self, alert_id: int, *, by: str, action: str, note: str) -> Optional[int]:
+    def resolve(self, alert_id: int, *, by: str, action: str,
+                note: str) -> Optional[Tuple[str, Optional[int]]]:
         """Record who looked at an alert and what they did; raise ValueError if it cannot.
 
-        Returns the id of an answer a dismissal put back with the others (to be themed), if any."""
+        For a dismissal, returns what became of the words: "back" with the answer's id (put
+        back with the others, to be themed), "erased" (the person had asked for their answers to
+        be deleted; only the flag held this one back), or "not an answer" (a message said
+        outside the questions: the alert keeps it, there is no answer to put back)."""
         if action not in RESOLUTIONS:
             raise ValueError(f"The action must be one of: {', '.join(RESOLUTIONS)}.")
         if not by.strip():
@@ -148,16 +152,16 @@ class AlertService:
             alert = store.get_alert(session, alert_id=alert_id)
             answer = session.get(Answer, alert.answer_id) if alert.answer_id else None
             if answer is None:
-                return None
+                return ("not an answer", None)
             answer.flagged = False
             person = session.get(Participant, answer.participant_id)
             if person is None or person.status != "erasure_held":
-                return answer.id
+                return ("back", answer.id)
             # They asked for their answers to be deleted; only the flag held this one back.
             _erase_held(session, alert, person, by=by, note="a false alarm")
             engine = session.get_bind()
         scrub_deleted(engine)
-        return None
+        return ("erased", None)
 
     def finish_erasure(self, alert_id: int, *, by: str, note: str) -> int:
         """Carry out an erasure the participant asked for and that waited for the lead's review

@@ -144,14 +144,19 @@ def resolve(ctx: click.Context, alert_id: int, by: str, action: str, note: str):
     """Record who looked at an alert and what they did."""
     services = _services(ctx)
     try:
-        answer_id = services.alerts.resolve(alert_id, by=by, action=action, note=note)
+        dismissal = services.alerts.resolve(alert_id, by=by, action=action, note=note)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Alert {alert_id} is resolved ({action} by {by}).")
-    if action != "dismiss":
+    if dismissal is None:
         return
-    if answer_id is None:
+    outcome, answer_id = dismissal
+    if outcome == "erased":
         click.echo("The person had asked for their answers to be deleted: that is done now.")
+        return
+    if outcome == "not an answer":
+        click.echo("The message was not an answer to a question, so there is no answer to put "
+                   "back; the alert keeps its words.")
         return
     try:
         services.tagging.tag_answer(answer_id)

@@ -219,5 +219,16 @@ def test_a_dismissed_false_alarm_rejoins_the_answers_or_lets_a_held_erasure_go(t
                                              "--action", "dismiss", "--note", "A film"], env=env)
         assert "that is done now" in result.stdout
         assert _answers(services) == ([], [])
+        # A message that was not an answer (said at the theme check): nobody asked for an
+        # erasure, and there is no answer to put back; the alert keeps the words.
+        assert talk.screen_message("tg-check", text="my brother hits me", channel="rest")
+        result = runner.invoke(main, base + ["safeguarding", "resolve", "3", "--by", "Jo",
+                                             "--action", "dismiss", "--note", "A game"], env=env)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == ("Alert 3 is resolved (dismiss by Jo).\nThe message was not an "
+                                 "answer to a question, so there is no answer to put back; the "
+                                 "alert keeps its words.\n")
+        with services.sessions() as session:
+            assert session.get(SafeguardingAlert, 3).text == "my brother hits me"
     finally:
         services.engine.dispose()
