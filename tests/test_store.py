@@ -57,12 +57,13 @@ def test_duplicate_message_in_a_second_transaction_is_not_stored(sessions):
 
 def test_other_words_under_a_used_message_id_are_kept_once_too(sessions):
     long_id = "m-" + "9" * 200  # longer than the column: the derived id still fits
-    for message_id in ("m-1", long_id[:128]):
+    for message_id, question_id in (("m-1", "q1"), (long_id[:128], "q2")):
         for _ in range(2):  # each delivered twice
             for text in ("my friends", "and music on Fridays"):
                 with sessions.begin() as session:
-                    queries.save_answer(session, participant=participant(session), question_id="q1",
-                                        text=text, channel="rest", channel_message_id=message_id)
+                    queries.save_answer(session, participant=participant(session),
+                                        question_id=question_id, text=text, channel="rest",
+                                        channel_message_id=message_id)
     with sessions() as session:
         rows = session.execute(select(Answer.text, Answer.channel_message_id)
                                .order_by(Answer.id)).all()
@@ -70,6 +71,26 @@ def test_other_words_under_a_used_message_id_are_kept_once_too(sessions):
     assert [tuple(row) for row in rows[:2]] == [("my friends", "m-1"), ("and music on Fridays", derived)]
     assert [row.text for row in rows[2:]] == ["my friends", "and music on Fridays"]
     assert all(len(row.channel_message_id) <= 128 for row in rows)
+
+
+def test_the_same_words_sent_again_to_the_same_question_are_stored_once(sessions):
+    def save(text, message_id, question_id="q1"):
+        with sessions.begin() as session:
+            answer, created = queries.save_answer(
+                session, participant=participant(session), question_id=question_id, text=text,
+                channel="rest", channel_message_id=message_id)
+            return answer.id, created
+
+    first = save("I like my garden", "m-1")
+    assert first[1]
+    # Sent again (a new message), even with other spaces, capitals or a full stop: the same answer.
+    assert save("I like my garden", "m-2") == (first[0], False)
+    assert save("  i like  my GARDEN. ", "m-3") == (first[0], False)
+    # Other words, or the same words to another question, are answers of their own.
+    assert save("I like my garden and my cat", "m-4")[1]
+    assert save("I like my garden", "m-5", question_id="q2")[1]
+    with sessions() as session:
+        assert len(session.execute(select(Answer.id)).all()) == 3
 
 
 @pytest.mark.parametrize("text", ODD_ANSWERS)

@@ -94,13 +94,18 @@ def save_answer(session: Session, *, participant: Participant, question_id: str,
                 flagged: bool = False) -> Tuple[Answer, bool]:
     """Store an answer once per incoming message; returns the answer and whether it is new.
     The same message delivered again is stored once; other words under a message id already
-    used are stored too, under an id of their own (never lost, never twice)."""
+    used are stored too, under an id of their own (never lost, never twice). The same words
+    sent again as an answer to the same question (a second press of Send, a message pasted
+    twice) are the answer already stored, not a second one."""
     existing = _answer_for_message(session, participant_id=participant.id,
                                    channel_message_id=channel_message_id)
     if existing is not None and existing.text != text:
         channel_message_id = reused_message_id(channel_message_id, text)
         existing = _answer_for_message(session, participant_id=participant.id,
                                        channel_message_id=channel_message_id)
+    if existing is None:
+        existing = _same_words(session, participant_id=participant.id, question_id=question_id,
+                               text=text)
     if existing is not None:
         return existing, False
     answer = Answer(participant_id=participant.id, question_id=question_id, text=text,
@@ -116,6 +121,24 @@ def save_answer(session: Session, *, participant: Participant, question_id: str,
             raise
         return existing, False
     return answer, True
+
+
+def _words(text: str) -> str:
+    """Text compared for "the same words": case, spaces and the full stop at the end aside."""
+    return " ".join(text.split()).casefold().rstrip(".!? ")
+
+
+def _same_words(session: Session, *, participant_id: int, question_id: str,
+                text: str) -> Optional[Answer]:
+    """The participant's answer to this question in the same words, if there is one."""
+    words = _words(text)
+    for answer in session.execute(
+            select(Answer).where(Answer.participant_id == participant_id,
+                                 Answer.question_id == question_id)
+            .order_by(Answer.id)).scalars():
+        if _words(answer.text) == words:
+            return answer
+    return None
 
 
 def _answer_for_message(session: Session, *, participant_id: int,
