@@ -306,11 +306,14 @@ def list_answers(set_by: Optional[str], question_id: Optional[str], theme_id: Op
         with services.sessions() as session:
             answers = theme_queries.answers_to_review(session, set_by=set_by,
                                                       question_id=question_id,
-                                                      theme_id=theme_id, limit=limit)
-            for answer in answers:
+                                                      theme_id=theme_id, limit=limit + 1)
+            for answer in answers[:limit]:
                 click.echo(_review_line(answer, as_json))
         if not answers and not as_json:
             click.echo("No answers found.")
+        if len(answers) > limit:  # never cut short without a word (on stderr: JSON stays clean)
+            click.echo(f"These are the oldest {limit} answers; there are more. "
+                       f"Use --limit to see more (for example --limit {limit * 2}).", err=True)
     finally:
         services.engine.dispose()
 

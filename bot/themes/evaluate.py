@@ -52,9 +52,11 @@ def compare(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
         per_theme[theme] = {"precision": precision, "recall": recall, "f1": f1,
                             "support": count["tp"] + count["fn"], "predicted": count["tp"] + count["fp"]}
     totals = [sum(count[key] for count in counts.values()) for key in ("tp", "fp", "fn")]
-    micro = dict(zip(("precision", "recall", "f1"), _prf(*totals)))
+    # No theme in the gold labels nor in the predictions (every answer "none", and rightly so):
+    # nothing to measure, so n/a rather than a score of 0.
+    micro = dict(zip(("precision", "recall", "f1"), _prf(*totals) if any(totals) else (None,) * 3))
     scored = [row for row in per_theme.values() if row["support"] or row["predicted"]]
-    macro = {key: (sum(row[key] for row in scored) / len(scored) if scored else 0.0)
+    macro = {key: (sum(row[key] for row in scored) / len(scored) if scored else None)
              for key in ("precision", "recall", "f1")}
     macro["themes"] = len(scored)
     for row in per_theme.values():
@@ -90,7 +92,8 @@ def format_report(report: dict) -> str:
     lines.append("")
     for name in ("micro", "macro"):
         row = report[name]
-        lines.append(f"{name} precision {row['precision']:.3f}  recall {row['recall']:.3f}  F1 {row['f1']:.3f}")
+        lines.append(f"{name} precision {_score(row['precision'], 0)}  recall {_score(row['recall'], 0)}  "
+                     f"F1 {_score(row['f1'], 0)}")
     if "themes" in report["macro"]:
         averaged = report["macro"]["themes"]
         lines.append(f"macro: averaged over {averaged} theme{'s' if averaged != 1 else ''} with "

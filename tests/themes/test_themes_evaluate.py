@@ -25,3 +25,13 @@ def test_the_text_report_shows_n_a_and_says_what_macro_is_over():
                     "d": ["n/a", "n/a", "n/a", "0"]}
     assert "macro: averaged over 2 themes with examples or predictions; n/a: no examples of the theme" \
         in lines
+
+
+def test_nothing_to_measure_is_n_a_not_zero():
+    # One answer labelled with no theme, and the tagger rightly finds none: no score is 0.
+    report = compare([[]], [[]], ["a", "b"])
+    assert report["micro"] == {"precision": None, "recall": None, "f1": None}
+    assert report["macro"] == {"precision": None, "recall": None, "f1": None, "themes": 0}
+    lines = format_report(report).splitlines()
+    assert "micro precision n/a  recall n/a  F1 n/a" in lines
+    assert "macro precision n/a  recall n/a  F1 n/a" in lines

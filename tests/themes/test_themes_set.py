@@ -120,7 +120,11 @@ def test_staff_list_answers_with_their_ids_to_set_themes(world):
     assert [row["answer_id"] for row in listed(list_answers(
         world, "--theme", "purpose", "--question", "good_life", "--json"))] == \
         [ids["a1"], ids["a6"], ids["a8"]]
-    assert len(listed(list_answers(world, "--limit", "2", "--json"))) == 2
+    two = list_answers(world, "--limit", "2", "--json")
+    assert len(listed(two)) == 2
+    assert two.stderr == ("These are the oldest 2 answers; there are more. Use --limit to see "
+                          "more (for example --limit 4).\n")
+    assert list_answers(world, "--limit", "8").stderr == ""  # all of them: nothing to say
     # The id a staff member reads is the one `themes set` takes.
     text = list_answers(world, "--set-by", "auto", "--limit", "1")
     assert text.stdout == f"{ids['a1']:>6}  good_life  [purpose (auto), friends (auto)]  " \
