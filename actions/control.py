@@ -9,8 +9,8 @@ from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
                             is_command, services, utter_introduction, utter_safeguarding)
 from actions.questions import save_more
-from actions.themes import (CHECK_STAGES, close_check, is_correction, offer_themes, pick,
-                            typed_at_check, typed_themes)
+from actions.themes import (CHECK_STAGES, close_check, is_correction, offer_themes,
+                            theme_step_reply, typed_at_check)
 from actions.welcome import ask_again
 
 
@@ -51,6 +51,13 @@ class ActionRepeat(Action):
         return "action_repeat"
 
     async def run(self, dispatcher, tracker, domain):
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "help":
+            # After the help: only what the chat waits for now (the theme check, the role
+            # question ...), not the whole turn before ("Welcome back!", "We kept your answers").
+            events = ask_again(dispatcher, tracker)
+            if dispatcher.messages:
+                return events
         messages = last_bot_messages(tracker.events)
         # After "help" the last turn was the help and then what the chat was waiting for:
         # "Say that again" means the latter, so the help is left out when there is more.
@@ -205,12 +212,13 @@ class ActionSafeguarding(Action):
 
 
 def typed_at_theme_step(dispatcher, tracker) -> Optional[list]:
-    """Words typed instead of a button at the theme check or pick: a theme's name (or "all of
-    them") picks it; three or more other words are more answer, kept and screened, and the
+    """Words typed instead of a button at the theme check or pick: theme names (or "all of
+    them") pick them, "none of them", "not sure" and the like answer the check
+    (theme_step_reply); three or more other words are more answer, kept and screened, and the
     check of the answer before ends with its themes as they were. None for anything else."""
-    themes = typed_themes(tracker)
-    if themes:
-        return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
+    typed = theme_step_reply(dispatcher, tracker)
+    if typed is not None:
+        return typed
     if typed_at_check(tracker) and not is_command(tracker):
         return close_check(tracker) + save_more(dispatcher, tracker) \
             + [FollowupAction("action_listen")]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import List, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -43,31 +43,124 @@ _FILLER = {"a", "an", "the", "and", "or", "of", "to", "my", "i", "it", "is", "it
 _NAME_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
+_SAME_WORD = {"safety": "safe", "safely": "safe"}
+
+
 def _stems(text: str) -> List[str]:
+    words = [_SAME_WORD.get(word, word) for word in _NAME_WORDS.findall(text.lower())]
     return [word[:-1] if len(word) > 3 and word.endswith("s") else word
-            for word in _NAME_WORDS.findall(text.lower()) if word not in _FILLER]
+            for word in words if word not in _FILLER]
 
 
 _ALL_THEMES = re.compile(r"^\s*(?:all|all of (?:them|these|those|it)|every one|everything|"
                          r"all the themes|all themes|all of the themes)\s*[.!]*\s*$", re.I)
 
 
+# Between theme names in a list: "money and being safe", "Having things to do, Being safe".
+_LIST_SEPARATORS = re.compile(r"\s*(?:[,;&+/]|\band\b|\bplus\b|\balso\b)\s*", re.I)
+
+
 def typed_themes(tracker) -> List:
-    """The themes a participant typed at the theme check or while picking: one whose name
-    they typed ("money", "Being safe"), or all of them ("all of them"); [] when the words
-    name no theme or more than one."""
+    """The themes a participant typed at the theme check or while picking: the one whose name
+    they typed ("money", "Being safe"), several names in a list ("money and being safe"), or
+    all of them ("all of them"); [] when any part of the words names no theme or more than one."""
     if tracker.get_slot("stage") not in CHECK_STAGES:
         return []
     text = (tracker.latest_message or {}).get("text") or ""
     themes = services().engagement.themes
     if _ALL_THEMES.match(text):
         return list(themes)
+    whole = _named_theme(text, themes)
+    if whole is not None:
+        return [whole]
+    parts = [part for part in _LIST_SEPARATORS.split(text) if _stems(part)]
+    named = [_named_theme(part, themes) for part in parts]
+    if len(parts) < 2 or None in named:
+        return []
+    return list({theme.id: theme for theme in named}.values())
+
+
+def _named_theme(text: str, themes):
+    """The one theme whose name these few words are part of, else None."""
     words = _stems(text)
     if not words or len(words) > 4:
-        return []
+        return None
     named = [theme for theme in themes
              if set(words) <= set(_stems(f"{theme.easy_name} {theme.name}"))]
-    return named if len(named) == 1 else []
+    return named[0] if len(named) == 1 else None
+
+
+def _phrase(text: str) -> str:
+    """Typed words, lower case, without punctuation or extra spaces, to compare with fixed replies."""
+    text = (text or "").lower().replace("\u2019", "'")
+    return " ".join(re.findall(r"[a-z']+", text))
+
+
+# Typed replies at the theme check or pick whose meaning NLU may miss, compared whole.
+_NONE_OF_THEM = {"none", "none of them", "none of these", "none of those", "none of the above",
+                 "none of them fit", "none fit", "neither", "neither of them", "neither of those",
+                 "not any of them", "not any of these", "no theme", "no themes", "nothing",
+                 "none of it", "none of the themes", "it is none of them", "it's none of them"}
+_NOT_SURE = {"maybe", "perhaps", "possibly", "not sure", "i'm not sure", "im not sure",
+             "i am not sure", "unsure", "kind of", "kinda", "sort of", "sorta", "a bit", "partly",
+             "a little", "i don't know", "i dont know", "dont know", "don't know", "idk",
+             "dunno", "no idea", "i don't want to say", "i dont want to say", "i'd rather not say",
+             "rather not say", "pass", "i'm not sure really", "not really sure", "not too sure"}
+_WRONG = {"wrong", "that's wrong", "thats wrong", "it's wrong", "its wrong", "that is wrong",
+          "not right", "that's not right", "thats not right", "that is not right", "incorrect",
+          "no that's wrong", "no thats wrong", "no wrong", "not really"}
+_THANKS = {"thanks", "thank you", "thankyou", "thanks a lot", "thank you very much", "ta",
+           "cheers", "thanks very much", "many thanks"}
+
+
+def typed_reply(tracker) -> str:
+    """What words typed (not a button) at the theme check or pick mean, whatever NLU read
+    them as: "none" (none of the themes), "not sure", "no", "unclear" (thanks: not a yes or
+    no, so the buttons come again), or "" for anything else."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if tracker.get_slot("stage") not in CHECK_STAGES or text.strip().startswith("/"):
+        return ""
+    phrase = _phrase(text)
+    for meaning, phrases in (("none", _NONE_OF_THEM), ("not sure", _NOT_SURE), ("no", _WRONG),
+                             ("unclear", _THANKS)):
+        if phrase in phrases:
+            return meaning
+    return ""
+
+
+def theme_step_reply(dispatcher, tracker) -> Optional[List]:
+    """Answer words typed at the theme check or pick that name themes, or that mean none of
+    them, not sure, no or something unclear, whichever action NLU sent them to; the turn ends
+    there. None when the words are none of these, or a button."""
+    if ((tracker.latest_message or {}).get("text") or "").strip().startswith("/"):
+        return None
+    themes = typed_themes(tracker)
+    if themes:
+        return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
+    meaning = typed_reply(tracker)
+    if not meaning:
+        return None
+    stage = tracker.get_slot("stage")
+    picked = list(tracker.get_slot("picked_themes") or [])
+    if meaning == "unclear" or (meaning == "no" and stage == "theme_pick" and not picked):
+        dispatcher.utter_message(response="utter_press_a_theme")
+        if stage == "theme_check":
+            dispatcher.utter_message(response="utter_check_themes",
+                                     themes=services().tagging.labels(
+                                         tracker.get_slot("checking_themes") or []))
+        else:
+            offer_themes(dispatcher, picked, more=bool(picked))
+        return [FollowupAction("action_listen")]
+    if meaning == "no" and stage == "theme_check":
+        offer_themes(dispatcher)
+        return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", []),
+                FollowupAction("action_listen")]
+    if meaning == "not sure" and not picked:
+        return _after_check(dispatcher) + [FollowupAction("action_listen")]
+    # None of them (none picked), or what was picked is all: the participant's own choice.
+    if _answer_id(tracker) is not None:
+        services().tagging.choose(_answer_id(tracker), picked)
+    return _after_check(dispatcher) + [FollowupAction("action_listen")]
 
 
 def close_check(tracker) -> List:
@@ -94,6 +187,9 @@ class ActionConfirmThemes(Action):
         return "action_confirm_themes"
 
     async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)
+        if typed is not None:
+            return typed
         if _answer_id(tracker) is not None:
             # What they were shown, even if the tagger has been retrained since.
             services().tagging.confirm(_answer_id(tracker), tracker.get_slot("checking_themes"))
@@ -107,6 +203,9 @@ class ActionKeepThemes(Action):
         return "action_keep_themes"
 
     async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)
+        if typed is not None:
+            return typed
         return _after_check(dispatcher)
 
 
@@ -117,6 +216,9 @@ class ActionOfferThemes(Action):
         return "action_offer_themes"
 
     async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)
+        if typed is not None:
+            return typed
         offer_themes(dispatcher)
         return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", [])]
 
@@ -145,7 +247,11 @@ class ActionPickTheme(Action):
         theme_id = next((e.get("value") for e in tracker.latest_message.get("entities", [])
                          if e.get("entity") == "theme"), None)
         theme = app.engagement.theme_by_id(theme_id) if theme_id else None
-        themes = [theme] if theme is not None else typed_themes(tracker)
+        if theme is None:
+            typed = theme_step_reply(dispatcher, tracker)
+            if typed is not None:
+                return typed
+        themes = [theme] if theme is not None else []
         if not themes:  # a theme typed by hand that the engagement does not have
             picked = list(tracker.get_slot("picked_themes") or [])
             dispatcher.utter_message(response="utter_press_a_theme")
@@ -178,12 +284,15 @@ class ActionFinishPicking(Action):
         return "action_finish_picking"
 
     async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)
+        if typed is not None:
+            return typed
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         # "None of these" is only offered before a pick; typed after one, it means no others.
         picked = list(tracker.get_slot("picked_themes") or [])
-        if intent == "deny" and not picked:
-            # A typed "no" before any pick could mean "none of these" or "I do not want to":
-            # that is not theirs to have guessed for them, so the buttons come again.
+        if intent in ("deny", "themes_done") and not picked:
+            # A typed "no" (or "That is all") before any pick could mean "none of these" or
+            # "I do not want to": not ours to guess for them, so the buttons come again.
             dispatcher.utter_message(response="utter_press_a_theme")
             offer_themes(dispatcher)
             return [FollowupAction("action_listen")]

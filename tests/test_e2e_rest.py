@@ -178,6 +178,88 @@ def test_a_typed_no_while_picking_themes_shows_the_buttons_again(rasa_servers, s
         assert answer.themes_set_by == "participant" and not answer.themes
 
 
+def themes_of(services, sender):
+    """(text, theme ids, who set them) for each stored answer of this participant."""
+    with services.sessions() as session:
+        person = queries.get_participant(session, pseudonym=services.pseudonymizer.pseudonym(sender))
+        return [(a.text, sorted(t.theme_id for t in a.themes), a.themes_set_by)
+                for a in queries.answers_for(session, participant=person)]
+
+
+@pytest.mark.parametrize("typed, themes", [
+    ("money and being safe", ["being_safe", "security"]),
+    ("Having things to do, Being safe", ["being_safe", "purpose"]),
+    ("none of them", []),
+])
+def test_words_typed_while_picking_pick_themes_and_are_never_a_new_answer(rasa_servers, services,
+                                                                         typed, themes):
+    person, _ = start(rasa_servers)
+    text = "Good staff who listen to me and help me get a job"
+    assert "I think this is about" in person.say(text)
+    assert "Press all that fit" in person.say("/deny")
+    reply = person.say(typed)
+    assert "You said" not in reply
+    if themes:
+        assert "You picked" in reply
+        assert "add anything else" in person.say("/themes_done")
+    else:
+        assert "add anything else" in reply
+    assert themes_of(services, person.sender) == [(text, themes, "participant")]
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("thanks", "Please press a button"),  # not a yes: the check again
+    ("maybe", "add anything else"),  # not sure: the tagger's themes stay
+    ("none", "add anything else"),  # none of them: the participant's own choice
+])
+def test_typed_replies_at_the_theme_check(rasa_servers, services, typed, expected):
+    person, _ = start(rasa_servers)
+    text = "Good staff who listen to me and help me get a job"
+    assert "I think this is about" in person.say(text)
+    [(_, auto, _)] = themes_of(services, person.sender)
+    reply = person.say(typed)
+    assert expected in reply and "You said" not in reply
+    if typed == "thanks":
+        assert "I think this is about" in reply  # the check again, with its buttons
+    assert themes_of(services, person.sender) == \
+        [(text, [], "participant") if typed == "none" else (text, auto, None)]
+
+
+def test_the_same_answer_sent_twice_is_stored_once(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    person.say("I like my garden")
+    reply = person.say("I like my garden")
+    assert "You said: I like my garden" in reply
+    assert stored(services, person.sender) == [("good_life", "I like my garden")]
+
+
+def test_sound_off_at_the_theme_check_asks_the_check_again(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
+    replies = person.client.send(person.sender, "sound off")
+    words = " ".join(r.get("text") or "" for r in replies)
+    assert "No sound" in words and "I think this is about" in words
+    assert any(b["payload"] == "/affirm" for r in replies for b in r.get("buttons") or [])
+
+
+def test_help_after_a_side_message_shows_the_check_not_the_side_message(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
+    person.say("Delete my answers")
+    assert "kept your answers" in person.say("No, keep them")
+    reply = person.say("/help")
+    assert "Say repeat" in reply and "I think this is about" in reply
+    assert "kept your answers" not in reply
+
+
+def test_i_dont_know_after_add_more_goes_on(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    person.answer("My garden")
+    reply = person.say("I don't know")
+    assert "What helps you" in reply and "did not understand" not in reply
+    assert stored(services, person.sender) == [("good_life", "My garden")]
+
+
 def test_a_support_worker_is_asked_about_the_people_they_support(rasa_servers, services):
     person, reply = start(rasa_servers, "/role_support_worker")
     assert "What makes a good life for the people you support?" in reply

@@ -110,6 +110,11 @@ def test_a_typed_no_before_any_pick_shows_the_buttons_again(app):
     said, after, shown = run(themes.ActionFinishPicking(), tracker("no", intent="deny", slots=state))
     assert said == ["utter_press_a_theme", "utter_pick_themes", "utter_pick_themes_done"]
     assert "stage" not in after  # still picking; nothing was chosen for them
+    # "That is all" with nothing picked is not "None of these" either.
+    said, after, _ = run(themes.ActionFinishPicking(),
+                         tracker("/themes_done", intent="themes_done", slots=state))
+    assert said == ["utter_press_a_theme", "utter_pick_themes", "utter_pick_themes_done"]
+    assert "stage" not in after
     assert len(shown.messages[1]["buttons"]) == len(app.engagement.themes)
     assert tags(app, slots["checking_answer"]) == [("being_safe", "auto")]
     # After a pick, "no" (no more) keeps what was picked.
@@ -526,3 +531,87 @@ def test_a_theme_pressed_again_is_kept_once_and_said_so(app):
         entities=[{"entity": "theme", "value": "purpose"}]))
     assert said[0] == "utter_theme_picked_already" and "Having things to do" in dispatcher.messages[0]["theme"]
     assert update["picked_themes"] == ["purpose"]
+
+
+def _set_by(app, answer_id):
+    from bot.store.models import Answer
+
+    with app.sessions() as session:
+        return session.get(Answer, answer_id).themes_set_by
+
+
+@pytest.mark.parametrize("stage", ["theme_check", "theme_pick"])
+@pytest.mark.parametrize("text, intent", [
+    ("money and being safe", "share"), ("Having things to do, Being safe", "deny"),
+    ("being safe & having things to do", "disclose_harm"), ("safety and money", "themes_done"),
+])
+def test_theme_names_typed_in_a_list_are_all_picked_and_not_stored_as_an_answer(app, stage, text,
+                                                                               intent):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want a job")
+    state = {**slots, "stage": stage, "picked_themes": []}
+    action = {"share": control.ActionKindFallback(), "deny": themes.ActionOfferThemes(),
+              "disclose_harm": control.ActionSafeguarding(),
+              "themes_done": themes.ActionFinishPicking()}[intent]
+    said, update, _ = run(action, tracker(text, intent=intent, slots=state, message_id="m2"))
+    assert said == ["utter_themes_picked", "utter_pick_more_themes", "utter_pick_themes_done_picked"]
+    assert sorted(update["picked_themes"]) == sorted(
+        {"money and being safe": ["security", "being_safe"],
+         "Having things to do, Being safe": ["purpose", "being_safe"],
+         "being safe & having things to do": ["being_safe", "purpose"],
+         "safety and money": ["being_safe", "security"]}[text])
+    assert update["stage"] == "theme_pick"
+    assert _stored(app) == [("I want a job", False)]
+    run(themes.ActionFinishPicking(), tracker("/themes_done", intent="themes_done",
+                                              slots={**state, **update}))
+    assert sorted(theme for theme, _ in tags(app, slots["checking_answer"])) == \
+        sorted(update["picked_themes"])
+
+
+@pytest.mark.parametrize("stage, picked, text, intent, said, themes_after", [
+    # Thanks is neither yes nor no: the buttons come again, nothing changes.
+    ("theme_check", [], "thanks", "deny", ["utter_press_a_theme", "utter_check_themes"], "auto"),
+    ("theme_check", [], "Thank you!", "affirm", ["utter_press_a_theme", "utter_check_themes"], "auto"),
+    ("theme_pick", [], "thanks", "nlu_fallback",
+     ["utter_press_a_theme", "utter_pick_themes", "utter_pick_themes_done"], "auto"),
+    # None of them: the participant's own "none", whatever NLU read it as.
+    ("theme_check", [], "none", "nlu_fallback", ["utter_thanks_for_checking", "utter_ask_add_more"],
+     "none"),
+    ("theme_check", [], "None of them", "deny", ["utter_thanks_for_checking", "utter_ask_add_more"],
+     "none"),
+    ("theme_pick", [], "none of them", "share", ["utter_thanks_for_checking", "utter_ask_add_more"],
+     "none"),
+    ("theme_pick", [], "neither", "deny", ["utter_thanks_for_checking", "utter_ask_add_more"], "none"),
+    # After a pick, "none of these" means no others: the picks are kept.
+    ("theme_pick", ["purpose"], "none of these", "share",
+     ["utter_thanks_for_checking", "utter_ask_add_more"], "picked"),
+    # Not sure, in other words: the tagger's themes stay, marked automatic.
+    ("theme_check", [], "maybe", "nlu_fallback", ["utter_thanks_for_checking", "utter_ask_add_more"],
+     "auto"),
+    ("theme_check", [], "kind of", "affirm", ["utter_thanks_for_checking", "utter_ask_add_more"],
+     "auto"),
+    ("theme_pick", [], "I don't want to say", "share",
+     ["utter_thanks_for_checking", "utter_ask_add_more"], "auto"),
+    # Wrong: a "no".
+    ("theme_check", [], "wrong", "nlu_fallback", ["utter_pick_themes", "utter_pick_themes_done"],
+     "auto"),
+])
+def test_typed_replies_at_the_theme_step_mean_what_they_say_whatever_nlu_read(
+        app, stage, picked, text, intent, said, themes_after):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want a job")
+    state = {**slots, "stage": stage, "picked_themes": picked,
+             "checking_themes": ["security"]}
+    action = {"share": control.ActionKindFallback(), "nlu_fallback": control.ActionKindFallback(),
+              "deny": themes.ActionOfferThemes() if stage == "theme_check"
+              else themes.ActionFinishPicking(),
+              "affirm": themes.ActionConfirmThemes()}[intent]
+    replies, _, dispatcher = run(action, tracker(text, intent=intent, slots=state, message_id="m2"))
+    assert replies == said
+    assert _stored(app) == [("I want a job", False)]  # never stored as an answer
+    answer_id = slots["checking_answer"]
+    assert {"auto": ([("security", "auto")], None), "none": ([], "participant"),
+            "picked": ([("purpose", "participant")], "participant")}[themes_after] == \
+        (tags(app, answer_id), _set_by(app, answer_id))
