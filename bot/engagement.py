@@ -142,7 +142,7 @@ def load_engagement(path: Path) -> Engagement:
         can_change=raw["can_change"], cannot_change=raw["cannot_change"],
         next_steps=raw["next_steps"], contact=raw["contact"],
         consent_version=str(raw["consent_version"]),
-        safeguarding_lead=guard.get("lead", "our safeguarding lead"),
+        safeguarding_lead=guard.get("lead", "our safety lead"),
         safeguarding_number=str(guard.get("local_number", "")),
         questions=questions, themes=themes,
         alert_telegram_chat_id=str(guard.get("alert_telegram_chat_id") or ""),

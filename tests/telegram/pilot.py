@@ -62,9 +62,12 @@ class Policy:
                 self._added_more = self._extra_due = True
                 return [Step("press", "/affirm")]
             return [Step("press", "/deny")]
+        if "/no_theme" in payloads:  # no theme found, nothing picked: "None of these"
+            return [Step("press", "/no_theme")]
         if "/themes_done" in payloads:
             return [Step("press", "/themes_done")]
-        if "/skip" in payloads or not payloads:  # a question: type the answer
+        if "/skip" in payloads or not payloads or said("utter_ask_more_answer") in texts:
+            # a question (or "What else do you want to tell us?"): type the answer
             return self._answer()
         if "/affirm" in payloads:
             return [Step("press", "/affirm")]
