@@ -108,7 +108,7 @@ class ActionKindFallback(Action):
         corrected = correction(dispatcher, tracker)
         if corrected is not None:
             return corrected
-        dispatcher.utter_message(response="utter_not_understood")
+        not_understood(dispatcher, tracker)
         # Then what the chat waits for (the theme check, the carer's question ...) with its
         # buttons, so nobody is left without a way on, and "Say that again" shows it too.
         ask_again(dispatcher, tracker)
@@ -207,8 +207,16 @@ class ActionSafeguarding(Action):
         corrected = correction(dispatcher, tracker)
         if corrected is not None:
             return corrected
-        dispatcher.utter_message(response="utter_not_understood")
+        not_understood(dispatcher, tracker)
         return ask_again(dispatcher, tracker)
+
+
+def not_understood(dispatcher, tracker) -> None:
+    """Say kindly that the message was not understood. At the theme check or pick, the
+    buttons that follow are the way on: no Help / Say that again / Stop buttons as well."""
+    dispatcher.utter_message(response="utter_not_understood_press"
+                             if tracker.get_slot("stage") in CHECK_STAGES
+                             else "utter_not_understood")
 
 
 def typed_at_theme_step(dispatcher, tracker) -> Optional[list]:

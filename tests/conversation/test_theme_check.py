@@ -425,7 +425,7 @@ def test_a_few_words_at_the_theme_check_are_not_an_answer(app):
     # Two words that are not understood: said so, and the check is asked again.
     said, _, _ = run(control.ActionKindFallback(),
                      tracker("blue cheese", intent="share", slots=slots, message_id="m3"))
-    assert said == ["utter_not_understood", "utter_check_themes"]
+    assert said == ["utter_not_understood_press", "utter_check_themes"]
     assert _stored(app) == [("I want to feel safe", False)]
 
 
@@ -456,7 +456,7 @@ def test_a_message_nlu_thought_was_harm_but_is_not_gets_the_check_asked_again(ap
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
     said, _, _ = run(control.ActionSafeguarding(),
                      tracker("blue cheese", intent="disclose_harm", slots=slots, message_id="m2"))
-    assert said == ["utter_not_understood", "utter_check_themes"]
+    assert said == ["utter_not_understood_press", "utter_check_themes"]
 
 
 def test_a_tagger_saved_again_is_used_without_a_restart(app, tmp_path):
@@ -507,7 +507,7 @@ def test_a_theme_s_name_typed_while_picking_picks_it(app):
     # Words naming two themes, or none, are not a pick.
     for text in ("being", "blue cheese"):
         said, update, _ = run(control.ActionKindFallback(), tracker(text, intent="nlu_fallback", slots=state))
-        assert said[0] == "utter_not_understood" and "picked_themes" not in update, text
+        assert said[0] == "utter_not_understood_press" and "picked_themes" not in update, text
     run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
     assert tags(app, slots["checking_answer"]) == [("being_safe", "participant"), ("security", "participant"),
                                                    ("skilled_supporters", "participant")]
