@@ -89,8 +89,15 @@ def test_the_same_words_sent_again_to_the_same_question_are_stored_once(sessions
     # Other words, or the same words to another question, are answers of their own.
     assert save("I like my garden and my cat", "m-4")[1]
     assert save("I like my garden", "m-5", question_id="q2")[1]
+    # So are the same words in another role (a carer who then answers for themselves).
+    with sessions.begin() as session:
+        participant(session).role = "on_behalf"
+    assert save("I like my garden", "m-6")[1]
+    assert save("I like my garden", "m-7") == (save("I like my garden", "m-6")[0], False)
     with sessions() as session:
-        assert len(session.execute(select(Answer.id)).all()) == 3
+        assert [tuple(row) for row in session.execute(
+            select(Answer.role, Answer.question_id).order_by(Answer.id))] == \
+            [(None, "q1"), (None, "q1"), (None, "q2"), ("on_behalf", "q1")]
 
 
 @pytest.mark.parametrize("text", ODD_ANSWERS)

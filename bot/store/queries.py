@@ -105,7 +105,7 @@ def save_answer(session: Session, *, participant: Participant, question_id: str,
                                        channel_message_id=channel_message_id)
     if existing is None:
         existing = _same_words(session, participant_id=participant.id, question_id=question_id,
-                               text=text)
+                               role=participant.role, text=text)
     if existing is not None:
         return existing, False
     answer = Answer(participant_id=participant.id, question_id=question_id, text=text,
@@ -129,12 +129,14 @@ def _words(text: str) -> str:
 
 
 def _same_words(session: Session, *, participant_id: int, question_id: str,
-                text: str) -> Optional[Answer]:
-    """The participant's answer to this question in the same words, if there is one."""
+                role: Optional[str], text: str) -> Optional[Answer]:
+    """The participant's answer to this question, in the role they answer in now, in the same
+    words, if there is one (a carer who then answers for themselves may say the same)."""
     words = _words(text)
     for answer in session.execute(
             select(Answer).where(Answer.participant_id == participant_id,
-                                 Answer.question_id == question_id)
+                                 Answer.question_id == question_id,
+                                 Answer.role.is_(None) if role is None else Answer.role == role)
             .order_by(Answer.id)).scalars():
         if _words(answer.text) == words:
             return answer
