@@ -343,8 +343,11 @@ def run(settings: Settings) -> None:
 
 
 def _stop_on_sigterm() -> None:
-    """SIGTERM (a service manager, `kill`) stops the assistant as Ctrl-C does."""
+    """SIGTERM (a service manager, `kill`) stops the assistant as Ctrl-C does. Once: a second
+    SIGTERM (make passes its own on to `make run`'s command when its group is sent one) must
+    not cut the stop short, which ended in "Aborted!" and exit status 1."""
     def interrupt(*_):
+        signal.signal(signal.SIGTERM, lambda *_: None)
         raise KeyboardInterrupt()
 
     signal.signal(signal.SIGTERM, interrupt)

@@ -120,3 +120,20 @@ def test_a_server_whose_parent_is_already_gone_does_not_start(tmp_path):
                           env={**os.environ, PARENT_PID: "1"}, capture_output=True, text=True,
                           timeout=30)
     assert done.returncode != 0 and "has stopped" in done.stderr
+
+
+def test_coproduce_run_stops_once_for_two_sigterms_at_once():
+    """`make run` sent SIGTERM as a group: make passes one more on to `coproduce run`, which
+    must stop cleanly all the same (a second KeyboardInterrupt ended in "Aborted!", exit 1)."""
+    from bot.cli import _stop_on_sigterm
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        _stop_on_sigterm()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)  # the second one, while stopping: no interrupt
+        time.sleep(0.2)
+    finally:
+        signal.signal(signal.SIGTERM, before)
