@@ -11,7 +11,7 @@ from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, en
 from actions.questions import save_more
 from actions.themes import (CHECK_STAGES, close_check, is_correction, offer_themes,
                             theme_step_reply, typed_at_check)
-from actions.welcome import ask_again
+from actions.welcome import ask_again, carer_reply, person_agrees
 
 
 class ActionPause(Action):
@@ -105,6 +105,10 @@ class ActionKindFallback(Action):
             return typed
         if screen(dispatcher, tracker):
             return after_disclosure(dispatcher, tracker) + [FollowupAction("action_listen")]
+        agrees = carer_reply(tracker)  # "yes he is happy", read by NLU as something else
+        if agrees is not None:  # a yes goes on to the first question, as the button does
+            return person_agrees(dispatcher, tracker, agrees) + [
+                FollowupAction("answer_form" if agrees else "action_listen")]
         corrected = correction(dispatcher, tracker)
         if corrected is not None:
             return corrected

@@ -1,6 +1,7 @@
 """Actions for the start: welcome, consent, role and a carer's check that the person agrees."""
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -8,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (channel_of, metadata_of, services, utter_introduction)
-from actions.themes import offer_themes
+from actions.themes import offer_themes, theme_step_reply
 
 ROLES = {"role_self": "self", "role_on_behalf": "on_behalf",
          "role_support_worker": "support_worker"}
@@ -22,6 +23,11 @@ class ActionWelcome(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        # At the theme check or pick, NLU may read a theme's name ("good staff", "home") as
+        # a greeting: the words pick the theme.
+        typed = theme_step_reply(dispatcher, tracker)
+        if typed is not None:
+            return typed
         app = services()
         progress = app.conversation.progress(tracker.sender_id)
         if not progress.consented:
@@ -49,13 +55,14 @@ def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker, prog
     """Ask again what the chat is waiting for (role, carer check, theme check or pick, add
     more) and return its stage; [] when it waits for none of these (a question, or nothing)."""
     app = services()
-    if progress.role is None:
+    stage = stage or tracker.get_slot("stage")
+    # After "start again" the role is asked anew, though the one given before is still known.
+    if progress.role is None or stage == "role":
         dispatcher.utter_message(response="utter_ask_role")
         return [SlotSet("stage", "role")]
     if progress.on_behalf and not progress.person_agrees:
         dispatcher.utter_message(response="utter_ask_person_agrees")
         return [SlotSet("stage", "carer_agree")]
-    stage = stage or tracker.get_slot("stage")
     checking = tracker.get_slot("checking_answer")
     if stage == "theme_check" and checking:
         # Still waiting for "is that right?": ask it again, not the question before it.
@@ -171,12 +178,43 @@ class ActionPersonAgrees(Action):
 
     async def run(self, dispatcher, tracker, domain):
         agrees = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
-        services().conversation.set_person_agrees(tracker.sender_id, agrees)
-        if agrees:
-            dispatcher.utter_message(response="utter_carer_thanks")
-            return [SlotSet("stage", "question"), SlotSet("adding_more", False)]
-        dispatcher.utter_message(response="utter_carer_ask_first")
-        return [SlotSet("stage", "carer_agree")]
+        return person_agrees(dispatcher, tracker, agrees)
+
+
+def person_agrees(dispatcher: CollectingDispatcher, tracker: Tracker,
+                  agrees: bool) -> List[Dict[Text, Any]]:
+    """Record the carer's answer: the person agrees (the questions follow) or not yet."""
+    services().conversation.set_person_agrees(tracker.sender_id, agrees)
+    if agrees:
+        dispatcher.utter_message(response="utter_carer_thanks")
+        return [SlotSet("stage", "question"), SlotSet("adding_more", False)]
+    dispatcher.utter_message(response="utter_carer_ask_first")
+    return [SlotSet("stage", "carer_agree")]
+
+
+_CARER_YES = re.compile(r"^\s*(yes|yeah|yep|yup|ya|aye|ok|okay|sure)\b", re.I)
+_CARER_NO = re.compile(r"^\s*(no|nope|nah|not)\b", re.I)
+_NEGATIONS = {"no", "not", "isn't", "isnt", "doesn't", "doesnt", "don't", "dont", "won't", "wont"}
+
+
+def carer_reply(tracker: Tracker) -> Optional[bool]:
+    """At "Is the person happy for you to answer for them?", a reply in a carer's own words
+    that NLU did not read as yes or no: "yes he is happy" (True), "no she is out" (False);
+    None for anything else (a yes with a "not" in it is not a clear yes)."""
+    if tracker.get_slot("stage") != "carer_agree":
+        return None
+    text = (tracker.latest_message or {}).get("text") or ""
+    if _CARER_NO.match(text):
+        return False
+    if _CARER_YES.match(text) and not _NEGATIONS & set(re.findall(r"[a-z']+", text.lower())):
+        return True
+    return None
+    text = (tracker.latest_message or {}).get("text") or ""
+    if _CARER_YES.match(text) and not _CARER_NO.search(text[3:]) and "not" not in text.lower().split():
+        return True
+    if _CARER_NO.match(text):
+        return False
+    return None
 
 
 class ActionChooseSound(Action):

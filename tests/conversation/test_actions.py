@@ -476,6 +476,33 @@ def test_not_understood_asks_again_what_the_chat_waits_for(app):
     assert said == ["utter_not_understood", "utter_safeguarding_carry_on"]
 
 
+@pytest.mark.parametrize("text, said", [
+    ("yes he is happy", ["utter_carer_thanks"]), ("Yeah she's fine with it", ["utter_carer_thanks"]),
+    ("no she is out today", ["utter_carer_ask_first"]),
+    # A yes with a "not" in it is not a clear yes: asked again.
+    ("yes but not today", ["utter_not_understood", "utter_ask_person_agrees"]),
+])
+def test_a_carer_s_yes_or_no_in_their_own_words(app, text, said):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_on_behalf"))
+    replies, events, _ = run(control.ActionKindFallback(),
+                             tracker(intent="share", text=text, slots={"stage": "carer_agree"}))
+    assert replies == said
+    agreed = {"utter_carer_thanks": True, "utter_carer_ask_first": False}.get(said[0])
+    assert app.conversation.progress("s1").person_agrees is agreed
+    if agreed:
+        assert slot(events, "stage") == "question"
+
+
+def test_the_role_is_asked_again_after_start_again(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    # "start again", yes to taking part: the role question is open again, though one is known.
+    said, events, dispatcher = run(welcome.ActionAskAgain(),
+                                   tracker(intent="my_data", slots={"stage": "role"}))
+    assert said == ["utter_ask_role"] and slot(events, "stage") == "role"
+
+
 def test_hello_a_minute_later_is_not_welcomed_back(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
