@@ -43,7 +43,11 @@ class ActionMyData(Action):
         if record is None:
             dispatcher.utter_message(response="utter_my_data_none")
             return []
-        dispatcher.utter_message(response="utter_my_data_answers", count=str(len(record["answers"])))
+        if record["answers"]:
+            dispatcher.utter_message(response="utter_my_data_answers",
+                                     count=str(len(record["answers"])))
+        else:
+            dispatcher.utter_message(response="utter_my_data_no_answers")
         utter_roles(dispatcher, record["participant"])
         if record["contact"]:
             dispatcher.utter_message(response="utter_my_data_contact")

@@ -39,7 +39,7 @@ def typed_at_check(tracker) -> bool:
 # Words that name no theme: left out when a typed message is matched to a theme's name.
 _FILLER = {"a", "an", "the", "and", "or", "of", "to", "my", "i", "it", "is", "its", "it's",
            "about", "this", "that", "one", "too", "also", "please", "for", "me", "at", "when",
-           "you", "your", "people", "around", "by"}
+           "you", "your", "people", "around", "by", "feel", "feeling", "feels", "some", "more"}
 _NAME_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -80,10 +80,16 @@ def typed_themes(tracker) -> List:
     return list({theme.id: theme for theme in named}.values())
 
 
+# Words of the themes' names that alone name no theme ("good" at the check means yes; "help"
+# asks for help; "do", "time" ...).
+_TOO_PLAIN = {"good", "right", "help", "time", "do", "have", "having", "being", "who", "thing",
+              "getting", "available", "required", "support", "value", "when"}
+
+
 def _named_theme(text: str, themes):
     """The one theme whose name these few words are part of, else None."""
     words = _stems(text)
-    if not words or len(words) > 4:
+    if not words or len(words) > 4 or (len(words) == 1 and words[0] in _TOO_PLAIN):
         return None
     named = [theme for theme in themes
              if set(words) <= set(_stems(f"{theme.easy_name} {theme.name}"))]
@@ -165,10 +171,15 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
 
 def close_check(tracker) -> List:
     """End the theme check without an answer to it: the themes picked so far are the
-    participant's, otherwise the tagger's stay as they were (automatic)."""
+    participant's. With none picked after a "No", the tagger's themes (which they said were
+    wrong) go; at the check itself, the tagger's stay as they were (automatic)."""
     picked = list(tracker.get_slot("picked_themes") or [])
-    if tracker.get_slot("stage") == "theme_pick" and picked and _answer_id(tracker) is not None:
-        services().tagging.choose(_answer_id(tracker), picked)
+    answer_id = _answer_id(tracker)
+    if tracker.get_slot("stage") == "theme_pick" and answer_id is not None:
+        if picked:
+            services().tagging.choose(answer_id, picked)
+        else:
+            services().tagging.reject(answer_id)
     return [SlotSet("checking_answer", None), SlotSet("checking_themes", None),
             SlotSet("picked_themes", [])]
 
@@ -293,7 +304,8 @@ class ActionFinishPicking(Action):
         if intent in ("deny", "themes_done") and not picked:
             # A typed "no" (or "That is all") before any pick could mean "none of these" or
             # "I do not want to": not ours to guess for them, so the buttons come again.
-            dispatcher.utter_message(response="utter_press_a_theme")
+            dispatcher.utter_message(response="utter_none_picked_yet" if intent == "themes_done"
+                                     else "utter_press_a_theme")
             offer_themes(dispatcher)
             return [FollowupAction("action_listen")]
         if intent == "dont_know" and not picked:

@@ -233,6 +233,34 @@ def test_the_same_answer_sent_twice_is_stored_once(rasa_servers, services):
     assert stored(services, person.sender) == [("good_life", "I like my garden")]
 
 
+def test_the_same_words_as_a_carer_then_for_themselves_are_two_answers(rasa_servers, services):
+    person, _ = start(rasa_servers, "/role_on_behalf")
+    assert "answer the way they would" in person.say("yes he is happy")  # a yes in own words
+    person.answer("He needs a routine and a quiet room")
+    person.say("/deny")
+    person.say("start again")
+    assert "answering for" in person.say("/affirm")
+    person.say("/role_self")
+    assert "You said" in person.answer("He needs a routine and a quiet room")
+    with services.sessions() as session:
+        who = queries.get_participant(session, pseudonym=services.pseudonymizer.pseudonym(person.sender))
+        assert [(a.role, a.text) for a in queries.answers_for(session, participant=who)] == \
+            [("on_behalf", "He needs a routine and a quiet room"),
+             ("self", "He needs a routine and a quiet room")]
+
+
+@pytest.mark.parametrize("typed, theme", [("good staff", "skilled_supporters"), ("home", "security"),
+                                          ("feeling safe", "being_safe")])
+def test_one_theme_typed_while_picking_is_picked(rasa_servers, services, typed, theme):
+    person, _ = start(rasa_servers)
+    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
+    person.say("/deny")
+    assert "Added" in person.say(typed)
+    assert "add anything else" in person.say("/themes_done")
+    [(_, themes, set_by)] = themes_of(services, person.sender)
+    assert (themes, set_by) == ([theme], "participant")
+
+
 def test_sound_off_at_the_theme_check_asks_the_check_again(rasa_servers, services):
     person, _ = start(rasa_servers)
     assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")

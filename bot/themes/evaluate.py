@@ -97,7 +97,8 @@ def format_report(report: dict) -> str:
     if "themes" in report["macro"]:
         averaged = report["macro"]["themes"]
         lines.append(f"macro: averaged over {averaged} theme{'s' if averaged != 1 else ''} with "
-                     "examples or predictions; n/a: no examples of the theme")
+                     "examples or predictions; n/a: no examples of the theme (one the tagger "
+                     "predicted all the same counts as 0 in the macro figures)")
     lines.append(f"answers: {report['examples']}")
     return "\n".join(lines)
 

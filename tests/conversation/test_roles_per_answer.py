@@ -109,7 +109,7 @@ def test_answers_all_in_one_earlier_role_say_that_role(app):
 def test_with_no_answers_the_chosen_role_is_said(app):
     start("new", "on_behalf")
     said, record = my_data("new")
-    assert said == [("utter_my_data_answers", "0"), ("utter_my_data_role_on_behalf", None),
+    assert said == [("utter_my_data_no_answers", None), ("utter_my_data_role_on_behalf", None),
                     ("utter_my_data_file", None)]
     assert record["answers"] == [] and record["participant"]["roles_used"] == []
 

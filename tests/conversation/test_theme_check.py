@@ -113,7 +113,7 @@ def test_a_typed_no_before_any_pick_shows_the_buttons_again(app):
     # "That is all" with nothing picked is not "None of these" either.
     said, after, _ = run(themes.ActionFinishPicking(),
                          tracker("/themes_done", intent="themes_done", slots=state))
-    assert said == ["utter_press_a_theme", "utter_pick_themes", "utter_pick_themes_done"]
+    assert said == ["utter_none_picked_yet", "utter_pick_themes", "utter_pick_themes_done"]
     assert "stage" not in after
     assert len(shown.messages[1]["buttons"]) == len(app.engagement.themes)
     assert tags(app, slots["checking_answer"]) == [("being_safe", "auto")]
@@ -615,3 +615,29 @@ def test_typed_replies_at_the_theme_step_mean_what_they_say_whatever_nlu_read(
     assert {"auto": ([("security", "auto")], None), "none": ([], "participant"),
             "picked": ([("purpose", "participant")], "participant")}[themes_after] == \
         (tags(app, answer_id), _set_by(app, answer_id))
+
+
+def test_words_typed_instead_of_picking_after_no_are_an_answer_and_the_wrong_themes_go(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want a job")
+    _, picking, _ = run(themes.ActionOfferThemes(), tracker(intent="deny", slots=slots))
+    more = "I also like swimming at the leisure centre"
+    said, after, _ = run(control.ActionKindFallback(), tracker(
+        more, intent="share", slots={**slots, **picking}, message_id="m2"))
+    assert said[0] == "utter_reflect"
+    assert _stored(app) == [("I want a job", False), (more, False)]
+    # The participant said the tagger's "security" was wrong: it is not kept as if right.
+    assert tags(app, slots["checking_answer"]) == [] and _set_by(app, slots["checking_answer"]) is None
+
+
+@pytest.mark.parametrize("text, theme", [("good staff", "skilled_supporters"), ("home", "security"),
+                                         ("feeling safe", "being_safe")])
+def test_a_theme_name_nlu_took_for_a_greeting_picks_it(app, text, theme):
+    _, slots, _ = answer(app, "blue")
+    said, update, _ = run(welcome.ActionWelcome(), tracker(text, intent="greet", slots=slots))
+    assert said[0] == "utter_theme_added" and update["picked_themes"] == [theme]
+    # A real hello asks the pick again, and plain words alone pick nothing ("good" is a yes).
+    for hello in ("hello", "good"):
+        said, update, _ = run(welcome.ActionWelcome(), tracker(hello, intent="greet", slots=slots))
+        assert "utter_theme_added" not in said and "picked_themes" not in update
