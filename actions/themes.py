@@ -63,7 +63,8 @@ _LIST_SEPARATORS = re.compile(r"\s*(?:[,;&+/]|\band\b|\bplus\b|\balso\b)\s*", re
 def typed_themes(tracker) -> List:
     """The themes a participant typed at the theme check or while picking: the one whose name
     they typed ("money", "Being safe"), several names in a list ("money and being safe"), or
-    all of them ("all of them"); [] when any part of the words names no theme or more than one."""
+    all of them ("all of them" while picking; at the check it means the themes shown are
+    right); [] when any part of the words names no theme or more than one."""
     if tracker.get_slot("stage") not in CHECK_STAGES:
         return []
     text = (tracker.latest_message or {}).get("text") or ""
@@ -115,6 +116,7 @@ _NOT_SURE = {"maybe", "perhaps", "possibly", "not sure", "i'm not sure", "im not
 _WRONG = {"wrong", "that's wrong", "thats wrong", "it's wrong", "its wrong", "that is wrong",
           "not right", "that's not right", "thats not right", "that is not right", "incorrect",
           "no that's wrong", "no thats wrong", "no wrong", "not really"}
+_ALL_SHOWN = {"both", "both of them", "both of those", "both of these", "yes both", "yes all of them"}
 _THANKS = {"thanks", "thank you", "thankyou", "thanks a lot", "thank you very much", "ta",
            "cheers", "thanks very much", "many thanks"}
 
@@ -138,8 +140,13 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     """Answer words typed at the theme check or pick that name themes, or that mean none of
     them, not sure, no or something unclear, whichever action NLU sent them to; the turn ends
     there. None when the words are none of these, or a button."""
-    if ((tracker.latest_message or {}).get("text") or "").strip().startswith("/"):
+    text = (tracker.latest_message or {}).get("text") or ""
+    if text.strip().startswith("/"):
         return None
+    if tracker.get_slot("stage") == "theme_check" and (
+            _ALL_THEMES.match(text) or _phrase(text) in _ALL_SHOWN):
+        # "All of them" about the themes shown: they are all right.
+        return _confirm(dispatcher, tracker) + [FollowupAction("action_listen")]
     themes = typed_themes(tracker)
     if themes:
         return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
@@ -201,10 +208,15 @@ class ActionConfirmThemes(Action):
         typed = theme_step_reply(dispatcher, tracker)
         if typed is not None:
             return typed
-        if _answer_id(tracker) is not None:
-            # What they were shown, even if the tagger has been retrained since.
-            services().tagging.confirm(_answer_id(tracker), tracker.get_slot("checking_themes"))
-        return _after_check(dispatcher)
+        return _confirm(dispatcher, tracker)
+
+
+def _confirm(dispatcher, tracker) -> List:
+    """The themes shown at the check are right: they become the participant's."""
+    if _answer_id(tracker) is not None:
+        # What they were shown, even if the tagger has been retrained since.
+        services().tagging.confirm(_answer_id(tracker), tracker.get_slot("checking_themes"))
+    return _after_check(dispatcher)
 
 
 class ActionKeepThemes(Action):

@@ -596,6 +596,11 @@ def test_theme_names_typed_in_a_list_are_all_picked_and_not_stored_as_an_answer(
     # Wrong: a "no".
     ("theme_check", [], "wrong", "nlu_fallback", ["utter_pick_themes", "utter_pick_themes_done"],
      "auto"),
+    # "All of them" or "both" about the themes shown at the check: they are right.
+    ("theme_check", [], "all of them", "deny", ["utter_thanks_for_checking", "utter_ask_add_more"],
+     "confirmed"),
+    ("theme_check", [], "Both", "nlu_fallback", ["utter_thanks_for_checking", "utter_ask_add_more"],
+     "confirmed"),
 ])
 def test_typed_replies_at_the_theme_step_mean_what_they_say_whatever_nlu_read(
         app, stage, picked, text, intent, said, themes_after):
@@ -613,7 +618,8 @@ def test_typed_replies_at_the_theme_step_mean_what_they_say_whatever_nlu_read(
     assert _stored(app) == [("I want a job", False)]  # never stored as an answer
     answer_id = slots["checking_answer"]
     assert {"auto": ([("security", "auto")], None), "none": ([], "participant"),
-            "picked": ([("purpose", "participant")], "participant")}[themes_after] == \
+            "picked": ([("purpose", "participant")], "participant"),
+            "confirmed": ([("security", "participant")], "participant")}[themes_after] == \
         (tags(app, answer_id), _set_by(app, answer_id))
 
 
