@@ -211,6 +211,7 @@ def test_words_typed_while_picking_pick_themes_and_are_never_a_new_answer(rasa_s
     ("thanks", "Please press a button"),  # not a yes: the check again
     ("maybe", "add anything else"),  # not sure: the tagger's themes stay
     ("none", "add anything else"),  # none of them: the participant's own choice
+    ("all of them", "add anything else"),  # the themes shown are all right
 ])
 def test_typed_replies_at_the_theme_check(rasa_servers, services, typed, expected):
     person, _ = start(rasa_servers)
@@ -221,8 +222,9 @@ def test_typed_replies_at_the_theme_check(rasa_servers, services, typed, expecte
     assert expected in reply and "You said" not in reply
     if typed == "thanks":
         assert "I think this is about" in reply  # the check again, with its buttons
-    assert themes_of(services, person.sender) == \
-        [(text, [], "participant") if typed == "none" else (text, auto, None)]
+    assert themes_of(services, person.sender) == [
+        (text, [], "participant") if typed == "none" else
+        (text, auto, "participant") if typed == "all of them" else (text, auto, None)]
 
 
 def test_the_same_answer_sent_twice_is_stored_once(rasa_servers, services):
