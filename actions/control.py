@@ -21,7 +21,12 @@ class ActionPause(Action):
         return "action_pause"
 
     async def run(self, dispatcher, tracker, domain):
-        services().conversation.pause(tracker.sender_id)
+        app = services()
+        if tracker.get_slot("stage") == "safeguard":
+            # "Stop for now" after a disclosure: its question is answered, so coming back goes
+            # on to the next one, never the same question straight after what they told us.
+            app.conversation.next_question(tracker.sender_id)
+        app.conversation.pause(tracker.sender_id)
         dispatcher.utter_message(response="utter_pause")
         return end_form_events(tracker)
 

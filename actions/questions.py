@@ -205,8 +205,14 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         dispatcher.utter_message(response="utter_ask_add_more")
         return [SlotSet("stage", "add_more")]
     if result.disclosure is not None:
-        utter_safeguarding(dispatcher, app.engagement,
-                           app.conversation.progress(tracker.sender_id).on_behalf)
+        progress = app.conversation.progress(tracker.sender_id)
+        utter_safeguarding(dispatcher, app.engagement, progress.on_behalf)
+        if app.engagement.question(progress.question_index + 1) is None:
+            # The last question: there are none to carry on with, so the chat ends kindly.
+            app.conversation.next_question(tracker.sender_id)
+            return end_form_events(tracker) + question_events(None, dispatcher, app.engagement,
+                                                              tracker) \
+                + [FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_safeguarding_carry_on")
         return [SlotSet("stage", "safeguard")]
     dispatcher.utter_message(response="utter_reflect", answer=reflection(text))

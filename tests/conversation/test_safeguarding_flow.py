@@ -199,3 +199,27 @@ def test_the_lead_gets_a_telegram_message_through_the_bot_api(settings):
     finally:
         use_services(None)
         api.stop()
+
+
+def test_after_a_disclosure_stop_then_hello_goes_on_to_the_next_question(app):
+    consented(app)
+    run(welcome.ActionPersonAgrees(), tracker("/affirm", intent="affirm"))
+    words = "He gets scared when staff shout at him and lock him in his room"
+    said, _ = run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    assert said[-1] == "utter_safeguarding_carry_on"
+    run(control.ActionPause(), tracker("/stop", intent="stop", slots={"stage": "safeguard"}))
+    assert app.conversation.progress("s1").question_index == 1  # not the same question again
+
+
+def test_a_disclosure_in_the_last_answer_ends_kindly_without_asking_to_carry_on(app):
+    consented(app)
+    run(welcome.ActionPersonAgrees(), tracker("/affirm", intent="affirm"))
+    last = len(app.engagement.questions) - 1
+    for _ in range(last):
+        app.conversation.next_question("s1")
+    words = "my support worker hits me"
+    said, events = run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    assert said[:len(CARER_SCRIPT)] == CARER_SCRIPT
+    assert "utter_safeguarding_carry_on" not in said
+    assert [e["value"] for e in events if e.get("name") == "stage"] == ["done"]
+    assert app.conversation.progress("s1").status == "finished"
