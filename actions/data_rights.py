@@ -78,11 +78,14 @@ class ActionDeleteMyData(Action):
 
     async def run(self, dispatcher, tracker, domain):
         erasure = services().data_rights.erase(tracker.sender_id)
-        if erasure.answers_held:
-            dispatcher.utter_message(response="utter_deletion_held")
         # The chat itself is erased even when answers are held for the lead: a transport that
         # shows the chat so far (the web chat) clears it on this sign, Rasa's `custom`.
-        dispatcher.utter_message(response="utter_deleted", json_message={"erased": True})
+        if erasure.answers_held:
+            # One story: what is held waits for a person to look at it, and the rest is deleted.
+            dispatcher.utter_message(response="utter_deletion_held")
+            dispatcher.utter_message(response="utter_deleted_others", json_message={"erased": True})
+        else:
+            dispatcher.utter_message(response="utter_deleted", json_message={"erased": True})
         return [SlotSet("stage", "deleted")]
 
 

@@ -106,9 +106,9 @@ def test_answers_under_a_safeguarding_flag_are_held_and_the_person_is_told(serve
     say(client, sender, "/delete_my_data")
     replies = say(client, sender, "/affirm")
     reply = words(replies)
-    assert "We must keep some of what you told us" in reply
+    assert "We must keep one part of what you told us" in reply
     # The held answer stays for the lead, but the chat on screen is still cleared.
-    assert "We have deleted" in reply
+    assert "deleted this chat and the rest of your answers" in reply
     assert [r["custom"] for r in replies if r.get("custom")] == [{"erased": True}]
     services = build_services(servers.settings)
     try:

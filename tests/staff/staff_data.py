@@ -17,9 +17,9 @@ from tests.conftest import make_settings
 # Proposed wording for domain.yml; used only while domain.yml lacks these responses.
 PENDING_UPDATE_RESPONSES = {
     "utter_update_intro": "Hello. We have news about what you told us.",
-    "utter_update_item_planned": "{emoji} {theme}: {action} We have not started yet.",
-    "utter_update_item_doing": "{emoji} {theme}: {action} We are doing this now.",
-    "utter_update_item_done": "{emoji} {theme}: {action} We have done this.",
+    "utter_update_item_planned": "{emoji} {theme}\n{action} We have not started yet.",
+    "utter_update_item_doing": "{emoji} {theme}\n{action} We are doing this now.",
+    "utter_update_item_done": "{emoji} {theme}\n{action} We have done this.",
     "utter_update_stop": "You can stop these messages at any time. Press the button below.",
     "utter_update_stop_button": "Stop these messages",
 }

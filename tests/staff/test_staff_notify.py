@@ -20,9 +20,9 @@ from tests.staff.staff_data import PENDING_UPDATE_RESPONSES
 STOP_BUTTON = [[{"text": "Stop these messages", "callback_data": "/stop_updates"}]]
 INTRO = "Hello. We have news about what you told us."
 OUTRO = "You can stop these messages at any time. Press the button below."
-X1 = "🛡️ Being safe: We will put more lights on the street. We have not started yet."
-X2 = "⭐ Having a purpose: We will find more day trips. We are doing this now."
-X3 = "🤝 Friends: We started a club on Fridays. We have done this."
+X1 = "🛡️ Being safe\nWe will put more lights on the street. We have not started yet."
+X2 = "⭐ Having a purpose\nWe will find more day trips. We are doing this now."
+X3 = "🤝 Friends\nWe started a club on Fridays. We have done this."
 NOTHING_TO_SEND = "Nothing to send: nobody is waiting for news of these changes."
 
 
@@ -73,7 +73,7 @@ def test_sends_once_per_revision_and_honours_opt_out(world, fake_api, telegram_s
     runner.invoke(actions, ["update", str(world.actions["x1"]), "--text",
                             "We put more lights on the street.", "--status", "done"],
                   obj=settings, catch_exceptions=False)
-    new_x1 = "🛡️ Being safe: We put more lights on the street. We have done this."
+    new_x1 = "🛡️ Being safe\nWe put more lights on the street. We have done this."
     run_notify(settings, update_domain)
     assert sent(fake_api)[2:] == [(1001, message(new_x1), STOP_BUTTON),
                                   (1002, message(new_x1), STOP_BUTTON)]
@@ -244,7 +244,7 @@ def test_intro_may_name_the_themes(sqlite_world, fake_api, telegram_settings, up
     domain.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
     run_notify(telegram_settings(sqlite_world), domain)
     assert sent(fake_api)[0][1].startswith(
-        "Hello. You told us about: Friends, Having a purpose, Being safe.\n\n🤝 Friends:")
+        "Hello. You told us about: Friends, Having a purpose, Being safe.\n\n🤝 Friends\n")
 
 
 def run_coproduce_notify(settings, domain, *options):

@@ -38,7 +38,7 @@ ASK_ME = "ask me a question"
 DELETE = "delete my answers"
 DELETE_YES = ("/affirm", "Yes, delete them")
 DELETED = "We have deleted your answers and this chat. Thank you for your time."
-HELD = "We must keep some of what you told us for now."
+HELD = "We must keep one part of what you told us for now."
 DOMAIN = PROJECT_ROOT / "domain.yml"
 JSON = {"Accept": "application/json"}
 
