@@ -92,7 +92,12 @@ async def on_voice(update: Update, context: Context) -> None:
 
 
 async def on_something_else(update: Update, context: Context) -> None:
-    """Say kindly that photos, stickers, files and places cannot be read."""
+    """Say kindly that photos, stickers, files and places cannot be read; the words of a
+    photo's or file's caption ("This is my day centre, I love it") go to the assistant."""
+    caption = (update.effective_message.caption or "").strip()
+    if caption:
+        context.bot_data["relay"].submit(incoming(update, context, text=caption))
+        return
     context.bot_data["relay"].submit(incoming(update, context, fixed_reply=CANNOT_OPEN))
 
 

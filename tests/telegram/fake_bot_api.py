@@ -372,10 +372,11 @@ class FakeUser:
         """Send a voice note."""
         return self.message(voice={"file_id": "user-voice-1", "file_unique_id": "uv1", "duration": 3})
 
-    def photo(self) -> dict:
-        """Send a photo."""
+    def photo(self, caption: str = "") -> dict:
+        """Send a photo, with words under it if a caption is given."""
+        extra = {"caption": caption} if caption else {}
         return self.message(photo=[{"file_id": "photo-1", "file_unique_id": "p1", "width": 90,
-                                    "height": 90}])
+                                    "height": 90}], **extra)
 
     def document(self) -> dict:
         """Send a file."""

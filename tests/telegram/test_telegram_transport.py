@@ -121,6 +121,15 @@ def test_things_that_are_not_words_get_a_kind_reply(fake_api, start_bot, stub_se
     assert rasa.sent == []
 
 
+def test_the_words_under_a_photo_go_to_the_assistant(fake_api, start_bot, stub_settings):
+    rasa = StubRasa()
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    cy = fake_api.user(1016)
+    cy.ask(lambda: cy.photo(caption="This is my day centre, I love it"),
+           "You sent: This is my day centre, I love it")
+    assert [s["text"] for s in rasa.sent] == ["This is my day centre, I love it"]
+
+
 def test_an_edited_message_gets_a_kind_reply_and_is_not_sent_again(fake_api, start_bot,
                                                                    stub_settings, telegram_domain):
     rasa = StubRasa()
