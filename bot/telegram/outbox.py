@@ -52,8 +52,12 @@ class Outbox:
         messages = outgoing_messages(replies)
         if messages and skip >= len(messages):
             return
-        if any(isinstance(message, Outgoing) and message.buttons for message in messages[skip:]):
-            self.keyboards.retire(chat_id)  # new buttons replace any still showing
+        erased = any((reply.get("custom") or {}).get("erased") for reply in replies
+                     if isinstance(reply.get("custom"), dict))
+        if erased or any(isinstance(message, Outgoing) and message.buttons
+                         for message in messages[skip:]):
+            # New buttons replace any still showing; after an erasure no old button is live.
+            self.keyboards.retire(chat_id)
         for number, message in enumerate(messages[skip:], start=skip + 1):
             if isinstance(message, Document):
                 await self.send_document(chat_id, message)

@@ -480,3 +480,23 @@ def test_my_data_arrives_as_a_json_file_after_its_message(fake_api, start_bot, s
     assert told["message_id"] < document["message_id"] < question["message_id"]
     assert [c.status for c in fake_api.calls_to("sendDocument", chat_id=1016)] == [502, 200]
     assert "Swimming" not in caplog.text  # personal data stays out of the logs
+
+
+def deleting_reply(text):
+    if text == "yes":
+        return [{"text": "We have deleted your answers and this chat."},
+                {"custom": {"erased": True}}]
+    return [{"text": "Do you want us to delete your answers?",
+             "buttons": [{"title": "Yes, delete them", "payload": "/affirm"},
+                         {"title": "No, keep them", "payload": "/deny"}]}]
+
+
+def test_a_typed_yes_to_deleting_takes_the_delete_buttons_away(fake_api, start_bot, stub_settings):
+    start_bot(stub_settings, rasa=StubRasa(deleting_reply), speech=None)
+    di = fake_api.user(1018)
+    asked = di.ask(lambda: di.say("delete my answers"), "Do you want us to delete")
+    assert _titles(fake_api.messages[1018][asked["message_id"]]) == ["Yes, delete them",
+                                                                      "No, keep them"]
+    di.ask(lambda: di.say("yes"), "We have deleted")
+    fake_api.wait_for(lambda: not _titles(fake_api.messages[1018][asked["message_id"]]), 5,
+                      "the delete buttons to go after the erasure")
