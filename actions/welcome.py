@@ -8,7 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (channel_of, metadata_of, services, utter_introduction)
+from actions.common import (NEWS_CHANNELS, channel_of, metadata_of, services,
+                            utter_introduction)
 from actions.themes import offer_themes, theme_step_reply
 
 ROLES = {"role_self": "self", "role_on_behalf": "on_behalf",
@@ -102,6 +103,12 @@ def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker,
     stage = stage or tracker.get_slot("stage")
     if stage in FIXED_PROMPTS:
         dispatcher.utter_message(response=FIXED_PROMPTS[stage])
+        return []
+    if stage == "done" and channel_of(tracker) in NEWS_CHANNELS:
+        # At the end, where news can be sent: "Can we send you a message...?" if not answered.
+        progress = services().conversation.progress(tracker.sender_id)
+        if progress.status == "finished" and progress.wants_updates is None:
+            dispatcher.utter_message(response="utter_ask_updates")
         return []
     if stage not in WAITING_STAGES:
         return []

@@ -57,6 +57,7 @@ class Progress:
     question_index: int
     status: str
     answer_count: int
+    wants_updates: Optional[bool] = None  # None: not asked, or not answered yet
 
     @property
     def on_behalf(self) -> bool:
@@ -94,7 +95,8 @@ class ConversationService:
                              and consent.version == self.engagement.consent_version)
             return Progress(True, consented, participant.role, participant.person_agrees,
                             participant.question_index, participant.status,
-                            queries.count_participant_answers(session, participant=participant))
+                            queries.count_participant_answers(session, participant=participant),
+                            participant.wants_updates)
 
     def give_consent(self, sender_id: str, *, channel: str, language: Optional[str] = None) -> None:
         """Record that the participant agreed to take part."""

@@ -537,3 +537,20 @@ def test_deleting_tells_transports_the_chat_was_erased(app, words, held):
         {"erased": True}]
     record = app.data_rights.record("s1")
     assert ([a["text"] for a in record["answers"]] if record else []) == ([words] if held else [])
+
+
+def test_at_the_end_on_telegram_the_news_question_is_asked_again_until_answered(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    while app.conversation.next_question("s1") is not None:
+        pass
+    on_telegram = [{"event": "user", "text": "/sound_on", "input_channel": "telegram"}]
+    said, _, _ = run(welcome.ActionAskAgain(), tracker(intent="sound_on", slots={"stage": "done"},
+                                                        events=on_telegram))
+    assert said == ["utter_ask_updates"]
+    said, _, _ = run(welcome.ActionAskAgain(), tracker(intent="sound_on", slots={"stage": "done"}))
+    assert said == []  # REST cannot send news: nothing was asked
+    app.conversation.set_updates("s1", False)
+    said, _, _ = run(welcome.ActionAskAgain(), tracker(intent="sound_on", slots={"stage": "done"},
+                                                        events=on_telegram))
+    assert said == []
