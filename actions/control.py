@@ -61,6 +61,9 @@ class ActionRepeat(Action):
             # After the help: only what the chat waits for now (the theme check, the role
             # question ...), not the whole turn before ("Welcome back!", "We kept your answers").
             events = ask_again(dispatcher, tracker)
+            if not dispatcher.messages and tracker.get_slot("stage") == "done" and \
+                    services().conversation.progress(tracker.sender_id).status == "finished":
+                dispatcher.utter_message(response="utter_already_done")  # not the last turn again
             if dispatcher.messages:
                 return events
         messages = last_bot_messages(tracker.events)

@@ -554,3 +554,16 @@ def test_at_the_end_on_telegram_the_news_question_is_asked_again_until_answered(
     said, _, _ = run(welcome.ActionAskAgain(), tracker(intent="sound_on", slots={"stage": "done"},
                                                         events=on_telegram))
     assert said == []
+
+
+def test_help_at_the_end_says_all_the_questions_are_answered_not_the_last_turn_again(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    while app.conversation.next_question("s1") is not None:
+        pass
+    events = [{"event": "user", "text": "What happened to my answers?"},
+              {"event": "bot", "text": "You told us 2 things."},
+              {"event": "user", "text": "help"}]
+    said, _, _ = run(control.ActionRepeat(), tracker(intent="help", text="help", events=events,
+                                                     slots={"stage": "done"}))
+    assert said == ["utter_already_done"]
