@@ -178,15 +178,12 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
 
 def close_check(tracker) -> List:
     """End the theme check without an answer to it: the themes picked so far are the
-    participant's. With none picked after a "No", the tagger's themes (which they said were
-    wrong) go; at the check itself, the tagger's stay as they were (automatic)."""
+    participant's, otherwise the tagger's stay as they were (automatic: never confirmed; an
+    answer left with no theme would read as the tagger's "none")."""
     picked = list(tracker.get_slot("picked_themes") or [])
     answer_id = _answer_id(tracker)
-    if tracker.get_slot("stage") == "theme_pick" and answer_id is not None:
-        if picked:
-            services().tagging.choose(answer_id, picked)
-        else:
-            services().tagging.reject(answer_id)
+    if tracker.get_slot("stage") == "theme_pick" and picked and answer_id is not None:
+        services().tagging.choose(answer_id, picked)
     return [SlotSet("checking_answer", None), SlotSet("checking_themes", None),
             SlotSet("picked_themes", [])]
 

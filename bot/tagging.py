@@ -113,12 +113,6 @@ class TaggingService:
             theme_queries.set_person_tags(session, answer_id=answer_id, themes=themes,
                                           source=source)
 
-    def reject(self, answer_id: int) -> None:
-        """The participant said the tagger's themes are wrong and picked none instead (they
-        went on without picking): the wrong themes go, so nobody reads them as right."""
-        with self._sessions.begin() as session:
-            theme_queries.drop_auto_tags(session, answer_id=answer_id)
-
     def check_theme_ids(self, themes: Sequence[str]) -> None:
         """Raise ThemesRefused naming the ids the engagement does not have, and the ones it has."""
         unknown = [theme for theme in themes if self.engagement.theme_by_id(theme) is None]

@@ -48,13 +48,6 @@ def set_person_tags(session: Session, *, answer_id: int, themes: Iterable[str],
     session.flush()
 
 
-def drop_auto_tags(session: Session, *, answer_id: int) -> int:
-    """Remove the tagger's themes from an answer (the participant said they were wrong);
-    themes a person set stay. Returns how many were removed."""
-    return session.execute(delete(AnswerTheme).where(
-        AnswerTheme.answer_id == answer_id, AnswerTheme.source == "auto")).rowcount
-
-
 def person_tagged_examples(session: Session) -> List[Tuple[str, List[str]]]:
     """(text, theme ids) for every unflagged answer whose themes a person confirmed or set;
     an answer a person said has none of the themes comes with no ids."""

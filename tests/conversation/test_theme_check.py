@@ -623,7 +623,7 @@ def test_typed_replies_at_the_theme_step_mean_what_they_say_whatever_nlu_read(
         (tags(app, answer_id), _set_by(app, answer_id))
 
 
-def test_words_typed_instead_of_picking_after_no_are_an_answer_and_the_wrong_themes_go(app):
+def test_words_typed_instead_of_picking_after_no_are_an_answer_of_their_own(app):
     from actions import control
 
     _, slots, _ = answer(app, "I want a job")
@@ -633,8 +633,10 @@ def test_words_typed_instead_of_picking_after_no_are_an_answer_and_the_wrong_the
         more, intent="share", slots={**slots, **picking}, message_id="m2"))
     assert said[0] == "utter_reflect"
     assert _stored(app) == [("I want a job", False), (more, False)]
-    # The participant said the tagger's "security" was wrong: it is not kept as if right.
-    assert tags(app, slots["checking_answer"]) == [] and _set_by(app, slots["checking_answer"]) is None
+    # The answer before keeps the tagger's themes, never confirmed (automatic): with none it
+    # would read as the tagger's "none".
+    assert tags(app, slots["checking_answer"]) == [("security", "auto")]
+    assert _set_by(app, slots["checking_answer"]) is None
 
 
 @pytest.mark.parametrize("text, theme", [("good staff", "skilled_supporters"), ("home", "security"),
