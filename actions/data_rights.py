@@ -83,7 +83,8 @@ class ActionDeleteMyData(Action):
         if erasure.answers_held:
             # One story: what is held waits for a person to look at it, and the rest is deleted.
             dispatcher.utter_message(response="utter_deletion_held")
-            dispatcher.utter_message(response="utter_deleted_others", json_message={"erased": True})
+            dispatcher.utter_message(response="utter_deleted_others" if erasure.answers_deleted
+                                     else "utter_deleted_chat", json_message={"erased": True})
         else:
             dispatcher.utter_message(response="utter_deleted", json_message={"erased": True})
         return [SlotSet("stage", "deleted")]

@@ -120,7 +120,7 @@ def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker,
 
 # Stages whose question is always the same message.
 FIXED_PROMPTS = {"sound": "utter_ask_sound", "consent": "utter_ask_consent",
-                 "safeguard": "utter_safeguarding_carry_on"}
+                 "safeguard": "utter_safeguarding_carry_on", "confirm_delete": "utter_ask_delete"}
 # Stages where the chat waits for a reply that ask_where_they_were can ask for again.
 WAITING_STAGES = ("role", "carer_agree", "theme_check", "theme_pick", "add_more")
 # A "hello" this soon after the last message is part of the same visit: no "Welcome back".

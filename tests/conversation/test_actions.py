@@ -529,7 +529,7 @@ def test_deleting_tells_transports_the_chat_was_erased(app, words, held):
     said, events, dispatcher = run(data_rights.ActionDeleteMyData(),
                                    tracker(intent="affirm", text="/affirm",
                                            slots={"stage": "confirm_delete"}))
-    assert said == (["utter_deletion_held", "utter_deleted_others"] if held else ["utter_deleted"])
+    assert said == (["utter_deletion_held", "utter_deleted_chat"] if held else ["utter_deleted"])
     assert slot(events, "stage") == "deleted"
     # Only the last message carries the sign, so a transport clears the chat before showing
     # every reply of this turn (the held notice too); the held answer stays for the lead.
@@ -567,3 +567,10 @@ def test_help_at_the_end_says_all_the_questions_are_answered_not_the_last_turn_a
     said, _, _ = run(control.ActionRepeat(), tracker(intent="help", text="help", events=events,
                                                      slots={"stage": "done"}))
     assert said == ["utter_already_done"]
+
+
+def test_not_understood_at_the_delete_question_asks_it_again(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, _, _ = run(control.ActionKindFallback(), tracker(intent="nlu_fallback", text="maybe",
+                                                          slots={"stage": "confirm_delete"}))
+    assert said == ["utter_not_understood", "utter_ask_delete"]
