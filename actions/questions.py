@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 from actions.common import (YES_NO_INTENTS, channel_of, disclosure_confidence, end_form_events,
                             is_command, is_payload, is_short_reply, message_id_of,
                             question_events, reflection, services, utter_safeguarding)
-from actions.themes import offer_themes
+from actions.themes import check_themes, offer_themes
 from bot.conversation import storable
 
 
@@ -221,7 +221,7 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         else app.tagging.themes_of(result.answer_id) if result.answer_id else []
     if themes:
         # Listen, write, check: ask whether we understood what the answer is about.
-        dispatcher.utter_message(response="utter_check_themes", themes=app.tagging.labels(themes))
+        check_themes(dispatcher, themes)
         return [SlotSet("stage", "theme_check"), SlotSet("checking_answer", result.answer_id),
                 SlotSet("checking_themes", themes), SlotSet("slowed_down", False)]
     if result.created and result.answer_id is not None:

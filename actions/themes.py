@@ -1,6 +1,7 @@
 """Actions for checking an answer's themes with the participant: listen, write, check, adjust."""
 from __future__ import annotations
 
+import abc
 import re
 from typing import List, Optional, Text
 
@@ -121,13 +122,10 @@ _THANKS = {"thanks", "thank you", "thankyou", "thanks a lot", "thank you very mu
            "cheers", "thanks very much", "many thanks"}
 
 
-def typed_reply(tracker) -> str:
-    """What words typed (not a button) at the theme check or pick mean, whatever NLU read
-    them as: "none" (none of the themes), "not sure", "no", "unclear" (thanks: not a yes or
-    no, so the buttons come again), or "" for anything else."""
-    text = (tracker.latest_message or {}).get("text") or ""
-    if tracker.get_slot("stage") not in CHECK_STAGES or text.strip().startswith("/"):
-        return ""
+def typed_reply(text: str) -> str:
+    """What words typed at the theme check or pick mean, whatever NLU read them as: "none"
+    (none of the themes), "not sure", "no", "unclear" (thanks: not a yes or no, so the
+    buttons come again), or "" for anything else."""
     phrase = _phrase(text)
     for meaning, phrases in (("none", _NONE_OF_THEM), ("not sure", _NOT_SURE), ("no", _WRONG),
                              ("unclear", _THANKS)):
@@ -141,26 +139,23 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     them, not sure, no or something unclear, whichever action NLU sent them to; the turn ends
     there. None when the words are none of these, or a button."""
     text = (tracker.latest_message or {}).get("text") or ""
-    if text.strip().startswith("/"):
+    stage = tracker.get_slot("stage")
+    if stage not in CHECK_STAGES or text.strip().startswith("/"):
         return None
-    if tracker.get_slot("stage") == "theme_check" and (
-            _ALL_THEMES.match(text) or _phrase(text) in _ALL_SHOWN):
+    if stage == "theme_check" and (_ALL_THEMES.match(text) or _phrase(text) in _ALL_SHOWN):
         # "All of them" about the themes shown: they are all right.
         return _confirm(dispatcher, tracker) + [FollowupAction("action_listen")]
     themes = typed_themes(tracker)
     if themes:
         return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
-    meaning = typed_reply(tracker)
+    meaning = typed_reply(text)
     if not meaning:
         return None
-    stage = tracker.get_slot("stage")
     picked = list(tracker.get_slot("picked_themes") or [])
     if meaning == "unclear" or (meaning == "no" and stage == "theme_pick" and not picked):
         dispatcher.utter_message(response="utter_press_a_theme")
         if stage == "theme_check":
-            dispatcher.utter_message(response="utter_check_themes",
-                                     themes=services().tagging.labels(
-                                         tracker.get_slot("checking_themes") or []))
+            check_themes(dispatcher, tracker.get_slot("checking_themes") or [])
         else:
             offer_themes(dispatcher, picked, more=bool(picked))
         return [FollowupAction("action_listen")]
@@ -174,6 +169,11 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     if _answer_id(tracker) is not None:
         services().tagging.choose(_answer_id(tracker), picked)
     return _after_check(dispatcher) + [FollowupAction("action_listen")]
+
+
+def check_themes(dispatcher, themes) -> None:
+    """Listen, write, check: "I think this is about: ... Is that right?" with its buttons."""
+    dispatcher.utter_message(response="utter_check_themes", themes=services().tagging.labels(themes))
 
 
 def close_check(tracker) -> List:
@@ -195,16 +195,27 @@ def _after_check(dispatcher) -> List:
             SlotSet("checking_themes", None), SlotSet("picked_themes", [])]
 
 
-class ActionConfirmThemes(Action):
+class ThemeStepAction(Action, metaclass=abc.ABCMeta):
+    """An action Rasa runs for a reply at the theme check or pick. Words typed there mean what
+    they say (theme_step_reply), whichever intent NLU read them as; a button or anything else
+    goes to act(). (Abstract, so the action server does not register it as an action.)"""
+
+    async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)
+        return typed if typed is not None else self.act(dispatcher, tracker)
+
+    @abc.abstractmethod
+    def act(self, dispatcher, tracker) -> List:
+        """What the action does for a button press (or words that are none of the above)."""
+
+
+class ActionConfirmThemes(ThemeStepAction):
     """The participant agrees: the suggested themes become theirs."""
 
     def name(self) -> Text:
         return "action_confirm_themes"
 
-    async def run(self, dispatcher, tracker, domain):
-        typed = theme_step_reply(dispatcher, tracker)
-        if typed is not None:
-            return typed
+    def act(self, dispatcher, tracker):
         return _confirm(dispatcher, tracker)
 
 
@@ -216,29 +227,23 @@ def _confirm(dispatcher, tracker) -> List:
     return _after_check(dispatcher)
 
 
-class ActionKeepThemes(Action):
+class ActionKeepThemes(ThemeStepAction):
     """The participant is not sure: the tagger's themes stay, marked as automatic."""
 
     def name(self) -> Text:
         return "action_keep_themes"
 
-    async def run(self, dispatcher, tracker, domain):
-        typed = theme_step_reply(dispatcher, tracker)
-        if typed is not None:
-            return typed
+    def act(self, dispatcher, tracker):
         return _after_check(dispatcher)
 
 
-class ActionOfferThemes(Action):
+class ActionOfferThemes(ThemeStepAction):
     """Show every theme as a button, so the participant can pick the right ones."""
 
     def name(self) -> Text:
         return "action_offer_themes"
 
-    async def run(self, dispatcher, tracker, domain):
-        typed = theme_step_reply(dispatcher, tracker)
-        if typed is not None:
-            return typed
+    def act(self, dispatcher, tracker):
         offer_themes(dispatcher)
         return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", [])]
 
@@ -256,28 +261,22 @@ def offer_themes(dispatcher, picked=(), more: bool = False) -> None:
                              else "utter_pick_themes_done")
 
 
-class ActionPickTheme(Action):
+class ActionPickTheme(ThemeStepAction):
     """Add one theme the participant pressed."""
 
     def name(self) -> Text:
         return "action_pick_theme"
 
-    async def run(self, dispatcher, tracker, domain):
-        app = services()
+    def act(self, dispatcher, tracker):
         theme_id = next((e.get("value") for e in tracker.latest_message.get("entities", [])
                          if e.get("entity") == "theme"), None)
-        theme = app.engagement.theme_by_id(theme_id) if theme_id else None
-        if theme is None:
-            typed = theme_step_reply(dispatcher, tracker)
-            if typed is not None:
-                return typed
-        themes = [theme] if theme is not None else []
-        if not themes:  # a theme typed by hand that the engagement does not have
+        theme = services().engagement.theme_by_id(theme_id) if theme_id else None
+        if theme is None:  # a theme typed by hand that the engagement does not have
             picked = list(tracker.get_slot("picked_themes") or [])
             dispatcher.utter_message(response="utter_press_a_theme")
             offer_themes(dispatcher, picked, more=bool(picked))
             return []
-        return pick(dispatcher, tracker, themes)
+        return pick(dispatcher, tracker, [theme])
 
 
 def pick(dispatcher, tracker, themes) -> List:
@@ -296,17 +295,14 @@ def pick(dispatcher, tracker, themes) -> List:
     return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", picked)]
 
 
-class ActionFinishPicking(Action):
+class ActionFinishPicking(ThemeStepAction):
     """Keep the themes the participant picked (or none) as their own; "not sure" with nothing
     picked keeps the tagger's themes as they were."""
 
     def name(self) -> Text:
         return "action_finish_picking"
 
-    async def run(self, dispatcher, tracker, domain):
-        typed = theme_step_reply(dispatcher, tracker)
-        if typed is not None:
-            return typed
+    def act(self, dispatcher, tracker):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         # "None of these" is only offered before a pick; typed after one, it means no others.
         picked = list(tracker.get_slot("picked_themes") or [])

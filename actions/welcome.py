@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (NEWS_CHANNELS, channel_of, metadata_of, services,
                             utter_introduction)
-from actions.themes import offer_themes, theme_step_reply
+from actions.themes import check_themes, offer_themes, theme_step_reply
 
 ROLES = {"role_self": "self", "role_on_behalf": "on_behalf",
          "role_support_worker": "support_worker"}
@@ -69,8 +69,7 @@ def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker, prog
         # Still waiting for "is that right?": ask it again, not the question before it.
         themes = app.tagging.themes_of(checking)
         if themes:
-            dispatcher.utter_message(response="utter_check_themes",
-                                     themes=app.tagging.labels(themes))
+            check_themes(dispatcher, themes)
             return [SlotSet("stage", "theme_check"), SlotSet("checking_themes", themes)]
     if stage == "theme_pick" and checking:
         picked = tracker.get_slot("picked_themes") or []

@@ -52,8 +52,8 @@ class Outbox:
         messages = outgoing_messages(replies)
         if messages and skip >= len(messages):
             return
-        erased = any((reply.get("custom") or {}).get("erased") for reply in replies
-                     if isinstance(reply.get("custom"), dict))
+        erased = any(isinstance(reply.get("custom"), dict) and reply["custom"].get("erased")
+                     for reply in replies)
         if erased or any(isinstance(message, Outgoing) and message.buttons
                          for message in messages[skip:]):
             # New buttons replace any still showing; after an erasure no old button is live.
