@@ -38,9 +38,13 @@ class Services:
     tagging: TaggingService
 
 
-def build_services(settings: Settings) -> Services:
-    """Build every service from settings; nothing here runs at import time."""
-    engine = make_engine(settings.database_url)
+def build_services(settings: Settings, *, existing_database: bool = False) -> Services:
+    """Build every service from settings; nothing here runs at import time.
+
+    existing_database: for commands that work on stored data; an SQLite file that is not there
+    is then an error (DatabaseMissingError), not a new empty database.
+    """
+    engine = make_engine(settings.database_url, must_exist=existing_database)
     sessions = make_session_factory(engine)
     engagement = load_engagement(settings.engagement_file)
     pseudonymizer = Pseudonymizer(load_hash_key(settings))

@@ -379,7 +379,7 @@ def purge(settings: Settings, older_than, dry_run: bool, actor) -> None:
         where = "--older-than" if older_than else "COPRODUCE_RETENTION_DAYS"
         raise UserError(f"{where} must be from 1 to {MAX_AGE_DAYS} days (1,000 years), "
                         f"not {older_than or days}.")
-    services = build_services(settings)
+    services = build_services(settings, existing_database=True)
     events_engine = tracker_engine(settings)
     result = services.data_rights.purge(
         timedelta(days=days), dry_run=dry_run, actor=actor or getpass.getuser(),

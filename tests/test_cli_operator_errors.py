@@ -41,12 +41,55 @@ def assert_one_line(result, message):
     ("garbage", f"COPRODUCE_DATABASE_URL is not a database address: 'garbage'. {URL_HELP}"),
     ("nonsense://x", "COPRODUCE_DATABASE_URL is not a database address: 'nonsense://x' "
                      f"(unknown kind of database 'nonsense'). {URL_HELP}"),
-    ("sqlite:////proc/x/y.db", "Cannot open the SQLite database file /proc/x/y.db: its folder "
-                               "cannot be made (No such file or directory). Check the path, and "
-                               "that you may write there."),
 ])
 def test_a_wrong_database_url_is_one_clear_line(tmp_path, command, url, message):
     assert_one_line(run(tmp_path, command, url), message)
+
+
+# The commands that may make a new SQLite database; the others work on stored data.
+MAKES_A_DATABASE = (["db", "upgrade"], ["themes", "train", "--model", "{tmp}/tagger.npz"])
+
+
+@pytest.mark.parametrize("command", DB_COMMANDS, ids=" ".join)
+def test_an_sqlite_folder_that_cannot_be_made_is_one_clear_line(tmp_path, command):
+    if command in MAKES_A_DATABASE and command[0] == "db":
+        message = ("Cannot open the SQLite database file /proc/x/y.db: its folder cannot be made "
+                   "(No such file or directory). Check the path, and that you may write there.")
+    elif command in MAKES_A_DATABASE:  # training needs no store: it trains on the examples
+        assert run(tmp_path, command, "sqlite:////proc/x/y.db").exit_code == 0
+        return
+    else:
+        message = ("There is no database at /proc/x/y.db. Check the address in "
+                   "COPRODUCE_DATABASE_URL; `coproduce db upgrade` makes a new database.")
+    assert_one_line(run(tmp_path, command, "sqlite:////proc/x/y.db"), message)
+
+
+@pytest.mark.parametrize("command", [c for c in DB_COMMANDS + [["themes", "list"],
+                                                                ["themes", "set", "1", "--none"]]
+                                     if c not in MAKES_A_DATABASE], ids=" ".join)
+def test_a_mistyped_sqlite_path_makes_nothing(tmp_path, command):
+    """A staff command pointed at a file that is not there says so, and leaves no empty database
+    (nor its folder) behind."""
+    url = f"sqlite:///{tmp_path}/typo/coproduce.db"
+    assert_one_line(run(tmp_path, command, url),
+                    f"There is no database at {tmp_path}/typo/coproduce.db. Check the address in "
+                    "COPRODUCE_DATABASE_URL; `coproduce db upgrade` makes a new database.")
+    assert not (tmp_path / "typo").exists()
+
+
+def test_the_missing_database_message_names_the_option_it_came_from(tmp_path):
+    result = run(tmp_path, ["actions", "list"],
+                 options=["--database-url", f"sqlite:///{tmp_path}/none.db"])
+    assert_one_line(result, f"There is no database at {tmp_path}/none.db. Check the address in "
+                            "--database-url; `coproduce db upgrade` makes a new database.")
+
+
+def test_training_without_a_database_makes_none(tmp_path):
+    url = f"sqlite:///{tmp_path}/store/coproduce.db"
+    result = run(tmp_path, ["themes", "train", "--model", "{tmp}/tagger.npz"], url)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert "0 extra examples" in result.stdout
+    assert not (tmp_path / "store").exists()
 
 
 @pytest.mark.parametrize("command", DB_COMMANDS, ids=" ".join)
@@ -64,13 +107,14 @@ def test_the_message_names_the_option_when_the_url_came_from_it(tmp_path):
 
 
 def test_an_sqlite_file_that_cannot_be_opened_is_one_clear_line(tmp_path):
-    result = run(tmp_path, ["safeguarding", "list"], "sqlite:////proc/coproduce.db")
+    result = run(tmp_path, ["db", "upgrade"], "sqlite:////proc/coproduce.db")
     assert_one_line(result, "Cannot open the SQLite database file /proc/coproduce.db. Check that its "
                             "folder exists and that you may write there.")
 
 
 def test_only_missing_tables_suggest_db_upgrade(tmp_path):
     url = f"sqlite:///{tmp_path}/empty.db"
+    (tmp_path / "empty.db").touch()  # there, but never set up
     result = run(tmp_path, ["safeguarding", "list"], url)
     assert_one_line(result, "The database could not do that (no such table: safeguarding_alerts). "
                             "Is it up to date? Run `coproduce db upgrade`.")

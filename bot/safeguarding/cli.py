@@ -96,7 +96,7 @@ def _services(ctx: click.Context):
     from bot.settings import Settings
 
     settings = ctx.find_object(Settings) or Settings.from_env()
-    return build_services(settings)
+    return build_services(settings, existing_database=True)
 
 
 @safeguarding.command("list")

@@ -44,7 +44,7 @@ def _services(ctx: click.Context):
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     services = None
     try:
-        services = build_services(settings)
+        services = build_services(settings, existing_database=True)
         yield services
     except Exception as error:
         problem = operator_problem(error, ctx)

@@ -37,12 +37,23 @@ class DatabaseFileError(DatabaseSetupError):
     """The folder for an SQLite database file cannot be made."""
 
 
-def make_engine(url: str) -> Engine:
+class DatabaseMissingError(DatabaseFileError):
+    """A command that works on stored data was pointed at an SQLite file that does not exist."""
+
+    def __init__(self, path: str, setting: str = "COPRODUCE_DATABASE_URL"):
+        super().__init__(f"There is no database at {path}. Check the address in {setting}; "
+                         "`coproduce db upgrade` makes a new database.")
+        self.path = path
+
+
+def make_engine(url: str, *, must_exist: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL mode, foreign keys and a busy timeout.
 
     A URL that cannot be used raises DatabaseURLError; a folder for the SQLite file that cannot
-    be made raises DatabaseFileError. Nothing connects yet: a server that is down shows as an
-    OperationalError on first use.
+    be made raises DatabaseFileError. must_exist (for staff commands, which work on stored data):
+    an SQLite file that is not there raises DatabaseMissingError, and nothing is made, so a
+    mistyped path leaves no empty database behind. Nothing connects yet: a server that is down
+    shows as an OperationalError on first use.
     """
     try:
         parsed = make_url(url)
@@ -55,6 +66,8 @@ def make_engine(url: str) -> Engine:
         database = parsed.database
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if database and database != ":memory:":
+            if must_exist and not Path(database).is_file():
+                raise DatabaseMissingError(database)
             try:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
@@ -119,6 +132,8 @@ def database_problem(error: BaseException, url: Optional[str] = None,
         reason = f" ({error.reason})" if error.reason else ""
         what = "names a database Coproduce cannot use" if error.no_driver else "is not a database address"
         return f"{setting} {what}: {hide_password(error.url)!r}{reason}. Use {SQL_URL_EXAMPLES}."
+    if isinstance(error, DatabaseMissingError):
+        return str(DatabaseMissingError(error.path, setting))
     if isinstance(error, DatabaseSetupError):
         return str(error)
     if not isinstance(error, DBAPIError):

@@ -24,8 +24,14 @@ def extra_examples(settings) -> Iterable[Tuple[str, List[str]]]:
     tagger is never saved without the tags people confirmed.
     """
     from bot.app import build_services
+    from bot.store.db import DatabaseMissingError
 
-    services = build_services(settings)
+    try:
+        services = build_services(settings, existing_database=True)
+    except DatabaseMissingError:  # no store here yet: nothing confirmed, and none is made
+        log.warning("No answers stored yet (there is no database): training on the repository's "
+                    "examples only")
+        return []
     try:
         return services.tagging.confirmed_for_training(strict=True)
     finally:
@@ -35,8 +41,12 @@ def extra_examples(settings) -> Iterable[Tuple[str, List[str]]]:
 def retag_store(settings, tagger) -> int:
     """Tag again every stored answer no person has tagged (a person's tags are never touched)."""
     from bot.app import build_services
+    from bot.store.db import DatabaseMissingError
 
-    services = build_services(settings)
+    try:
+        services = build_services(settings, existing_database=True)
+    except DatabaseMissingError:  # no store: no answers to tag again
+        return 0
     try:
         services.tagging.set_tagger(tagger)
         return services.tagging.retag_all()
@@ -295,7 +305,7 @@ def list_answers(set_by: Optional[str], question_id: Optional[str], theme_id: Op
     from bot.app import build_services
     from bot.store import theme_queries
 
-    services = build_services(_settings())
+    services = build_services(_settings(), existing_database=True)
     try:
         if theme_id is not None:
             _check_theme_ids(services.tagging, [theme_id])
@@ -353,7 +363,7 @@ def set_themes(answer_id: int, theme_ids: Tuple[str, ...], no_theme: bool, actor
         raise click.ClickException("Give the answer's themes with --theme ID (once for each "
                                    "theme), or --none if none of the themes fit.")
     chosen = list(dict.fromkeys(theme_ids))
-    services = build_services(_settings())
+    services = build_services(_settings(), existing_database=True)
     try:
         services.tagging.set_by_staff(answer_id, chosen, actor=actor)
     except ThemesRefused as error:

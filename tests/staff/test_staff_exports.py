@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import termios
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -397,10 +398,14 @@ def test_odd_answers_still_export(sqlite_world, tmp_path, caplog):
 
 def test_database_not_ready_is_one_line(tmp_path):
     """An empty, unmigrated database gives one clear line, not a traceback."""
+    from sqlalchemy.engine import make_url
+
     from tests.conftest import make_settings
 
+    settings = make_settings(tmp_path)
+    Path(make_url(settings.database_url).database).touch()  # there, but never set up
     result = CliRunner(mix_stderr=False).invoke(export, ["--out", str(tmp_path / "a.csv")],
-                                                obj=make_settings(tmp_path))
+                                                obj=settings)
     assert result.exit_code == 1
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("coproduce: The database could not do that (no such table")
