@@ -69,7 +69,11 @@ def typed_themes(tracker) -> List:
     if tracker.get_slot("stage") not in CHECK_STAGES:
         return []
     text = (tracker.latest_message or {}).get("text") or ""
-    themes = services().engagement.themes
+    return _themes_named(text, services().engagement.themes)
+
+
+def _themes_named(text: str, themes) -> List:
+    """The themes these words name (see typed_themes), or []."""
     if _ALL_THEMES.match(text):
         return list(themes)
     whole = _named_theme(text, themes)
@@ -118,17 +122,29 @@ _WRONG = {"wrong", "that's wrong", "thats wrong", "it's wrong", "its wrong", "th
           "not right", "that's not right", "thats not right", "that is not right", "incorrect",
           "no that's wrong", "no thats wrong", "no wrong", "not really"}
 _ALL_SHOWN = {"both", "both of them", "both of those", "both of these", "yes both", "yes all of them"}
+_PICK_AGAIN = {"pick again", "clear", "clear them", "clear it", "clear my picks", "clear all",
+               "undo", "undo that", "change my picks", "change them", "i picked the wrong one",
+               "i pressed the wrong one", "wrong one", "oops wrong one", "oops", "i made a mistake",
+               "mistake", "take them all away", "take them all off", "take them off",
+               "remove them all", "remove them", "start picking again", "i want to pick again",
+               "let me pick again", "can i pick again"}
+# "take away money", "remove being safe", "take money off": one picked theme taken back.
+_TAKE_OFF = re.compile(r"^\s*(?:please\s+)?(?:(?:take|get)\s+(?:away|off|out)|remove|unpick|un-pick|"
+                       r"untick|un-tick|delete|drop|not)\s+(?P<first>.+?)\s*[.!]*\s*$"
+                       r"|^\s*(?:please\s+)?(?:take|get)\s+(?P<second>.+?)\s+(?:away|off|out)"
+                       r"(?:\s*,?\s*please)?\s*[.!]*\s*$",
+                       re.I)
 _THANKS = {"thanks", "thank you", "thankyou", "thanks a lot", "thank you very much", "ta",
            "cheers", "thanks very much", "many thanks"}
 
 
 def typed_reply(text: str) -> str:
     """What words typed at the theme check or pick mean, whatever NLU read them as: "none"
-    (none of the themes), "not sure", "no", "unclear" (thanks: not a yes or no, so the
-    buttons come again), or "" for anything else."""
+    (none of the themes), "not sure", "no", "pick again", "unclear" (thanks: not a yes or no,
+    so the buttons come again), or "" for anything else."""
     phrase = _phrase(text)
     for meaning, phrases in (("none", _NONE_OF_THEM), ("not sure", _NOT_SURE), ("no", _WRONG),
-                             ("unclear", _THANKS)):
+                             ("pick again", _PICK_AGAIN), ("unclear", _THANKS)):
         if phrase in phrases:
             return meaning
     return ""
@@ -145,6 +161,12 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     if stage == "theme_check" and (_ALL_THEMES.match(text) or _phrase(text) in _ALL_SHOWN):
         # "All of them" about the themes shown: they are all right.
         return _confirm(dispatcher, tracker) + [FollowupAction("action_listen")]
+    taken_off = _TAKE_OFF.match(text) if stage == "theme_pick" else None
+    if taken_off:
+        named = _themes_named(taken_off.group("first") or taken_off.group("second"),
+                              services().engagement.themes)
+        if named:
+            return take_off(dispatcher, tracker, named) + [FollowupAction("action_listen")]
     themes = typed_themes(tracker)
     if themes:
         return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
@@ -152,6 +174,8 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     if not meaning:
         return None
     picked = list(tracker.get_slot("picked_themes") or [])
+    if meaning == "pick again":  # at the check, picking starts: the same as "No"
+        return pick_again(dispatcher, tracker) + [FollowupAction("action_listen")]
     if meaning == "unclear" or (meaning == "no" and stage == "theme_pick" and not picked):
         dispatcher.utter_message(response="utter_press_a_theme")
         if stage == "theme_check":
@@ -293,6 +317,35 @@ def pick(dispatcher, tracker, themes) -> List:
                                  themes=services().tagging.labels(picked))
     offer_themes(dispatcher, picked, more=True)
     return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", picked)]
+
+
+def take_off(dispatcher, tracker, themes) -> List:
+    """Take back themes the participant picked, and offer the themes again."""
+    picked = list(tracker.get_slot("picked_themes") or [])
+    for theme in themes:
+        dispatcher.utter_message(response="utter_theme_taken_off" if theme.id in picked
+                                 else "utter_theme_not_picked", theme=theme.label)
+    left = [theme_id for theme_id in picked if theme_id not in {theme.id for theme in themes}]
+    offer_themes(dispatcher, left, more=bool(left))
+    return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", left)]
+
+
+def pick_again(dispatcher, tracker) -> List:
+    """Forget the picks so far and offer every theme again (at the check: start picking)."""
+    if tracker.get_slot("stage") == "theme_pick" and tracker.get_slot("picked_themes"):
+        dispatcher.utter_message(response="utter_picks_cleared")
+    offer_themes(dispatcher)
+    return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", [])]
+
+
+class ActionPickAgain(ThemeStepAction):
+    """"Pick again": the picks so far are forgotten and every theme is offered again."""
+
+    def name(self) -> Text:
+        return "action_pick_again"
+
+    def act(self, dispatcher, tracker):
+        return pick_again(dispatcher, tracker)
 
 
 class ActionFinishPicking(ThemeStepAction):

@@ -263,6 +263,22 @@ def test_one_theme_typed_while_picking_is_picked(rasa_servers, services, typed, 
     assert (themes, set_by) == ([theme], "participant")
 
 
+@pytest.mark.parametrize("take_back", ["/pick_again", "pick again", "take away money"])
+def test_a_picked_theme_can_be_taken_back(rasa_servers, services, take_back):
+    person, _ = start(rasa_servers)
+    text = "Good staff who listen to me and help me get a job"
+    assert "I think this is about" in person.say(text)
+    person.say("/deny")
+    replies = person.client.send(person.sender, '/choose_theme{"theme":"security"}')
+    assert any(b["payload"] == "/pick_again" for r in replies for b in r.get("buttons") or [])
+    reply = person.say(take_back)
+    assert ("Nothing is picked now" if "again" in take_back else "is not picked now") in reply
+    assert "You said" not in reply
+    person.say('/choose_theme{"theme":"purpose"}')
+    assert "add anything else" in person.say("/themes_done")
+    assert themes_of(services, person.sender) == [(text, ["purpose"], "participant")]
+
+
 def test_sound_off_at_the_theme_check_asks_the_check_again(rasa_servers, services):
     person, _ = start(rasa_servers)
     assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")

@@ -649,3 +649,75 @@ def test_a_theme_name_nlu_took_for_a_greeting_picks_it(app, text, theme):
     for hello in ("hello", "good"):
         said, update, _ = run(welcome.ActionWelcome(), tracker(hello, intent="greet", slots=slots))
         assert "utter_theme_added" not in said and "picked_themes" not in update
+
+
+def _picking(app, picked):
+    _, slots, _ = answer(app, "I want to feel safe")
+    return {**slots, "stage": "theme_pick", "picked_themes": list(picked)}
+
+
+def test_pick_again_forgets_the_picks_and_offers_every_theme(app):
+    state = _picking(app, ["purpose", "security"])
+    said, after, shown = run(themes.ActionPickAgain(), tracker("/pick_again", intent="pick_again",
+                                                                slots=state))
+    assert said == ["utter_picks_cleared", "utter_pick_themes", "utter_pick_themes_done"]
+    assert after == {"stage": "theme_pick", "picked_themes": []}
+    assert len(shown.messages[1]["buttons"]) == len(app.engagement.themes)
+    # Then a new pick, and "That is all" stores only that one.
+    state.update(after)
+    _, update, _ = run(themes.ActionPickTheme(), tracker(
+        '/choose_theme{"theme":"being_safe"}', intent="choose_theme", slots=state,
+        entities=[{"entity": "theme", "value": "being_safe"}]))
+    state.update(update)
+    run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
+    assert tags(app, state["checking_answer"]) == [("being_safe", "participant")]
+
+
+def test_once_a_theme_is_picked_pick_again_is_offered(app):
+    state = _picking(app, [])
+    _, _, shown = run(themes.ActionPickTheme(), tracker(
+        '/choose_theme{"theme":"purpose"}', intent="choose_theme", slots=state,
+        entities=[{"entity": "theme", "value": "purpose"}]))
+    done = shown.messages[-1]
+    assert done["response"] == "utter_pick_themes_done_picked"
+    # The buttons are in the domain's response: the action adds none of its own there.
+    from pathlib import Path
+
+    from bot.wording import load_responses
+
+    domain = Path(__file__).resolve().parents[2] / "domain.yml"
+    buttons = load_responses(domain)["utter_pick_themes_done_picked"][0]["buttons"]
+    assert [b["payload"] for b in buttons] == ["/themes_done", "/pick_again"]
+
+
+@pytest.mark.parametrize("typed", ["pick again", "Oops, wrong one", "undo", "Clear my picks"])
+def test_typed_pick_again_works_whatever_nlu_read(app, typed):
+    state = _picking(app, ["purpose"])
+    said, after, _ = run(themes.ActionPickTheme(), tracker(typed, intent="choose_theme", slots=state))
+    assert said[0] == "utter_picks_cleared" and after["picked_themes"] == []
+
+
+@pytest.mark.parametrize("typed, left, said_first", [
+    ("take away having things to do", ["security"], "utter_theme_taken_off"),
+    ("Remove money", ["purpose"], "utter_theme_taken_off"),
+    ("take money off please", ["purpose"], "utter_theme_taken_off"),
+    ("take money off", ["purpose"], "utter_theme_taken_off"),
+    ("not being safe", ["purpose", "security"], "utter_theme_not_picked"),
+    ("remove money and having things to do", [], "utter_theme_taken_off"),
+])
+def test_a_picked_theme_can_be_taken_back_by_name(app, typed, left, said_first):
+    state = _picking(app, ["purpose", "security"])
+    said, after, shown = run(themes.ActionFinishPicking(), tracker(typed, intent="nlu_fallback",
+                                                                    slots=state))
+    assert said[0] == said_first
+    assert after["picked_themes"] == left
+    offered = [b["payload"] for m in shown.messages for b in m.get("buttons", [])]
+    assert sum("choose_theme" in p for p in offered) == len(app.engagement.themes) - len(left)
+    if not left:  # nothing picked now: "None of these" is back
+        assert said[-1] == "utter_pick_themes_done"
+
+
+def test_taking_back_is_only_while_picking(app):
+    _, slots, _ = answer(app, "I want to feel safe")
+    said, _, _ = run(themes.ActionConfirmThemes(), tracker("not being safe", intent="deny", slots=slots))
+    assert "utter_theme_taken_off" not in said
