@@ -134,17 +134,28 @@ _TAKE_OFF = re.compile(r"^\s*(?:please\s+)?(?:(?:take|get)\s+(?:away|off|out)|re
                        r"|^\s*(?:please\s+)?(?:take|get)\s+(?P<second>.+?)\s+(?:away|off|out)"
                        r"(?:\s*,?\s*please)?\s*[.!]*\s*$",
                        re.I)
+# "Good" and the like at the check: the themes shown are right (NLU may read "good" as a
+# greeting, "spot on" or "sounds good" as sound on).
+_RIGHT = {"good", "great", "perfect", "spot on", "sounds good", "sounds right", "lovely",
+          "brilliant", "cool", "nice", "excellent", "exactly", "that's it", "thats it",
+          "that is it", "yes that's it", "yes thats it", "all good", "good thanks",
+          "good thank you", "yes thanks", "yes thank you", "correct", "that's correct",
+          "thats correct", "that's right", "thats right", "that is right", "yes that's right",
+          "yes thats right", "yes right", "yes correct", "bang on", "you got it", "yes good",
+          "great thanks", "perfect thanks", "lovely thanks", "good one", "yes it is",
+          "it is", "it is right", "it's right", "its right", "agreed", "i agree", "true"}
 _THANKS = {"thanks", "thank you", "thankyou", "thanks a lot", "thank you very much", "ta",
            "cheers", "thanks very much", "many thanks"}
 
 
 def typed_reply(text: str) -> str:
     """What words typed at the theme check or pick mean, whatever NLU read them as: "none"
-    (none of the themes), "not sure", "no", "pick again", "unclear" (thanks: not a yes or no,
-    so the buttons come again), or "" for anything else."""
+    (none of the themes), "not sure", "no", "pick again", "right" ("good", "spot on": a yes
+    at the check), "unclear" (thanks: not a yes or no, so the buttons come again), or "" for
+    anything else."""
     phrase = _phrase(text)
     for meaning, phrases in (("none", _NONE_OF_THEM), ("not sure", _NOT_SURE), ("no", _WRONG),
-                             ("pick again", _PICK_AGAIN), ("unclear", _THANKS)):
+                             ("pick again", _PICK_AGAIN), ("right", _RIGHT), ("unclear", _THANKS)):
         if phrase in phrases:
             return meaning
     return ""
@@ -171,7 +182,9 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     if themes:
         return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
     meaning = typed_reply(text)
-    if not meaning:
+    if meaning == "right" and stage == "theme_check":
+        return _confirm(dispatcher, tracker) + [FollowupAction("action_listen")]
+    if not meaning or meaning == "right":  # "good" while picking: left to the buttons' actions
         return None
     picked = list(tracker.get_slot("picked_themes") or [])
     if meaning == "pick again":  # at the check, picking starts: the same as "No"

@@ -245,6 +245,10 @@ class ActionSetSound(Action):
         return "action_set_sound"
 
     async def run(self, dispatcher, tracker, domain):
+        # At the theme check, "sounds good" or "spot on" (read as sound on) is a yes.
+        typed = theme_step_reply(dispatcher, tracker)
+        if typed is not None:
+            return typed
         sound_on = (tracker.latest_message.get("intent") or {}).get("name") == "sound_on"
         services().conversation.set_sound(tracker.sender_id, sound_on, channel=channel_of(tracker))
         dispatcher.utter_message(response="utter_sound_on" if sound_on else "utter_sound_off")

@@ -212,6 +212,8 @@ def test_words_typed_while_picking_pick_themes_and_are_never_a_new_answer(rasa_s
     ("maybe", "add anything else"),  # not sure: the tagger's themes stay
     ("none", "add anything else"),  # none of them: the participant's own choice
     ("all of them", "add anything else"),  # the themes shown are all right
+    ("good", "add anything else"),  # read as a greeting by NLU: a yes here
+    ("sounds good", "add anything else"),  # read as sound on by NLU: a yes here
 ])
 def test_typed_replies_at_the_theme_check(rasa_servers, services, typed, expected):
     person, _ = start(rasa_servers)
@@ -224,7 +226,8 @@ def test_typed_replies_at_the_theme_check(rasa_servers, services, typed, expecte
         assert "I think this is about" in reply  # the check again, with its buttons
     assert themes_of(services, person.sender) == [
         (text, [], "participant") if typed == "none" else
-        (text, auto, "participant") if typed == "all of them" else (text, auto, None)]
+        (text, auto, "participant") if typed in ("all of them", "good", "sounds good")
+        else (text, auto, None)]
 
 
 def test_the_same_answer_sent_twice_is_stored_once(rasa_servers, services):

@@ -721,3 +721,29 @@ def test_taking_back_is_only_while_picking(app):
     _, slots, _ = answer(app, "I want to feel safe")
     said, _, _ = run(themes.ActionConfirmThemes(), tracker("not being safe", intent="deny", slots=slots))
     assert "utter_theme_taken_off" not in said
+
+
+@pytest.mark.parametrize("typed, intent", [("good", "greet"), ("Spot on!", "sound_on"),
+                                           ("sounds good", "sound_on"), ("lovely", "nlu_fallback"),
+                                           ("Brilliant", "greet"), ("yes thanks", "affirm")])
+def test_a_typed_yes_in_other_words_confirms_the_check(app, typed, intent):
+    """"good" (read as a greeting), "spot on" (read as sound on): the themes shown are right,
+    and sound is not switched on by the way."""
+    from actions import control
+
+    action = {"greet": welcome.ActionWelcome(), "sound_on": welcome.ActionSetSound(),
+              "nlu_fallback": control.ActionKindFallback(),
+              "affirm": themes.ActionConfirmThemes()}[intent]
+    _, slots, _ = answer(app, "I want to feel safe")
+    said, after, _ = run(action, tracker(typed, intent=intent, slots=slots))
+    assert said == ["utter_thanks_for_checking", "utter_ask_add_more"] and after["stage"] == "add_more"
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "participant")]
+    assert app.conversation.sound_preference("s1") is not True
+
+
+def test_good_while_picking_is_not_a_pick_or_a_finish(app):
+    from actions import control
+
+    state = _picking(app, ["purpose"])
+    said, after, _ = run(control.ActionKindFallback(), tracker("good", intent="nlu_fallback", slots=state))
+    assert "utter_thanks_for_checking" not in said and after.get("picked_themes", ["purpose"]) == ["purpose"]
