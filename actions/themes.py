@@ -34,7 +34,7 @@ def typed_at_check(tracker) -> bool:
         return False
     text = (tracker.latest_message or {}).get("text") or ""
     return len(text.split()) >= MORE_ANSWER_WORDS and not text.strip().startswith("/") \
-        and not is_correction(text)
+        and not is_correction(text) and not _only_small_words(text)
 
 
 # Words that name no theme: left out when a typed message is matched to a theme's name.
@@ -128,6 +128,9 @@ _PICK_AGAIN = {"pick again", "clear", "clear them", "clear it", "clear my picks"
                "mistake", "take them all away", "take them all off", "take them off",
                "remove them all", "remove them", "start picking again", "i want to pick again",
                "let me pick again", "can i pick again"}
+# "yes and being accepted too", "yeah, money as well": the themes shown are right, and more.
+_YES_AND = re.compile(r"^\s*(?:yes|yeah|yep|yup|aye)\b[\s,.!]*(?:and\s+|but\s+also\s+|plus\s+|also\s+)"
+                      r"(?:also\s+)?(?P<rest>.+?)(?:\s+(?:too|as well|also))?\s*[.!]*\s*$", re.I)
 # "take away money", "remove being safe", "take money off": one picked theme taken back.
 _TAKE_OFF = re.compile(r"^\s*(?:please\s+)?(?:(?:take|get)\s+(?:away|off|out)|remove|unpick|un-pick|"
                        r"untick|un-tick|delete|drop|not)\s+(?P<first>.+?)\s*[.!]*\s*$"
@@ -148,6 +151,24 @@ _THANKS = {"thanks", "thank you", "thankyou", "thanks a lot", "thank you very mu
            "cheers", "thanks very much", "many thanks"}
 
 
+# A reply made only of these words is about the check ("no it is not right", "yes it is"),
+# never more answer.
+_YES_WORDS = {"yes", "yeah", "yep", "yup", "aye", "ye", "yea", "ok", "okay", "sure"}
+_NO_WORDS = {"no", "nope", "nah", "not", "wrong", "isnt", "isn't", "dont", "don't", "nothing"}
+_SMALL_WORDS = _YES_WORDS | _NO_WORDS | {
+    "it", "is", "its", "it's", "right", "that", "thats", "that's", "this", "correct", "quite",
+    "really", "the", "one", "ones", "them", "they", "are", "theyre", "they're", "at", "all",
+    "about", "true", "so", "i", "think", "do", "sorry", "those", "these", "theme", "themes",
+    "please", "thanks", "thank", "you", "ta", "what", "said", "say", "was", "very", "much",
+    "good", "fine", "totally", "exactly", "completely", "a", "bit", "of", "course", "absolutely",
+    "definitely", "well", "oh", "um", "erm", "hmm", "mate", "then"}
+
+
+def _only_small_words(text: str) -> bool:
+    words = _phrase(text).split()
+    return bool(words) and all(word in _SMALL_WORDS for word in words)
+
+
 def typed_reply(text: str) -> str:
     """What words typed at the theme check or pick mean, whatever NLU read them as: "none"
     (none of the themes), "not sure", "no", "pick again", "right" ("good", "spot on": a yes
@@ -158,6 +179,11 @@ def typed_reply(text: str) -> str:
                              ("pick again", _PICK_AGAIN), ("right", _RIGHT), ("unclear", _THANKS)):
         if phrase in phrases:
             return meaning
+    if _only_small_words(phrase):  # "no it is not right", "yes it is", "it is not"
+        words = phrase.split()
+        if any(word in _NO_WORDS for word in words):
+            return "no"
+        return "right" if words[0] in _YES_WORDS else "unclear"
     return ""
 
 
@@ -181,10 +207,17 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     themes = typed_themes(tracker)
     if themes:
         return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
+    also = _YES_AND.match(text) if stage == "theme_check" else None
+    named = _themes_named(also.group("rest"), services().engagement.themes) if also else []
+    if named:  # "yes and being accepted too": the themes shown and these
+        return pick(dispatcher, tracker, named, keep=tracker.get_slot("checking_themes") or []) \
+            + [FollowupAction("action_listen")]
     meaning = typed_reply(text)
     if meaning == "right" and stage == "theme_check":
         return _confirm(dispatcher, tracker) + [FollowupAction("action_listen")]
-    if not meaning or meaning == "right":  # "good" while picking: left to the buttons' actions
+    if meaning == "right":  # "yes" while picking: the buttons are the way on
+        meaning = "unclear"
+    if not meaning:
         return None
     picked = list(tracker.get_slot("picked_themes") or [])
     if meaning == "pick again":  # at the check, picking starts: the same as "No"
@@ -316,13 +349,17 @@ class ActionPickTheme(ThemeStepAction):
         return pick(dispatcher, tracker, [theme])
 
 
-def pick(dispatcher, tracker, themes) -> List:
+def pick(dispatcher, tracker, themes, keep=()) -> List:
     """Add themes to the participant's picks and offer the rest. At the theme check (a theme
-    typed instead of "No"), picking starts with them."""
-    before = [] if tracker.get_slot("stage") == "theme_check" \
+    typed instead of "No"), picking starts with them, after any in keep (the themes shown,
+    when the participant said yes to them as well)."""
+    before = list(keep) if tracker.get_slot("stage") == "theme_check" \
         else list(tracker.get_slot("picked_themes") or [])
     picked = list(dict.fromkeys(before + [theme.id for theme in themes]))
-    if len(themes) == 1:
+    if keep:
+        dispatcher.utter_message(response="utter_themes_picked",
+                                 themes=services().tagging.labels(picked))
+    elif len(themes) == 1:
         dispatcher.utter_message(response="utter_theme_picked_already" if themes[0].id in before
                                  else "utter_theme_added", theme=themes[0].label)
     else:

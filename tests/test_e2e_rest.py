@@ -214,6 +214,7 @@ def test_words_typed_while_picking_pick_themes_and_are_never_a_new_answer(rasa_s
     ("all of them", "add anything else"),  # the themes shown are all right
     ("good", "add anything else"),  # read as a greeting by NLU: a yes here
     ("sounds good", "add anything else"),  # read as sound on by NLU: a yes here
+    ("no it is not right", "Press all that fit"),  # a no in a few words: never a new answer
 ])
 def test_typed_replies_at_the_theme_check(rasa_servers, services, typed, expected):
     person, _ = start(rasa_servers)

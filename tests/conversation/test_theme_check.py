@@ -747,3 +747,51 @@ def test_good_while_picking_is_not_a_pick_or_a_finish(app):
     state = _picking(app, ["purpose"])
     said, after, _ = run(control.ActionKindFallback(), tracker("good", intent="nlu_fallback", slots=state))
     assert "utter_thanks_for_checking" not in said and after.get("picked_themes", ["purpose"]) == ["purpose"]
+
+
+@pytest.mark.parametrize("typed", ["no it is not right", "No, that is not right.", "nope not really",
+                                   "no i don't think so"])
+def test_a_no_in_a_few_words_at_the_check_shows_the_themes_and_is_not_an_answer(app, typed):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    said, after, _ = run(control.ActionKindFallback(), tracker(typed, intent="nlu_fallback", slots=slots))
+    assert said == ["utter_pick_themes", "utter_pick_themes_done"] and after["stage"] == "theme_pick"
+    assert "utter_reflect" not in said  # not kept as more answer
+
+
+@pytest.mark.parametrize("typed", ["yes it is", "yes that's right mate", "ok"])
+def test_a_yes_in_a_few_words_at_the_check_confirms(app, typed):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    said, after, _ = run(control.ActionKindFallback(), tracker(typed, intent="nlu_fallback", slots=slots))
+    assert said == ["utter_thanks_for_checking", "utter_ask_add_more"]
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "participant")]
+
+
+def test_yes_and_another_theme_at_the_check_keeps_both_for_the_pick(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    said, after, _ = run(control.ActionKindFallback(), tracker("yes and being accepted too",
+                                                               intent="nlu_fallback", slots=slots))
+    assert said[0] == "utter_themes_picked" and after["stage"] == "theme_pick"
+    assert after["picked_themes"] == ["being_safe", "accepted_valued"]
+    run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots={**slots, **after}))
+    assert tags(app, slots["checking_answer"]) == [("accepted_valued", "participant"),
+                                                   ("being_safe", "participant")]
+
+
+@pytest.mark.parametrize("typed", ["yes it is", "no it is not right", "I think so"])
+def test_a_few_small_words_while_picking_are_never_a_new_answer(app, typed):
+    from actions import control
+
+    state = _picking(app, [])
+    said, after, _ = run(control.ActionKindFallback(), tracker(typed, intent="nlu_fallback", slots=state))
+    assert "utter_reflect" not in said and "utter_press_a_theme" in said
+    assert after.get("picked_themes", []) == []
+    from bot.store import queries
+
+    with app.sessions() as session:
+        assert queries.count_answers(session) == 1  # the answer being checked, nothing more
