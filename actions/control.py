@@ -8,6 +8,7 @@ from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 
 from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
                             is_command, services, utter_introduction, utter_safeguarding)
+from actions.data_rights import delete_reply
 from actions.questions import save_more
 from actions.themes import (CHECK_STAGES, close_check, is_correction, offer_themes,
                             theme_step_reply, typed_at_check)
@@ -113,6 +114,9 @@ class ActionKindFallback(Action):
             return typed
         if screen(dispatcher, tracker):
             return after_disclosure(dispatcher, tracker) + [FollowupAction("action_listen")]
+        answered = delete_reply(tracker)  # "keep them" at "Do you want us to delete ...?"
+        if answered is not None:
+            return [FollowupAction(answered)]
         agrees = carer_reply(tracker)  # "yes he is happy", read by NLU as something else
         if agrees is not None:  # a yes goes on to the first question, as the button does
             return person_agrees(dispatcher, tracker, agrees) + [

@@ -1,7 +1,8 @@
 """Actions for the participant's own data: see it, delete it, withdraw consent."""
 from __future__ import annotations
 
-from typing import Text
+import re
+from typing import Optional, Text
 
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -57,6 +58,24 @@ class ActionMyData(Action):
         return []
 
 
+_KEEP = re.compile(r"\b(?:no|nope|not|don'?t|do not|never|keep|cancel|stop)\b", re.I)
+_DELETE = re.compile(r"\b(?:yes|yeah|yep|delete|deleted|erase|remove|get rid)\b", re.I)
+
+
+def delete_reply(tracker) -> Optional[Text]:
+    """What words typed at "Do you want us to delete your answers?" mean, whatever NLU read:
+    the action that answers them ("Yes, delete them": delete; "No, keep them", "don't delete":
+    keep), or None at any other step or for other words."""
+    if tracker.get_slot("stage") != "confirm_delete":
+        return None
+    text = ((tracker.latest_message or {}).get("text") or "").replace("\u2019", "'")
+    if text.strip().startswith("/"):
+        return None
+    if _KEEP.search(text):
+        return "action_cancel_delete"
+    return "action_delete_my_data" if _DELETE.search(text) else None
+
+
 class ActionAskDelete(Action):
     """Ask the participant to confirm that their answers should be deleted."""
 
@@ -64,6 +83,12 @@ class ActionAskDelete(Action):
         return "action_ask_delete"
 
     async def run(self, dispatcher, tracker, domain):
+        answered = delete_reply(tracker)  # "Yes, delete them" typed, read as asking to delete
+        if answered is not None:
+            return [FollowupAction(answered)]
+        if tracker.get_slot("stage") == "confirm_delete":  # asked again: keep where they were
+            dispatcher.utter_message(response="utter_ask_delete")
+            return end_form_events(tracker)
         dispatcher.utter_message(response="utter_ask_delete")
         return end_form_events(tracker) + [
             SlotSet("stage_before_delete", tracker.get_slot("stage")),

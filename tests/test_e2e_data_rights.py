@@ -97,6 +97,22 @@ def test_delete_my_answers_leaves_no_trace_in_either_database(servers):
     assert "read my messages out loud" in words(say(client, sender, "hello"))
 
 
+@pytest.mark.parametrize("reply, deleted", [("Yes, delete them", True), ("keep them", False)])
+def test_the_delete_buttons_titles_typed_work(rasa_servers, reply, deleted):
+    client, sender = RestClient(rasa_servers.rasa_url), "typed-" + uuid.uuid4().hex[:8]
+    begin(client, sender)
+    answer(client, sender, "Swimming on Fridays")
+    assert "delete your answers" in words(say(client, sender, "delete my answers"))
+    replies = words(say(client, sender, reply))
+    assert ("We have deleted" in replies) is deleted
+    assert ("delete your answers" in replies) is False  # not asked again
+    services = build_services(rasa_servers.settings)
+    try:
+        assert (services.data_rights.record(sender) is None) is deleted
+    finally:
+        services.engine.dispose()
+
+
 def test_answers_under_a_safeguarding_flag_are_held_and_the_person_is_told(servers):
     client, sender = RestClient(servers.rasa_url), "held-" + uuid.uuid4().hex[:8]
     begin(client, sender)

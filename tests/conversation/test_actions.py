@@ -574,3 +574,31 @@ def test_not_understood_at_the_delete_question_asks_it_again(app):
     said, _, _ = run(control.ActionKindFallback(), tracker(intent="nlu_fallback", text="maybe",
                                                           slots={"stage": "confirm_delete"}))
     assert said == ["utter_not_understood", "utter_ask_delete"]
+
+
+@pytest.mark.parametrize("text, intent, action", [
+    ("Yes, delete them", "delete_my_data", "action_delete_my_data"),  # the button's title typed
+    ("delete them", "delete_my_data", "action_delete_my_data"),
+    ("No, don't delete them", "delete_my_data", "action_cancel_delete"),
+    ("keep them", "nlu_fallback", "action_cancel_delete"),
+    ("no keep them please", "nlu_fallback", "action_cancel_delete"),
+])
+def test_typed_replies_to_the_delete_question(app, text, intent, action):
+    from actions import data_rights
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    runner = data_rights.ActionAskDelete() if intent == "delete_my_data" else control.ActionKindFallback()
+    said, events, _ = run(runner, tracker(intent=intent, text=text,
+                                          slots={"stage": "confirm_delete",
+                                                 "stage_before_delete": "question"}))
+    assert said == [] and events == [{"event": "followup", "name": action, "timestamp": None}]
+
+
+def test_asking_to_delete_again_keeps_where_the_chat_was(app):
+    from actions import data_rights
+
+    said, events, _ = run(data_rights.ActionAskDelete(), tracker(
+        intent="delete_my_data", text="/delete_my_data",
+        slots={"stage": "confirm_delete", "stage_before_delete": "add_more"}))
+    assert said == ["utter_ask_delete"]
+    assert slot(events, "stage_before_delete") == "unset"  # still add_more
