@@ -12,7 +12,7 @@ from actions.data_rights import delete_reply
 from actions.questions import save_more
 from actions.themes import (CHECK_STAGES, close_check, is_correction, offer_themes,
                             theme_step_reply, typed_at_check)
-from actions.welcome import ask_again, carer_reply, person_agrees
+from actions.welcome import ask_again, carer_reply, not_started, person_agrees, welcome_first
 
 
 class ActionPause(Action):
@@ -23,6 +23,10 @@ class ActionPause(Action):
 
     async def run(self, dispatcher, tracker, domain):
         app = services()
+        if not_started(tracker) and not app.conversation.progress(tracker.sender_id).consented:
+            # "stop" as the very first message: there is nothing kept to talk about.
+            dispatcher.utter_message(response="utter_pause_not_started")
+            return end_form_events(tracker)
         if tracker.get_slot("stage") == "safeguard":
             # "Stop for now" after a disclosure: its question is answered, so coming back goes
             # on to the next one, never the same question straight after what they told us.
@@ -58,6 +62,8 @@ class ActionRepeat(Action):
 
     async def run(self, dispatcher, tracker, domain):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if not_started(tracker):  # "help" or "say that again" as the first message
+            return await welcome_first(dispatcher, tracker, domain)
         if intent == "help":
             # After the help: only what the chat waits for now (the theme check, the role
             # question ...), not the whole turn before ("Welcome back!", "We kept your answers").
@@ -117,6 +123,8 @@ class ActionKindFallback(Action):
         answered = delete_reply(tracker)  # "keep them" at "Do you want us to delete ...?"
         if answered is not None:
             return [FollowupAction(answered)]
+        if not_started(tracker):  # a first message that is not "hello": the welcome
+            return await welcome_first(dispatcher, tracker, domain)
         agrees = carer_reply(tracker)  # "yes he is happy", read by NLU as something else
         if agrees is not None:  # a yes goes on to the first question, as the button does
             return person_agrees(dispatcher, tracker, agrees) + [

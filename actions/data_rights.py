@@ -9,7 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.common import end_form_events, is_short_reply, services
 from actions.questions import save_more
-from actions.welcome import ask_again
+from actions.welcome import ask_again, not_started, welcome_first
 
 
 ROLE_RESPONSES = {"self": "utter_my_data_role_self", "on_behalf": "utter_my_data_role_on_behalf",
@@ -43,6 +43,8 @@ class ActionMyData(Action):
         record = services().data_rights.record(tracker.sender_id)
         if record is None:
             dispatcher.utter_message(response="utter_my_data_none")
+            if not_started(tracker):  # as the first message (or read so by NLU): the welcome
+                return await welcome_first(dispatcher, tracker, domain)
             return []
         if record["answers"]:
             dispatcher.utter_message(response="utter_my_data_answers",

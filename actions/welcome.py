@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (NEWS_CHANNELS, channel_of, metadata_of, services,
@@ -93,6 +93,17 @@ class ActionAskAgain(Action):
 
     async def run(self, dispatcher, tracker, domain):
         return ask_again(dispatcher, tracker)
+
+
+def not_started(tracker: Tracker) -> bool:
+    """True before the chat has begun: no step yet (a first message that was not "hello")."""
+    return tracker.get_slot("stage") is None
+
+
+async def welcome_first(dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> List:
+    """A first message that is not "hello" (help, sound on, "yes", words): the welcome, as for
+    "hello", so nobody starts at a dead end; the turn ends there."""
+    return await ActionWelcome().run(dispatcher, tracker, domain) + [FollowupAction("action_listen")]
 
 
 def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -252,4 +263,6 @@ class ActionSetSound(Action):
         sound_on = (tracker.latest_message.get("intent") or {}).get("name") == "sound_on"
         services().conversation.set_sound(tracker.sender_id, sound_on, channel=channel_of(tracker))
         dispatcher.utter_message(response="utter_sound_on" if sound_on else "utter_sound_off")
+        if not_started(tracker):  # "sound on" as the first message: then the introduction
+            return await welcome_first(dispatcher, tracker, domain)
         return []

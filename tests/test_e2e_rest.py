@@ -283,6 +283,25 @@ def test_a_picked_theme_can_be_taken_back(rasa_servers, services, take_back):
     assert themes_of(services, person.sender) == [(text, ["purpose"], "participant")]
 
 
+@pytest.mark.parametrize("first, expected", [
+    ("help", "read my messages out loud"),  # the help, then the welcome
+    ("yes", "read my messages out loud"),
+    ("I want to tell you about my life", "read my messages out loud"),
+    ("what does that mean", "read my messages out loud"),
+    ("sound on", "Do you want to take part"),  # sound chosen: the introduction
+    ("stop", "Say hello when you want to start"),
+])
+def test_any_first_message_leads_into_the_chat(rasa_servers, services, first, expected):
+    person = Participant_(rasa_servers.rasa_url)
+    reply = person.say(first)
+    assert expected in reply, reply
+    assert "We have kept your answers" not in reply and "did not understand" not in reply
+    if first == "help":
+        assert reply.count("You can type, or press a button") == 1
+    if first != "stop":  # and the chat goes on from there
+        assert stored(services, person.sender) in (None, [])
+
+
 def test_sound_off_at_the_theme_check_asks_the_check_again(rasa_servers, services):
     person, _ = start(rasa_servers)
     assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")

@@ -602,3 +602,18 @@ def test_asking_to_delete_again_keeps_where_the_chat_was(app):
         slots={"stage": "confirm_delete", "stage_before_delete": "add_more"}))
     assert said == ["utter_ask_delete"]
     assert slot(events, "stage_before_delete") == "unset"  # still add_more
+
+
+@pytest.mark.parametrize("action, intent, text, said", [
+    (control.ActionKindFallback(), "nlu_fallback", "I want to tell you about my life", ["utter_ask_sound"]),
+    (control.ActionRepeat(), "help", "help", ["utter_ask_sound"]),  # after the rule's utter_help
+    (welcome.ActionSetSound(), "sound_on", "sound on",
+     ["utter_sound_on", "utter_welcome", "utter_purpose", "utter_remit", "utter_privacy",
+      "utter_ask_consent"]),
+    (control.ActionPause(), "stop", "stop", ["utter_pause_not_started"]),
+])
+def test_a_first_message_that_is_not_hello_leads_into_the_chat(app, action, intent, text, said):
+    got, events, _ = run(action, tracker(intent=intent, text=text))
+    assert got == said
+    if intent != "stop":
+        assert events[-1] == {"event": "followup", "name": "action_listen", "timestamp": None}
