@@ -67,7 +67,36 @@ class ValidateAnswerForm(FormValidationAction):
         if is_payload(value):  # a button from earlier, or one typed: not the participant's words
             dispatcher.utter_message(response="utter_not_understood")
             return {"answer_text": None}
+        if asks_what_it_means(value):  # "what does that mean?": a question about the question
+            dispatcher.utter_message(response="utter_explain_question")
+            return {"answer_text": None}
+        if not re.search(r"[^\W\d_]", value) and not _PICTURES.search(value):
+            # Only numbers or marks ("5", "?", "..."): no words to keep. Emoji stay answers.
+            dispatcher.utter_message(response="utter_answer_in_words")
+            return {"answer_text": None}
         return {"answer_text": value}
+
+
+# A message that asks what the question means, compared whole (lower case, letters only).
+_WHAT_IT_MEANS = re.compile(
+    r"^(?:sorry |but |um |erm |so |and |ok |okay )?(?:"
+    r"what (?:does|do|did) (?:that|this|it|you|the question) (?:mean|say)|"
+    r"what do you mean(?: by that| by this| by it)?|what is (?:that|this|it) (?:about|asking)|"
+    r"what are you asking(?: me)?|what (?:is|was) the question|"
+    r"i (?:do not|don't|dont) (?:understand|get it|get that|get the question|"
+    r"know what (?:you mean|that means|it means|the question means))(?: the question| that| this| it| you)?|"
+    r"(?:can|could) you explain(?: that| this| it| the question)?|explain(?: that| this| it| the question)?|"
+    r"(?:can|could) you (?:say|ask|put) (?:it|that|this) (?:another|a different) way|"
+    r"what|huh|pardon|eh|come again|i am confused|i'm confused|im confused|confused|"
+    r"i (?:do not|don't|dont) understand what you mean)(?: please)?$")
+# Emoji and other pictures: an answer even without letters.
+_PICTURES = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]")
+
+
+def asks_what_it_means(text: str) -> bool:
+    """True for "what does that mean?", "I don't understand", "can you explain?" and the like."""
+    words = " ".join(re.findall(r"[a-z']+", (text or "").lower().replace("\u2019", "'")))
+    return bool(_WHAT_IT_MEANS.match(words))
 
 
 def is_bare_yes_no(tracker: Tracker) -> bool:

@@ -302,6 +302,15 @@ def test_any_first_message_leads_into_the_chat(rasa_servers, services, first, ex
         assert stored(services, person.sender) in (None, [])
 
 
+@pytest.mark.parametrize("typed", ["what does that mean?", "can you explain", "5"])
+def test_a_question_about_the_question_is_not_stored(rasa_servers, services, typed):
+    person, _ = start(rasa_servers)
+    reply = person.say(typed)
+    assert "You said" not in reply and "What makes a good life" in reply  # the question again
+    assert ("no right or wrong answers" in reply) is (typed != "5")
+    assert stored(services, person.sender) == []
+
+
 def test_sound_off_at_the_theme_check_asks_the_check_again(rasa_servers, services):
     person, _ = start(rasa_servers)
     assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")

@@ -617,3 +617,20 @@ def test_a_first_message_that_is_not_hello_leads_into_the_chat(app, action, inte
     assert got == said
     if intent != "stop":
         assert events[-1] == {"event": "followup", "name": "action_listen", "timestamp": None}
+
+
+@pytest.mark.parametrize("text, said", [
+    ("what does that mean?", ["utter_explain_question"]),
+    ("Can you explain", ["utter_explain_question"]),
+    ("huh?", ["utter_explain_question"]),
+    ("5", ["utter_answer_in_words"]),
+    ("?!", ["utter_answer_in_words"]),
+    ("😀", []),  # a picture is an answer
+    ("I do not understand why people are rude", []),
+    ("24/7 support", []),
+])
+def test_a_question_about_the_question_or_a_bare_number_is_not_an_answer(text, said):
+    dispatcher = CollectingDispatcher()
+    result = questions.ValidateAnswerForm().validate_answer_text(text, dispatcher, tracker(), {})
+    assert [m["response"] for m in dispatcher.messages] == said
+    assert result == {"answer_text": None if said else text}
