@@ -96,8 +96,13 @@ class ActionAskAgain(Action):
 
 
 def not_started(tracker: Tracker) -> bool:
-    """True before the chat has begun: no step yet (a first message that was not "hello")."""
-    return tracker.get_slot("stage") is None
+    """True before the chat has begun: no step yet, and nothing said before the latest message
+    (a first message that was not "hello")."""
+    if tracker.get_slot("stage") is not None:
+        return False
+    users = [index for index, event in enumerate(tracker.events) if event.get("event") == "user"]
+    before = tracker.events[:users[-1]] if users else []
+    return not any(event.get("event") == "bot" for event in before)
 
 
 async def welcome_first(dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> List:
