@@ -273,6 +273,7 @@ def after_disclosure(dispatcher, tracker) -> list:
     check ends (so a later "yes" cannot confirm it) and they are asked whether to carry on,
     as after an answer that discloses harm."""
     if tracker.get_slot("stage") not in CHECK_STAGES:
-        return []
+        # Whatever the chat waited for ("Do you want to carry on?", the role ...) comes again.
+        return ask_again(dispatcher, tracker)
     dispatcher.utter_message(response="utter_safeguarding_carry_on")
     return close_check(tracker) + [SlotSet("stage", "safeguard")]

@@ -52,6 +52,10 @@ class ActionMyData(Action):
         else:
             dispatcher.utter_message(response="utter_my_data_no_answers")
         utter_roles(dispatcher, record["participant"])
+        kept = len(record["kept_for_safety_lead"])
+        if kept:  # messages that were not answers, kept because they may tell of harm
+            dispatcher.utter_message(response="utter_my_data_for_lead_one" if kept == 1
+                                     else "utter_my_data_for_lead", count=str(kept))
         if record["contact"]:
             dispatcher.utter_message(response="utter_my_data_contact")
         dispatcher.utter_message(response="utter_my_data_file",

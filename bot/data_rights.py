@@ -14,7 +14,8 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.store import queries, safeguarding_queries
 from bot.store.db import scrub_deleted
-from bot.store.models import Answer, Consent, Contact, Participant, telegram_waiting
+from bot.store.models import (Answer, Consent, Contact, Participant, SafeguardingAlert,
+                              telegram_waiting)
 
 log = logging.getLogger(__name__)
 ERASE_AGAIN_AFTER = (2.0, 10.0)  # Rasa saves a turn after its actions ran: erase once more
@@ -53,6 +54,12 @@ class DataRights:
                         "role": a.role or person.role, "when": a.created_at.isoformat(),
                         "themes": [{"theme": t.theme_id, "source": t.source} for t in a.themes]}
                        for a in queries.answers_for(session, participant=person)]
+            # Messages that were not answers but may tell of harm: kept for the safety lead.
+            for_lead = [{"text": alert.text, "when": alert.created_at.isoformat()}
+                        for alert in session.execute(select(SafeguardingAlert).where(
+                            SafeguardingAlert.participant_id == person.id,
+                            SafeguardingAlert.answer_id.is_(None)).order_by(
+                            SafeguardingAlert.id)).scalars()]
             return {
                 "participant": {"id": person.pseudonym, "role": person.role,
                                 "roles_used": roles_used(answers),
@@ -64,6 +71,7 @@ class DataRights:
                              "when": c.created_at.isoformat()} for c in consents],
                 "contact": {"channel": contact.channel} if contact else None,
                 "answers": answers,
+                "kept_for_safety_lead": for_lead,
             }
 
     def erase(self, sender_id: str, *, actor: str = "participant",

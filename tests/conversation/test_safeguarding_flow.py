@@ -223,3 +223,23 @@ def test_a_disclosure_in_the_last_answer_ends_kindly_without_asking_to_carry_on(
     assert "utter_safeguarding_carry_on" not in said
     assert [e["value"] for e in events if e.get("name") == "stage"] == ["done"]
     assert app.conversation.progress("s1").status == "finished"
+
+
+def test_a_second_disclosure_at_carry_on_is_kept_for_the_lead_and_carry_on_is_asked_again(app):
+    from actions import data_rights
+
+    consented(app)
+    run(welcome.ActionPersonAgrees(), tracker("/affirm", intent="affirm"))
+    words = "my uncle touches me and I do not like it"
+    said, _ = run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    assert said[-1] == "utter_safeguarding_carry_on"
+    more = "and he says he will hurt me if I tell"
+    said, _ = run(control.ActionSafeguarding(), tracker(more, intent="disclose_harm",
+                                                        slots={"stage": "safeguard"}))
+    assert said == CARER_SCRIPT + ["utter_safeguarding_carry_on"]  # the way on, again
+    record = app.data_rights.record("s1")
+    assert [a["text"] for a in record["answers"]] == [words]
+    assert [m["text"] for m in record["kept_for_safety_lead"]] == [more]
+    said, _ = run(data_rights.ActionMyData(), tracker("what do you know about me", intent="my_data",
+                                                      slots={"stage": "safeguard"}))
+    assert "utter_my_data_for_lead_one" in said
