@@ -229,8 +229,10 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         return [SlotSet("slowed_down", True), SlotSet("stage", "add_more")]
     if result.refused == "too_long":
         dispatcher.utter_message(response="utter_too_long")
-        if asked:  # nothing was kept: the same question again, with its Skip button
-            return [SlotSet("stage", "question"), FollowupAction("answer_form")]
+        if asked:  # nothing was kept: the same question again (or "What else ...?")
+            return [SlotSet("stage", "question"),
+                    SlotSet("adding_more", bool(tracker.get_slot("adding_more"))),
+                    FollowupAction("answer_form")]
         dispatcher.utter_message(response="utter_ask_add_more")
         return [SlotSet("stage", "add_more")]
     if result.disclosure is not None:

@@ -296,6 +296,11 @@ def test_a_huge_message_gets_a_clear_reply_and_is_not_stored(app):
     said, events, _ = run(questions.ActionSaveMore(),
                           tracker(text="word " * 3000, slots={"stage": "add_more"}, message_id="huge2"))
     assert said == ["utter_too_long", "utter_ask_add_more"] and slot(events, "stage") == "add_more"
+    # Sent to "What else do you want to tell us?": that is asked again, not the question.
+    said, events, _ = run(questions.ActionSaveAnswer(), tracker(
+        slots={"answer_text": "word " * 3000, "adding_more": True}, message_id="huge3"))
+    assert said == ["utter_too_long"]
+    assert [e["value"] for e in events if e.get("name") == "adding_more"][-1] is True
 
 
 def test_a_new_consent_text_asks_again(app):
