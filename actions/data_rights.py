@@ -113,7 +113,11 @@ class ActionDeleteMyData(Action):
         # shows the chat so far (the web chat) clears it on this sign, Rasa's `custom`.
         if erasure.answers_held:
             # One story: what is held waits for a person to look at it, and the rest is deleted.
-            dispatcher.utter_message(response="utter_deletion_held")
+            if erasure.answers_held == 1:
+                dispatcher.utter_message(response="utter_deletion_held")
+            else:
+                dispatcher.utter_message(response="utter_deletion_held_many",
+                                         count=str(erasure.answers_held))
             dispatcher.utter_message(response="utter_deleted_others" if erasure.answers_deleted
                                      else "utter_deleted_chat", json_message={"erased": True})
         else:

@@ -185,6 +185,9 @@ class ActionSetRole(Action):
 
     async def run(self, dispatcher, tracker, domain):
         role = ROLES.get((tracker.latest_message.get("intent") or {}).get("name"), "self")
+        if role == "self" and tracker.get_slot("stage") == "carer_agree":
+            # "They will answer for themselves": the questions that follow are for them.
+            dispatcher.utter_message(response="utter_they_answer_now")
         services().conversation.set_role(tracker.sender_id, role)
         if role == "on_behalf":
             dispatcher.utter_message(response="utter_ask_person_agrees")

@@ -639,3 +639,27 @@ def test_a_question_about_the_question_or_a_bare_number_is_not_an_answer(text, s
     result = questions.ValidateAnswerForm().validate_answer_text(text, dispatcher, tracker(), {})
     assert [m["response"] for m in dispatcher.messages] == said
     assert result == {"answer_text": None if said else text}
+
+
+def test_they_will_answer_for_themselves_says_the_questions_are_for_them_now(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_on_behalf"))
+    said, events, _ = run(welcome.ActionSetRole(), tracker(intent="role_self", text="/role_self",
+                                                          slots={"stage": "carer_agree"}))
+    assert said == ["utter_they_answer_now"] and slot(events, "stage") == "question"
+    assert app.conversation.progress("s1").role == "self"
+    said, _, _ = run(welcome.ActionSetRole(), tracker(intent="role_self", slots={"stage": "role"}))
+    assert said == []  # answering for themselves from the start: straight to the question
+
+
+def test_several_held_answers_are_counted_when_deleting(app):
+    from actions import data_rights
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    for number, words in enumerate(["my carer hits me", "he locks me in my room at night",
+                                    "she takes my money and I never see it", "I like swimming"]):
+        run(questions.ActionSaveAnswer(), tracker(slots={"answer_text": words},
+                                                  message_id=f"m{number}"))
+    said, _, dispatcher = run(data_rights.ActionDeleteMyData(), tracker(intent="affirm"))
+    assert said == ["utter_deletion_held_many", "utter_deleted_others"]
+    assert dispatcher.messages[0]["count"] == "3"
