@@ -251,8 +251,10 @@ class ActionChooseSound(Action):
     async def run(self, dispatcher, tracker, domain):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         app = services()
-        app.conversation.set_sound(tracker.sender_id, intent in ("sound_on", "affirm"),
-                                   channel=channel_of(tracker))
+        sound_on = intent in ("sound_on", "affirm")
+        app.conversation.set_sound(tracker.sender_id, sound_on, channel=channel_of(tracker))
+        # Say how to change it later; the first message heard out loud says so too.
+        dispatcher.utter_message(response="utter_sound_on" if sound_on else "utter_sound_off")
         utter_introduction(dispatcher, app.engagement)
         return [SlotSet("stage", "consent")]
 

@@ -5,9 +5,10 @@ import dataclasses
 import logging
 import smtplib
 import threading
+import time
 from datetime import timezone
 from email.message import EmailMessage
-from typing import Callable, List, Optional, Protocol, Tuple
+from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 # exported like any other), and if its participant asked for an erasure, that goes ahead.
 RESOLUTIONS = ("reassure", "report", "record", "dismiss")
 ERASED_TEXT = "(deleted at the person's request, after the safeguarding lead's review)"
+# Seconds to wait before trying a route that failed again: about 12 minutes in all. The
+# participant never waits for this (deliver_soon runs it in the background).
+RETRY_DELAYS = (5.0, 20.0, 60.0, 180.0, 480.0)
 # NLU's disclose_harm intent only strengthens a message the detector already finds worrying:
 # a small NLU model is sure about odd short messages too ("and my cakes").
 INTENT_NEEDS_SCORE = 0.2
@@ -76,10 +80,12 @@ class AlertService:
     """Raises alerts inside the caller's transaction and delivers them after it commits."""
 
     def __init__(self, sessions: sessionmaker, routes: List[AlertRoute],
-                 detector: Callable[..., Detection] = detect):
+                 detector: Callable[..., Detection] = detect,
+                 retry_delays: Sequence[float] = RETRY_DELAYS):
         self._sessions = sessions
         self._routes = routes
         self._detect = detector
+        self._retry_delays = tuple(retry_delays)
 
     def assess(self, text: str, intent_confidence: Optional[float] = None) -> Detection:
         """Check one message for a disclosure; NLU's confidence can tip a borderline one."""
@@ -110,23 +116,41 @@ class AlertService:
 
     def deliver(self, alert_id: int, detection: Detection, channel: str,
                 role: Optional[str]) -> Optional[str]:
-        """Send the alert by every route now; returns the error text, if any."""
+        """Send the alert by every route; a route that fails is tried again after each of the
+        retry delays (seconds) while the alert is still open. Returns the last error, if any."""
         if not self._routes:
             error = "no alert route is set up (see engagement.yml safeguarding)"
-        else:
-            errors = []
-            summary = alert_summary(alert_id, detection, channel, role)
-            for route in self._routes:
+            log.error("Safeguarding alert %s not delivered: %s", alert_id, error)
+            with self._sessions.begin() as session:
+                store.mark_delivery(session, alert_id=alert_id, error=error)
+            return error
+        summary = alert_summary(alert_id, detection, channel, role)
+        routes, error = list(self._routes), None
+        for wait in (0.0, *self._retry_delays):
+            if wait:
+                time.sleep(wait)
+                if not self._still_open(alert_id):  # the lead has acted on it already
+                    return error
+            errors, failed = [], []
+            for route in routes:
                 try:
                     route.send(summary)
                 except Exception as exc:  # one route failing must not stop the others
                     errors.append(f"{route.name}: {exc.__class__.__name__}")
+                    failed.append(route)
             error = "; ".join(errors) or None
-        if error:
+            with self._sessions.begin() as session:
+                store.mark_delivery(session, alert_id=alert_id, error=error)
+            if error is None:
+                return None
+            routes = failed  # only the routes that failed are tried again
             log.error("Safeguarding alert %s not delivered: %s", alert_id, error)
-        with self._sessions.begin() as session:
-            store.mark_delivery(session, alert_id=alert_id, error=error)
         return error
+
+    def _still_open(self, alert_id: int) -> bool:
+        with self._sessions() as session:
+            alert = session.get(SafeguardingAlert, alert_id)
+            return alert is not None and alert.status == "open"
 
     def resolve(self, alert_id: int, *, by: str, action: str,
                 note: str) -> Optional[Tuple[str, Optional[int]]]:

@@ -41,8 +41,8 @@ def test_a_new_participant_is_asked_about_sound_first(app):
 
 def test_sound_choice_then_introduction_with_privacy_and_consent(app):
     said, events, _ = run(welcome.ActionChooseSound(), tracker(intent="sound_on"))
-    assert said == ["utter_welcome", "utter_purpose", "utter_remit", "utter_privacy",
-                    "utter_ask_consent"]
+    assert said == ["utter_sound_on", "utter_welcome", "utter_purpose", "utter_remit",
+                    "utter_privacy", "utter_ask_consent"]
     assert slot(events, "stage") == "consent"
     assert app.conversation.sound_preference("s1") is True
 

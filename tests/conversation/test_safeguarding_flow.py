@@ -243,3 +243,36 @@ def test_a_second_disclosure_at_carry_on_is_kept_for_the_lead_and_carry_on_is_as
     said, _ = run(data_rights.ActionMyData(), tracker("what do you know about me", intent="my_data",
                                                       slots={"stage": "safeguard"}))
     assert "utter_my_data_for_lead_one" in said
+
+
+def test_an_alert_that_fails_to_reach_the_lead_is_tried_again(settings):
+    """One error from the Bot API (a 500) must not lose the alert: the route is tried again
+    until it is delivered."""
+    import dataclasses
+
+    from bot.app import alert_routes
+    from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
+
+    api = FakeBotApi().start()
+    try:
+        upgrade(settings.database_url)
+        settings = dataclasses.replace(settings, telegram_bot_token=TOKEN,
+                                       telegram_base_url=api.url)
+        services = build_services(settings)
+        engagement = dataclasses.replace(services.engagement, alert_telegram_chat_id="424242")
+        services.alerts._routes = alert_routes(settings, engagement)
+        services.alerts._retry_delays = (0.2, 0.2, 0.2)
+        api.fail_next("sendMessage", status=500, times=2)
+        use_services(services)
+        consented(services)
+        words = "Staff at my house hit me when I do not eat my dinner"
+        run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+        wait_for_alerts()
+        sent = api.calls_to("sendMessage", chat_id=424242)
+        assert len(sent) == 3  # two failures, then delivered once
+        with services.sessions() as session:
+            alert = session.execute(select(SafeguardingAlert)).scalar_one()
+            assert alert.delivered_at is not None and alert.delivery_error is None
+    finally:
+        use_services(None)
+        api.stop()
