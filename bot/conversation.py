@@ -257,12 +257,15 @@ class ConversationService:
                                leave_out_answer=checking_answer)
 
     def set_updates(self, sender_id: str, wanted: bool) -> bool:
-        """Keep the choice to get news (the transport keeps the address to send it to)."""
+        """Keep the choice to get news (the transport keeps the address to send it to). No
+        news: the address to send it to is deleted, as it is kept only for news."""
         with self._sessions.begin() as session:
             participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
             if participant is None:
                 return False
             participant.wants_updates = wanted
+            if not wanted:
+                queries.forget_contact(session, participant=participant)
             return True
 
     def set_contact(self, sender_id: str, *, channel: str, address: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from typing import List, Optional, Tuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -174,6 +174,11 @@ def count_recent_answers(session: Session, *, participant: Participant, since) -
 def count_answers(session: Session) -> int:
     """How many answers are stored in all."""
     return session.execute(select(func.count(Answer.id))).scalar_one()
+
+
+def forget_contact(session: Session, *, participant: Participant) -> None:
+    """Delete the address kept to message the participant (they want no news now)."""
+    session.execute(delete(Contact).where(Contact.participant_id == participant.id))
 
 
 def set_contact(session: Session, *, participant: Participant, channel: str, address: str) -> None:

@@ -663,3 +663,18 @@ def test_several_held_answers_are_counted_when_deleting(app):
     said, _, dispatcher = run(data_rights.ActionDeleteMyData(), tracker(intent="affirm"))
     assert said == ["utter_deletion_held_many", "utter_deleted_others"]
     assert dispatcher.messages[0]["count"] == "3"
+
+
+def test_no_more_news_forgets_the_address_to_send_it_to(app):
+    from bot.store.models import Contact
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    app.conversation.set_updates("s1", True)
+    app.conversation.set_contact("s1", channel="telegram", address="1002")
+    said, _, _ = run(control.ActionSetUpdates(), tracker(intent="stop_updates", text="/stop_updates",
+                                                         slots={"stage": "done"}))
+    assert said == ["utter_updates_no"]
+    with app.sessions() as session:
+        assert session.execute(select(Contact)).first() is None
+    record = app.data_rights.record("s1")
+    assert record["contact"] is None and record["participant"]["wants_updates"] is False
