@@ -13,6 +13,7 @@ from bot.telegram.state import TelegramState
 
 log = logging.getLogger(__name__)
 Buttons = List[Tuple[str, str]]  # (title, callback data)
+GONE_PER_CHAT = 200  # keyboards taken away that each chat remembers, newest kept
 
 
 class Keyboards:
@@ -30,6 +31,9 @@ class Keyboards:
         self._background = background
         self._live: Dict[int, Dict[int, Buttons]] = {}  # chat id -> message id -> buttons shown
         self._multiple: Dict[int, Dict[int, bool]] = {}  # ... -> a multiple choice when sent
+        # chat id -> messages whose buttons this process took away (pressed, or replaced by a
+        # newer keyboard): a late press on one is stale, even if it was never pressed.
+        self._gone: Dict[int, Dict[int, None]] = {}
 
     async def markup(self, buttons: Sequence[Tuple[str, str]]) -> Optional[InlineKeyboardMarkup]:
         """An inline keyboard for (title, payload) pairs, one button per row for big targets."""
@@ -57,7 +61,10 @@ class Keyboards:
         return message_id in self._live.get(chat_id, {})
 
     def still_shows(self, chat_id: int, message_id: int, data: str) -> bool:
-        """False for a press on a button this process already took away (a late, stale tap)."""
+        """False for a press on a button this process already took away (a late, stale tap,
+        or a tap on an old message whose question was answered by typing)."""
+        if message_id in self._gone.get(chat_id, {}):
+            return False
         if not self.is_live(chat_id, message_id):
             return True  # sent before a restart, or by another process: the store decides
         return any(shown == data for _, shown in self._live[chat_id][message_id])
@@ -86,11 +93,19 @@ class Keyboards:
         """Take away every keyboard still showing in a chat: newer buttons replace them."""
         for message_id in self._live.pop(chat_id, {}):
             self._multiple.get(chat_id, {}).pop(message_id, None)
+            self._remember_gone(chat_id, message_id)
             self._edit(chat_id, message_id, None)
 
     def _forget(self, chat_id: int, message_id: int) -> None:
         self._live.get(chat_id, {}).pop(message_id, None)
         self._multiple.get(chat_id, {}).pop(message_id, None)
+        self._remember_gone(chat_id, message_id)
+
+    def _remember_gone(self, chat_id: int, message_id: int) -> None:
+        gone = self._gone.setdefault(chat_id, {})
+        gone[message_id] = None
+        while len(gone) > GONE_PER_CHAT:  # the oldest first: a chat's recent keyboards suffice
+            del gone[next(iter(gone))]
 
     def _edit(self, chat_id: int, message_id: int, markup: Optional[InlineKeyboardMarkup]) -> None:
         self._background(self._quietly(lambda: self.bot.edit_message_reply_markup(

@@ -424,15 +424,22 @@ def test_typed_words_leave_buttons_until_new_ones_come(fake_api, start_bot, stub
         return [{"text": "Do you want to take part?", "buttons": BUTTONS}] if text == "hi" \
             else [{"text": "You can press a button."}]
 
-    start_bot(stub_settings, rasa=StubRasa(reply), speech=None)
+    rasa = StubRasa(reply)
+    start_bot(stub_settings, rasa=rasa, speech=None)
     val = fake_api.user(1015)
     question = val.ask(lambda: val.say("hi"), "take part")
+    as_first_shown = json.loads(json.dumps(question))
     val.ask(lambda: val.say("what?"), "press a button")
     time.sleep(0.3)
     assert _titles(fake_api.messages[1015][question["message_id"]]) == ["Yes", "No"]
     val.ask(lambda: val.say("hi"), "take part")
     fake_api.wait_for(lambda: not _titles(fake_api.messages[1015][question["message_id"]]), 5,
                       "the old buttons to go")
+    # A press on the old message (a phone that had not redrawn it yet) is not acted on: the
+    # question it asked was answered by typing, and a newer one is showing.
+    val.press("No", as_first_shown)
+    time.sleep(0.8)
+    assert [s["text"] for s in rasa.sent] == ["hi", "what?", "hi"]
 
 
 def test_asking_for_news_keeps_the_chat_id_only_in_the_contacts_table(fake_api, start_bot,
