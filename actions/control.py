@@ -1,13 +1,14 @@
 """Actions that work at every step: stop, start again, repeat, not understood, what happened."""
 from __future__ import annotations
 
+import re
 from typing import Optional, Text
 
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 
 from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
-                            is_command, services, utter_introduction, utter_safeguarding)
+                            is_command, is_short_reply, services, utter_introduction, utter_safeguarding)
 from actions.data_rights import delete_reply
 from actions.questions import save_more
 from actions.themes import (CHECK_STAGES, close_check, is_correction, offer_themes,
@@ -23,6 +24,19 @@ class ActionPause(Action):
 
     async def run(self, dispatcher, tracker, domain):
         app = services()
+        if not sounds_like_stopping(tracker):
+            # NLU read words of an answer as "stop" ("and we get ice cream"): never a pause the
+            # person did not ask for. They are what they would be at this step.
+            if tracker.get_slot("stage") == "add_more":
+                return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
+            if tracker.get_slot("stage") == "question" and tracker.active_loop_name == "answer_form":
+                return [FollowupAction("answer_form")]  # the form takes them as the answer
+            typed = typed_at_theme_step(dispatcher, tracker)
+            if typed is not None:
+                return typed
+            if tracker.get_slot("stage") in CHECK_STAGES:  # a few words: not understood
+                not_understood(dispatcher, tracker)
+                return ask_again(dispatcher, tracker) + [FollowupAction("action_listen")]
         if not_started(tracker) and not app.conversation.progress(tracker.sender_id).consented:
             # "stop" as the very first message: there is nothing kept to talk about.
             dispatcher.utter_message(response="utter_pause_not_started")
@@ -34,6 +48,17 @@ class ActionPause(Action):
         app.conversation.pause(tracker.sender_id)
         dispatcher.utter_message(response="utter_pause")
         return end_form_events(tracker)
+
+
+# Words that say the person wants to stop, even when the rest of the message is long.
+_STOPPING = re.compile(r"\b(?:stop|stopping|pause|break|later|bye|goodbye|go|going|quit|finish|"
+                       r"finished|tired|enough|leave|done|rest|another time|tomorrow)\b", re.I)
+
+
+def sounds_like_stopping(tracker) -> bool:
+    """True for a stop: a button, a short command, or words that say so ("can we stop now")."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    return is_short_reply(tracker, {"stop"}) or bool(_STOPPING.search(text))
 
 
 class ActionStartAgain(Action):

@@ -678,3 +678,26 @@ def test_no_more_news_forgets_the_address_to_send_it_to(app):
         assert session.execute(select(Contact)).first() is None
     record = app.data_rights.record("s1")
     assert record["contact"] is None and record["participant"]["wants_updates"] is False
+
+
+@pytest.mark.parametrize("stage", ["add_more", "theme_check"])
+def test_words_of_an_answer_read_as_stop_are_not_a_pause(app, stage):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, events, _ = run(questions.ActionSaveAnswer(), tracker(
+        slots={"answer_text": "I like going to the park with my dog"}, message_id="m1"))
+    slots = {"stage": stage}
+    if stage == "theme_check":
+        slots.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
+    said, events, _ = run(control.ActionPause(), tracker(
+        intent="stop", text="and we get ice cream", slots=slots, message_id="m2", confidence=0.9))
+    assert "utter_pause" not in said
+    assert _answers(app) == ["I like going to the park with my dog", "and we get ice cream"]
+    assert app.conversation.progress("s1").status != "paused"
+
+
+@pytest.mark.parametrize("text", ["stop", "can we stop now please", "I am tired now, bye"])
+def test_a_stop_in_other_words_still_pauses(app, text):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, _, _ = run(control.ActionPause(), tracker(intent="stop", text=text,
+                                                    slots={"stage": "add_more"}))
+    assert said == ["utter_pause"]
