@@ -12,8 +12,10 @@ from telegram.request import BaseRequest, RequestData
 class AiohttpRequest(BaseRequest):
     """A BaseRequest (PTB's documented extension point) that sends Bot API calls with aiohttp."""
 
-    def __init__(self, connection_pool_size: int = 256, read_timeout: Optional[float] = 5.0,
-                 connect_timeout: Optional[float] = 5.0, media_timeout: Optional[float] = 20.0):
+    # A slow answer is waited for (20 s) before a send is tried again: a message that went out
+    # but whose answer came late would otherwise arrive twice.
+    def __init__(self, connection_pool_size: int = 256, read_timeout: Optional[float] = 20.0,
+                 connect_timeout: Optional[float] = 5.0, media_timeout: Optional[float] = 30.0):
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout

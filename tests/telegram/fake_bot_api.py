@@ -50,6 +50,7 @@ class FakeBotApi:
         self.uploads: Dict[str, bytes] = {}  # file_id -> the bytes uploaded (voice notes, files)
         self.messages: Dict[int, Dict[int, dict]] = {}  # chat id -> message id -> message
         self._failures: Dict[str, List[dict]] = {}
+        self._slow: Dict[str, List[float]] = {}  # method -> seconds to wait before answering
         self._pending: List[dict] = []  # updates not yet fetched (or to be delivered again)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)  # notified whenever a call arrives
@@ -116,6 +117,11 @@ class FakeBotApi:
             self._failures.setdefault(method, []).extend(
                 [None] * after + [{"status": status, "retry_after": retry_after}] * times)
 
+    def slow_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Make the next `times` calls of a method answer only after `seconds`."""
+        with self._lock:
+            self._slow.setdefault(method, []).extend([seconds] * times)
+
     def clear_failures(self, method: str) -> None:
         """Let a method succeed again, whatever failures were still to come."""
         with self._lock:
@@ -173,6 +179,11 @@ class FakeBotApi:
             failure = failures.pop(0) if failures else None
         if failure:
             return self._answer(call, failure["status"], _failure(failure))
+        with self._lock:
+            slow = self._slow.get(method)
+            wait = slow.pop(0) if slow else 0.0
+        if wait:  # the call is carried out, but its answer comes late
+            await asyncio.sleep(wait)
         if method == "getUpdates":
             return self._answer(call, 200, {"ok": True, "result": await self._get_updates(params)})
         handler = getattr(self, "_api_" + method, None)

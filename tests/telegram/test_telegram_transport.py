@@ -170,6 +170,16 @@ class SlowSpeech:
         return self.audio_for(text)
 
 
+def test_a_slow_answer_from_telegram_does_not_send_a_message_twice(fake_api, start_bot,
+                                                                    stub_settings):
+    start_bot(stub_settings, rasa=StubRasa(buttons_reply), speech=None)
+    fake_api.slow_next("sendMessage", 7.0)  # longer than PTB's usual 5 s read timeout
+    ann = fake_api.user(1016)
+    ann.ask(lambda: ann.say("hi"), "take part")
+    time.sleep(1.0)
+    assert len(fake_api.calls_to("sendMessage", chat_id=1016)) == 1
+
+
 def test_voice_notes_follow_the_text_and_upload_once(fake_api, start_bot, stub_settings):
     from bot.speech import build_speech_service
 
