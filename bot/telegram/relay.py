@@ -19,7 +19,7 @@ from bot.rest_client import RasaUnavailable
 from bot.telegram.kept import KeptMessages
 from bot.telegram.outbox import Outbox
 from bot.telegram.render import Outgoing
-from bot.telegram.words import MESSAGE_KEPT, RASA_RESTING, SEND_AGAIN, Wording
+from bot.telegram.words import MESSAGE_KEPT, RASA_RESTING, SEND_AGAIN, TAKING_LONG, Wording
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Relay:
                  store=None, answered: Optional[Callable[[str, str], Optional[List[dict]]]] = None,
                  patience: float = 900.0,
                  first_delay: float = 0.5, max_delay: float = 30.0, typing_after: float = 0.25,
-                 typing_every: float = 4.5):
+                 typing_every: float = 4.5, slow_after: float = 30.0):
         self.rasa = rasa
         self.keep_contact = keep_contact  # (sender, chat id): where to send news later
         # Where messages for Rasa are kept across restarts and crashes (a TelegramState), or None.
@@ -62,6 +62,7 @@ class Relay:
         self.max_delay = max_delay
         self.typing_after = typing_after
         self.typing_every = typing_every
+        self.slow_after = slow_after  # seconds of "typing" before the participant is told why
         self._queues: Dict[int, Deque[Incoming]] = {}
         self._workers: Dict[int, asyncio.Task] = {}
         self._in_flight: Dict[int, Incoming] = {}
@@ -140,7 +141,7 @@ class Relay:
         if item.kept_at is not None:  # patience began when it was first kept, before a restart
             deadline -= max(0.0, time.time() - item.kept_at)
         delay = self.first_delay
-        typing = asyncio.ensure_future(self._typing(item.chat_id))
+        typing = asyncio.ensure_future(self._typing(item.chat_id, item.sender))
         try:
             while True:
                 try:
@@ -168,12 +169,22 @@ class Relay:
         finally:
             typing.cancel()
 
-    async def _typing(self, chat_id: int) -> None:
-        # A reply faster than this needs no "typing", and the request would cost rate budget.
-        await asyncio.sleep(self.typing_after)
-        while True:
-            await self.outbox.show_typing(chat_id)
-            await asyncio.sleep(self.typing_every)
+    async def _typing(self, chat_id: int, sender: str = "") -> None:
+        slow = asyncio.ensure_future(self._tell_if_slow(chat_id, sender))
+        try:
+            # A reply faster than this needs no "typing", and the request would cost rate budget.
+            await asyncio.sleep(self.typing_after)
+            while True:
+                await self.outbox.show_typing(chat_id)
+                await asyncio.sleep(self.typing_every)
+        finally:
+            slow.cancel()
+
+    async def _tell_if_slow(self, chat_id: int, sender: str) -> None:
+        """Rasa is thinking, not resting (asking again could repeat the turn): after a while,
+        say so once, so nobody watches "typing" for minutes without a word."""
+        await asyncio.sleep(self.slow_after)
+        await self.say(chat_id, sender, TAKING_LONG)
 
     async def say(self, chat_id: int, sender: str, *names: str) -> None:
         """Send fixed domain responses, read aloud too when the participant has sound on."""

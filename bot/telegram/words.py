@@ -20,10 +20,11 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
 RASA_RESTING = "utter_server_resting"
 MESSAGE_KEPT = "utter_message_kept"
 SEND_AGAIN = "utter_send_again"
+TAKING_LONG = "utter_taking_long"
 CANNOT_OPEN = "utter_cannot_open_that"
 CANNOT_LISTEN = "utter_cannot_listen_yet"
 CANNOT_SEE_EDITS = "utter_cannot_see_edits"
-FIXED_RESPONSES = (RASA_RESTING, MESSAGE_KEPT, SEND_AGAIN, CANNOT_OPEN, CANNOT_LISTEN,
+FIXED_RESPONSES = (RASA_RESTING, MESSAGE_KEPT, SEND_AGAIN, TAKING_LONG, CANNOT_OPEN, CANNOT_LISTEN,
                    CANNOT_SEE_EDITS) + tuple(described for _, described in COMMANDS.values())
 
 

@@ -108,6 +108,20 @@ def test_typing_shows_while_the_assistant_thinks(fake_api, start_bot, stub_setti
     assert action.params["action"] == "typing"
 
 
+def test_a_very_slow_answer_is_explained_once_and_the_message_sent_once(fake_api, start_bot,
+                                                                         stub_settings,
+                                                                         telegram_domain):
+    rasa = StubRasa(delay=3.0)
+    bot = start_bot(stub_settings, rasa=rasa, speech=None)
+    bot.application.bot_data["relay"].slow_after = 1.0  # 30 s in use
+    ivy = fake_api.user(1017)
+    ivy.ask(lambda: ivy.say("hi"), "You sent")
+    slow = response_text(telegram_domain, "utter_taking_long")
+    texts = [call.params["text"] for call in fake_api.calls_to("sendMessage", chat_id=1017)]
+    assert texts.count(slow) == 1 and texts.index(slow) < len(texts) - 1  # before the reply
+    assert [s["text"] for s in rasa.sent] == ["hi"]  # Rasa is not asked twice
+
+
 @pytest.mark.parametrize("send, reply", [
     ("sticker", "utter_cannot_open_that"), ("photo", "utter_cannot_open_that"),
     ("document", "utter_cannot_open_that"), ("location", "utter_cannot_open_that"),
