@@ -201,9 +201,13 @@ def send_updates(sessions: sessionmaker, engagement: Engagement, wording: Update
             result.resent_unconfirmed = result.earlier_unconfirmed
             session.commit()
         recipients = staff_queries.update_recipients(session)
+        # A dry run with --resend-unconfirmed shows those messages too, as the real run sends them.
+        reopened = {(n.participant_id, n.action_id, n.revision) for n in earlier} \
+            if resend_unconfirmed and dry_run else set()
     try:
         for recipient in recipients:
-            _notify_one(sessions, engagement, wording, notifiers, recipient, result, dry_run, clock)
+            _notify_one(sessions, engagement, wording, notifiers, recipient, result, dry_run, clock,
+                        reopened)
     finally:
         if not dry_run:
             with sessions() as session:
@@ -213,11 +217,15 @@ def send_updates(sessions: sessionmaker, engagement: Engagement, wording: Update
     return result
 
 
-def _notify_one(sessions, engagement, wording, notifiers, recipient, result, dry_run, clock):
-    """Claim, send and confirm the news for one participant."""
+def _notify_one(sessions, engagement, wording, notifiers, recipient, result, dry_run, clock,
+                reopened=frozenset()):
+    """Claim, send and confirm the news for one participant. reopened: (participant, action,
+    revision) claims a dry run counts as not sent (they would be released and sent again)."""
     with sessions() as session:
         summary = summary_for(session, participant_id=recipient.participant_id)
-        done = staff_queries.notified_revisions(session, participant_id=recipient.participant_id)
+        done = {(action_id, revision) for action_id, revision in staff_queries.notified_revisions(
+            session, participant_id=recipient.participant_id)
+            if (recipient.participant_id, action_id, revision) not in reopened}
         news = [action for action in summary.actions if (action.id, action.revision) not in done]
         if not news:
             return

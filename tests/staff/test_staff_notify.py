@@ -138,6 +138,10 @@ def test_unknown_outcome_is_not_sent_twice(sqlite_world, fake_api, telegram_sett
     assert result.stdout.splitlines()[0].startswith(
         "1 update message(s) from an earlier run may not have arrived, and are not sent again.")
     assert [chat for chat, _, _ in sent(fake_api)] == [1002]
+    # The dry run shows what the real run will send again.
+    result = run_notify(settings, update_domain, "--resend-unconfirmed", "--dry-run")
+    assert result.stdout.splitlines()[-1] == "Dry run: 1 message(s) would be sent."
+    assert [chat for chat, _, _ in sent(fake_api)] == [1002]
     result = run_notify(settings, update_domain, "--resend-unconfirmed")
     assert "Sending 1 unconfirmed update message(s) again." in result.stdout
     assert [chat for chat, _, _ in sent(fake_api)] == [1002, 1001]
