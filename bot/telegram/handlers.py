@@ -10,7 +10,7 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
 
 from bot.telegram.relay import Incoming
 from bot.telegram.render import PAYLOAD_KEY_PREFIX
-from bot.telegram.words import CANNOT_LISTEN, CANNOT_OPEN, CANNOT_SEE_EDITS, COMMANDS
+from bot.telegram.words import CANNOT_LISTEN, CANNOT_OPEN, CANNOT_SEE_EDITS, COMMANDS, ONLY_THE_WORDS
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -95,7 +95,8 @@ async def on_something_else(update: Update, context: Context) -> None:
     """Say kindly that photos, stickers, files and places cannot be read; the words of a
     photo's or file's caption ("This is my day centre, I love it") go to the assistant."""
     caption = (update.effective_message.caption or "").strip()
-    if caption:
+    if caption:  # said first: the picture itself was not seen, only its words
+        context.bot_data["relay"].submit(incoming(update, context, fixed_reply=ONLY_THE_WORDS))
         context.bot_data["relay"].submit(incoming(update, context, text=caption))
         return
     context.bot_data["relay"].submit(incoming(update, context, fixed_reply=CANNOT_OPEN))

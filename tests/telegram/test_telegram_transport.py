@@ -142,6 +142,8 @@ def test_the_words_under_a_photo_go_to_the_assistant(fake_api, start_bot, stub_s
     cy.ask(lambda: cy.photo(caption="This is my day centre, I love it"),
            "You sent: This is my day centre, I love it")
     assert [s["text"] for s in rasa.sent] == ["This is my day centre, I love it"]
+    texts = [call.params["text"] for call in fake_api.calls_to("sendMessage", chat_id=1016)]
+    assert texts[0].startswith("I cannot see pictures")  # first: only the words were read
 
 
 def test_an_edited_message_gets_a_kind_reply_and_is_not_sent_again(fake_api, start_bot,
