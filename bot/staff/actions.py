@@ -81,9 +81,11 @@ def update_action(session: Session, *, action_id: int, actor: str, text: Optiona
                   status: Optional[str] = None) -> tuple:
     """Change an action's words or status; a real change bumps its revision.
 
-    Returns the action, whether it changed, and the readability check of its words.
+    Returns the action, whether it changed, and the readability check of its words. The action
+    stays locked until the caller's transaction ends, so updates made at once each get their
+    own revision.
     """
-    action = staff_queries.get_action(session, action_id=action_id)
+    action = staff_queries.get_action(session, action_id=action_id, for_update=True)
     if action is None:
         raise ActionError(f"There is no action with id {action_id}.")
     changes = {}

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import (ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError,
                             OperationalError)
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker:
     """A session factory whose sessions keep loaded objects usable after commit."""
     return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+def lock_for_writing(session: Session) -> None:
+    """On SQLite, take the database's write lock before the transaction reads anything
+    (BEGIN IMMEDIATE), so nothing it reads can change before it writes; SQLite has no row locks.
+
+    On PostgreSQL it does nothing: the caller locks the rows it will change (SELECT ... FOR UPDATE).
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    # The driver opens a transaction only before a write, so one that is open holds the lock.
+    if not connection.connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def hide_password(url: str) -> str:

@@ -9,6 +9,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tupl
 from sqlalchemy import and_, case, delete, false, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from bot.store.db import lock_for_writing
 from bot.store.models import (Answer, AnswerTheme, AuditEntry, Contact, Notification, Participant,
                               StaffAction)
 
@@ -274,9 +275,14 @@ def add_action(session: Session, *, theme_id: str, text: str, status: str) -> St
     return action
 
 
-def get_action(session: Session, *, action_id: int) -> Optional[StaffAction]:
-    """The action with this id, or None."""
-    return session.get(StaffAction, action_id)
+def get_action(session: Session, *, action_id: int,
+               for_update: bool = False) -> Optional[StaffAction]:
+    """The action with this id, or None; for_update: locked until the transaction ends, so two
+    updates at once take turns (call it before anything else in the transaction)."""
+    if not for_update:
+        return session.get(StaffAction, action_id)
+    lock_for_writing(session)
+    return session.get(StaffAction, action_id, with_for_update=True, populate_existing=True)
 
 
 def list_actions(session: Session, *,

@@ -141,3 +141,58 @@ def test_words_of_the_longest_allowed_length_are_kept(sqlite_world):
     assert stored(sqlite_world, 5).text == words
     assert run(sqlite_world, "update", "1", "--text", words).exit_code == 0
     assert stored(sqlite_world, 1).text == words
+
+
+def test_updates_at_the_same_time_each_get_their_own_revision(world):
+    """An update that starts while another holds the action waits for it, then builds on it:
+    no change is lost, each gets its own revision and the audit log says so."""
+    import threading
+
+    from bot.staff.actions import update_action
+
+    first = world.session()
+    update_action(first, action_id=1, text="We put up more lights.", actor="Ann")  # not committed
+
+    def second_update():
+        with world.session() as session:
+            update_action(session, action_id=1, status="done", actor="Bea")
+            session.commit()
+
+    second = threading.Thread(target=second_update)
+    second.start()
+    second.join(timeout=1)
+    assert second.is_alive(), "the second update did not wait for the first"
+    first.commit()
+    first.close()
+    second.join(timeout=30)
+    assert not second.is_alive()
+    action = stored(world, 1)
+    assert (action.text, action.status, action.revision) == \
+        ("We put up more lights.", "done", 3)
+    with world.session() as session:
+        entries = [(e.actor, json.loads(e.detail)) for e in
+                   staff_queries.audit_entries(session, action="action_update")]
+    assert entries == [("Ann", {"action_id": 1, "changed": ["text"], "revision": 2}),
+                       ("Bea", {"action_id": 1, "changed": ["status"], "revision": 3})]
+
+
+def test_six_update_commands_at_once_lose_nothing(world):
+    """Six `coproduce actions update` processes started together each report their own revision."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **world.settings.to_env()}
+    command = [sys.executable, "-m", "bot.cli", "actions", "update", "1", "--by", "Ann", "--text"]
+    runs = [subprocess.Popen([*command, f"We put up {number} more lights."], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for number in range(1, 7)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0] * 6, outputs
+    revisions = sorted(int(out.split("now revision ")[1].split()[0]) for out, _ in outputs)
+    assert revisions == [2, 3, 4, 5, 6, 7]
+    assert stored(world, 1).revision == 7
+    with world.session() as session:
+        audited = [json.loads(e.detail)["revision"]
+                   for e in staff_queries.audit_entries(session, action="action_update")]
+    assert audited == [2, 3, 4, 5, 6, 7]
