@@ -43,6 +43,14 @@ def checked_actor(ctx, param, value):
     return name
 
 
+def checked_note(ctx, param, value):
+    """A --note option: the reason for a decision, kept in the record, so it cannot be blank."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("say what was done or why; it cannot be blank.",
+                                 ctx=ctx, param=param)
+    return value.strip() if value is not None else None
+
+
 def default_actor() -> str:
     """The name of the person at the terminal, for the audit log."""
     try:

@@ -159,7 +159,7 @@ def test_the_assistant_trains_on_when_the_store_is_down_but_the_cli_does_not(tmp
 
 
 @pytest.mark.parametrize("args, message", [
-    (["safeguarding", "resolve", "999", "--by", "Jo", "--note", "n"],
+    (["safeguarding", "resolve", "999", "--by", "Jo", "--action", "record", "--note", "n"],
      "There is no safeguarding alert 999."),
     (["safeguarding", "erase", "999", "--by", "Jo", "--note", "n"],
      "There is no safeguarding alert 999."),

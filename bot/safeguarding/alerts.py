@@ -164,6 +164,8 @@ class AlertService:
             raise ValueError(f"The action must be one of: {', '.join(RESOLUTIONS)}.")
         if not by.strip():
             raise ValueError("Say who looked at the alert with --by.")
+        if not note.strip():
+            raise ValueError("Say what was done with --note.")
         with self._sessions.begin() as session:
             if not store.resolve_alert(session, alert_id=alert_id, by=by, action=action,
                                        note=note):
@@ -194,6 +196,8 @@ class AlertService:
         raises ValueError with one line if it cannot."""
         if not by.strip():
             raise ValueError("Say who decided with --by.")
+        if not note.strip():
+            raise ValueError("Say why the erasure can go ahead with --note.")
         with self._sessions.begin() as session:
             alert = store.get_alert(session, alert_id=alert_id)
             if alert is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import checked_actor
+from bot.cli import checked_actor, checked_note
 
 from bot.safeguarding.detector import Detector, get_detector
 from bot.safeguarding.phrasebook import PhraseBookError
@@ -135,10 +135,10 @@ def list_alerts(ctx: click.Context, include_resolved: bool):
 @click.argument("alert_id", type=int)
 @click.option("--by", "by", required=True, callback=checked_actor, help="Who looked at the alert.")
 @click.option("--action", "action",
-              type=click.Choice(["reassure", "report", "record", "dismiss"]),
-              default="record", show_default=True,
+              type=click.Choice(["reassure", "report", "record", "dismiss"]), required=True,
               help="What was done; dismiss: a false alarm (the answer rejoins the others).")
-@click.option("--note", required=True, help="What was done, in a sentence or two.")
+@click.option("--note", required=True, callback=checked_note,
+              help="What was done, in a sentence or two.")
 @click.pass_context
 def resolve(ctx: click.Context, alert_id: int, by: str, action: str, note: str):
     """Record who looked at an alert and what they did."""
@@ -168,7 +168,8 @@ def resolve(ctx: click.Context, alert_id: int, by: str, action: str, note: str):
 @safeguarding.command("erase")
 @click.argument("alert_id", type=int)
 @click.option("--by", "by", required=True, callback=checked_actor, help="Who decided.")
-@click.option("--note", required=True, help="Why the erasure can go ahead, in a sentence.")
+@click.option("--note", required=True, callback=checked_note,
+              help="Why the erasure can go ahead, in a sentence.")
 @click.pass_context
 def erase(ctx: click.Context, alert_id: int, by: str, note: str):
     """Carry out an erasure the person asked for that waited for your review of this alert."""

@@ -161,7 +161,7 @@ def test_the_lead_lists_and_resolves_alerts_with_an_audit_trail(app, settings):
                          env=env)
     assert done.exit_code == 0, done.output
     missing = runner.invoke(main, base + ["safeguarding", "resolve", "99", "--by", "Sam",
-                                          "--note", "x"], env=env)
+                                          "--action", "record", "--note", "x"], env=env)
     assert missing.exit_code == 1 and "no safeguarding alert 99" in missing.output
     with app.sessions() as session:
         alert = session.execute(select(SafeguardingAlert)).scalar_one()

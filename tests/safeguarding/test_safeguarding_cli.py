@@ -136,6 +136,29 @@ def test_a_second_resolve_is_refused_and_the_first_decision_stands(tmp_path, dat
         engine.dispose()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["resolve", "1", "--by", "Jo", "--action", "record", "--note", ""],
+     "Invalid value for '--note': say what was done or why; it cannot be blank."),
+    (["resolve", "1", "--by", "Jo", "--action", "record", "--note", "  \t "],
+     "Invalid value for '--note': say what was done or why; it cannot be blank."),
+    (["resolve", "1", "--by", "Jo", "--note", "Called her back"],
+     "Missing option '--action'. Choose from:"),
+    (["erase", "1", "--by", "Jo", "--note", " "],
+     "Invalid value for '--note': say what was done or why; it cannot be blank."),
+])
+def test_a_decision_needs_an_action_and_a_note(tmp_path, args, message):
+    """A blank note or no --action is refused, and the alert stays open."""
+    engine, base, env = _alert_store(tmp_path, f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        result = CliRunner(mix_stderr=False).invoke(main, base + ["safeguarding", *args], env=env)
+        assert result.exit_code == 2 and "Traceback" not in result.stderr
+        assert f"Error: {message}" in result.stderr
+        with engine.connect() as connection:
+            assert connection.execute(select(SafeguardingAlert.status)).scalar_one() == "open"
+    finally:
+        engine.dispose()
+
+
 def _flagged_answer(tmp_path, database_url, sender="tg-held"):
     """A participant whose answer was flagged; the services and the CLI's arguments."""
     from bot.app import build_services

@@ -157,7 +157,7 @@ def test_who_did_it_must_fit_the_audit_log(world, by, message):
     from bot.cli import main
 
     for command in (["actions", "add", "--theme", "money", "--text", "We will help."],
-                    ["safeguarding", "resolve", "1", "--note", "ok"],
+                    ["safeguarding", "resolve", "1", "--action", "record", "--note", "ok"],
                     ["purge", "--older-than", "30d", "--dry-run"]):
         other = CliRunner(mix_stderr=False).invoke(
             main, ["--database-url", world.settings.database_url, *command, "--by", by],
