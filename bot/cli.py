@@ -27,6 +27,8 @@ class UserError(click.ClickException):
         click.echo(f"coproduce: {self.format_message()}", err=True)
 
 
+# The id of a stored row (an action, an answer, an alert): the databases' 64-bit integers.
+ROW_ID = click.IntRange(1, 2**63 - 1)
 ACTOR_MAX_CHARS = 100  # the audit log's and the alerts' column for who did it
 
 

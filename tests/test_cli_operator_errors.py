@@ -176,3 +176,30 @@ def test_every_command_group_starts_its_errors_the_same_way(tmp_path, args, mess
         assert len(result.stderr.splitlines()) == 1 and "Error:" not in result.stderr
     else:
         assert_one_line(result, message.replace("{tmp}", str(tmp_path)))
+
+
+ID_COMMANDS = [
+    (["actions", "update", "{id}", "--status", "done"], "There is no action with id {id}."),
+    (["themes", "set", "{id}", "--theme", "purpose"], "There is no answer with id {id}."),
+    (["safeguarding", "resolve", "{id}", "--by", "Jo", "--action", "record", "--note", "n"],
+     "There is no safeguarding alert {id}."),
+    (["safeguarding", "erase", "{id}", "--by", "Jo", "--note", "n"],
+     "There is no safeguarding alert {id}."),
+]
+
+
+@pytest.mark.parametrize("command, missing", ID_COMMANDS,
+                         ids=[" ".join(command[:2]) for command, _ in ID_COMMANDS])
+def test_an_id_too_big_for_the_database_is_refused_clearly(tmp_path, database_url, command,
+                                                           missing):
+    """Every id is 1 to 2**63-1 (click's range error outside it, not an OverflowError); the
+    largest is looked up and not found."""
+    assert run(tmp_path, ["db", "upgrade"], database_url).exit_code == 0
+    for wrong in ("99999999999999999999", str(2**63), "0"):
+        result = run(tmp_path, [arg.replace("{id}", wrong) for arg in command], database_url)
+        assert result.exit_code == 2, (result.stdout, result.stderr)
+        assert f"{wrong} is not in the range 1<=x<=9223372036854775807." in result.stderr
+        assert "Traceback" not in result.stderr
+    largest = str(2**63 - 1)
+    assert_one_line(run(tmp_path, [arg.replace("{id}", largest) for arg in command], database_url),
+                    missing.replace("{id}", largest))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import checked_actor, checked_note
+from bot.cli import ROW_ID, checked_actor, checked_note
 
 from bot.safeguarding.detector import Detector, get_detector
 from bot.safeguarding.phrasebook import PhraseBookError
@@ -132,7 +132,7 @@ def list_alerts(ctx: click.Context, include_resolved: bool):
 
 
 @safeguarding.command("resolve")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--by", "by", required=True, callback=checked_actor, help="Who looked at the alert.")
 @click.option("--action", "action",
               type=click.Choice(["reassure", "report", "record", "dismiss"]), required=True,
@@ -166,7 +166,7 @@ def resolve(ctx: click.Context, alert_id: int, by: str, action: str, note: str):
 
 
 @safeguarding.command("erase")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--by", "by", required=True, callback=checked_actor, help="Who decided.")
 @click.option("--note", required=True, callback=checked_note,
               help="Why the erasure can go ahead, in a sentence.")

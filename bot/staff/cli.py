@@ -12,7 +12,7 @@ from typing import Optional
 
 import click
 
-from bot.cli import by_option
+from bot.cli import ROW_ID, by_option
 from bot.settings import Settings
 from bot.staff.actions import MAX_ACTION_CHARS
 from bot.staff.exports import FORMATS
@@ -227,7 +227,7 @@ def actions_list(ctx: click.Context) -> None:
 
 
 @actions.command("update")
-@click.argument("action_id", type=int)
+@click.argument("action_id", type=ROW_ID)
 @click.option("--text", default=None,
               help=f"New words for the action (at most {MAX_ACTION_CHARS} characters).")
 @click.option("--status", type=click.Choice(ACTION_STATUSES), default=None, help="New status.")

@@ -10,7 +10,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import click
 
-from bot.cli import by_option
+from bot.cli import ROW_ID, by_option
 
 log = logging.getLogger(__name__)
 
@@ -347,7 +347,7 @@ def _review_line(answer, as_json: bool) -> str:
 
 
 @themes.command("set")
-@click.argument("answer_id", type=int)
+@click.argument("answer_id", type=ROW_ID)
 @click.option("--theme", "theme_ids", multiple=True, metavar="ID",
               help="A theme id the answer speaks to; give --theme once for each theme.")
 @click.option("--none", "no_theme", is_flag=True, help="The answer speaks to none of the themes.")
