@@ -8,11 +8,37 @@ from typing import Dict, List
 import yaml
 
 
+class DomainFileError(ValueError):
+    """A domain file that cannot be read: one line naming the file (and the line at fault)."""
+
+
+def read_domain_file(path: Path) -> dict:
+    """The content of one domain file; raise DomainFileError if it is not a YAML mapping."""
+    try:
+        content = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DomainFileError(f"Cannot read the domain file {path}: "
+                              f"{error.strerror or error}.") from None
+    except UnicodeDecodeError:
+        raise DomainFileError(f"The domain file {path} is not UTF-8 text.") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise DomainFileError(f"The domain file {path} is not valid YAML{where}"
+                              f"{f' ({problem})' if problem else ''}.") from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise DomainFileError(f"The domain file {path} is not a Rasa domain (a mapping with "
+                              "responses).")
+    return content
+
+
 @functools.lru_cache(maxsize=8)
 def load_responses(domain_path: Path) -> Dict[str, List[dict]]:
     """Every response in domain.yml: name to its list of variations."""
-    data = yaml.safe_load(Path(domain_path).read_text(encoding="utf-8")) or {}
-    return data.get("responses") or {}
+    return read_domain_file(domain_path).get("responses") or {}
 
 
 def response_text(domain_path: Path, name: str, **values: str) -> str:

@@ -41,6 +41,7 @@ def audio() -> None:
 def warm(domain_path: Optional[Path], language: str, progress: bool) -> None:
     """Render every fixed response in the domain into the audio cache."""
     from bot.speech.warm import warm_domain
+    from bot.wording import DomainFileError
 
     settings = _settings()
     path = domain_path or Path(settings.project_root) / "domain.yml"
@@ -48,7 +49,9 @@ def warm(domain_path: Optional[Path], language: str, progress: bool) -> None:
         raise click.ClickException(f"No domain file at {path}")
     try:
         counts = warm_domain(_service(settings), path, progress=progress, language=language)
-    except (OSError, ValueError) as error:  # yaml errors are ValueErrors
+    except DomainFileError as error:  # it names the file (one of a folder's) and the line
+        raise click.ClickException(str(error)) from None
+    except (OSError, ValueError) as error:
         raise click.ClickException(f"Could not read {path}: {error}") from None
     click.echo(
         f"{counts.texts} texts: {counts.rendered} rendered, {counts.cached} already cached, "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List
 
-import yaml
+from bot.wording import read_domain_file
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,7 @@ def domain_texts(domain_path: Path) -> List[str]:
     """Every distinct response text in a domain file or folder, in order of appearance."""
     seen: dict = {}
     for path in _domain_files(Path(domain_path)):
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        responses = content.get("responses") or {}
+        responses = read_domain_file(path).get("responses") or {}
         for variations in responses.values():
             for variation in variations or []:
                 text = variation.get("text") if isinstance(variation, dict) else None

@@ -274,13 +274,14 @@ def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_p
     from bot.staff.notify import (MissingWording, NotifierUnavailable, OpenedWhenNeeded,
                                   UpdateWording, send_updates)
     from bot.staff.telegram_notifier import TelegramNotifier
+    from bot.wording import DomainFileError
 
     with _services(ctx) as services:
         settings = services.settings
         wording = UpdateWording(domain_path or Path(settings.project_root) / "domain.yml")
         try:
             wording.require()
-        except MissingWording as error:
+        except (MissingWording, DomainFileError) as error:
             raise _user_error(str(error))
         try:
             with contextlib.ExitStack() as stack:

@@ -64,6 +64,28 @@ def test_cli_user_errors_are_one_line(tmp_path):
     assert bad.output.strip().count("\n") == 0 and "COPRODUCE_TTS" in bad.output
 
 
+def test_cli_warm_names_the_broken_domain_file_and_line(tmp_path):
+    """A domain file (or one in a domain folder) that is not YAML is one line, not a traceback."""
+    env = {"COPRODUCE_TTS": "espeak", "COPRODUCE_AUDIO_DIR": str(tmp_path / "audio")}
+    folder = tmp_path / "domain"
+    folder.mkdir()
+    (folder / "good.yml").write_text(DOMAIN)
+    bad = folder / "bad.yml"
+    bad.write_text("responses:\n  utter_x:\n    - text: [\n")
+    for given in (bad, folder):
+        result = CliRunner(mix_stderr=False).invoke(
+            main, ["audio", "warm", "--domain", str(given), "--no-progress"], env=env)
+        assert result.exit_code == 1, result.stderr
+        assert result.stderr == (f"coproduce: The domain file {bad} is not valid YAML at line 4 "
+                                 "(expected the node content, but found '<stream end>').\n")
+    (folder / "list.yml").write_text("- one\n- two\n")
+    bad.unlink()
+    result = CliRunner(mix_stderr=False).invoke(
+        main, ["audio", "warm", "--domain", str(folder), "--no-progress"], env=env)
+    assert result.stderr == (f"coproduce: The domain file {folder / 'list.yml'} is not a Rasa "
+                             "domain (a mapping with responses).\n")
+
+
 def test_play_or_path_without_sound_device_gives_path(make_service, tmp_path, monkeypatch):
     monkeypatch.delenv("PULSE_SERVER", raising=False)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))

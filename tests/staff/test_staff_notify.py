@@ -199,6 +199,20 @@ def test_missing_wording_is_one_line(sqlite_world, fake_api, telegram_settings, 
     assert fake_api.calls_to("sendMessage") == []
 
 
+def test_a_domain_file_that_is_not_yaml_is_one_line(sqlite_world, fake_api, telegram_settings,
+                                                  tmp_path):
+    """A broken --domain file names the file and the line, with no traceback."""
+    domain = tmp_path / "bad.yml"
+    domain.write_text("x: [\n", encoding="utf-8")
+    result = CliRunner(mix_stderr=False).invoke(
+        notify, ["--domain", str(domain), "--dry-run"], obj=telegram_settings(sqlite_world))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"coproduce: The domain file {domain} is not valid YAML at line 2 "
+        "(expected the node content, but found '<stream end>')."]
+    assert fake_api.calls_to("sendMessage") == []
+
+
 def test_update_wording_is_plain(update_domain):
     """Each update response, filled with an everyday action, passes the readability check."""
     responses = yaml.safe_load(update_domain.read_text(encoding="utf-8"))["responses"]
