@@ -73,3 +73,44 @@ def test_db_upgrade_says_what_it_did(database_url):
     assert db_upgrade() == f"The database is already up to date (revision {head})."
     command.downgrade(alembic_config(database_url), "-1")
     assert db_upgrade() == f"Upgraded the database from revision {below} to {head}."
+
+
+def test_upgrades_started_at_once_all_succeed(tmp_path, database_url):
+    """Several `coproduce db upgrade` on a new database take turns: one makes the tables, the
+    others find them made (no 'already exists' or unique-key errors)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COPRODUCE_DATABASE_URL": database_url,
+           "COPRODUCE_VAR_DIR": str(tmp_path), "COPRODUCE_HASH_KEY": "test-key"}
+    runs = [subprocess.Popen([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(5)]
+    outputs = [run.communicate(timeout=180) for run in runs]
+    assert [run.returncode for run in runs] == [0] * 5, outputs
+    said = sorted(out.split(" (revision")[0] for out, _ in outputs)
+    assert said == ["Created the database tables"] + ["The database is already up to date"] * 4
+
+
+def test_a_database_from_an_unknown_version_is_one_clear_line(tmp_path, database_url):
+    from alembic.script import ScriptDirectory
+    from click.testing import CliRunner
+    from sqlalchemy import text
+
+    from bot.cli import main
+    from bot.store.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    result = CliRunner(mix_stderr=False).invoke(
+        main, ["--database-url", database_url, "db", "upgrade"],
+        env={"COPRODUCE_VAR_DIR": str(tmp_path), "COPRODUCE_HASH_KEY": "test-key"})
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "coproduce: The database was made by a newer or different version of Coproduce "
+        f"(revision 9999; this version knows up to {head}). Use that version, or another database."]
