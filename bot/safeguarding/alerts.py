@@ -199,10 +199,15 @@ class AlertService:
         if not note.strip():
             raise ValueError("Say why the erasure can go ahead with --note.")
         with self._sessions.begin() as session:
-            alert = store.get_alert(session, alert_id=alert_id)
+            # Locked, so a second erasure started at the same time waits and then sees this one.
+            alert = store.get_alert(session, alert_id=alert_id, for_update=True)
             if alert is None:
                 raise ValueError(f"There is no safeguarding alert {alert_id}.")
-            person = session.get(Participant, alert.participant_id) if alert.participant_id else None
+            if alert.text == ERASED_TEXT:
+                raise ValueError(f"The erasure for alert {alert_id} was already carried out; "
+                                 "there is nothing more to delete.")
+            person = session.get(Participant, alert.participant_id, with_for_update=True) \
+                if alert.participant_id else None
             if person is None or person.status != "erasure_held":
                 raise ValueError(f"Nobody is waiting for an erasure for alert {alert_id}.")
             if alert.status != "resolved":

@@ -6,6 +6,7 @@ from typing import List, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.store.db import lock_for_writing
 from bot.store.models import AuditEntry, Participant, SafeguardingAlert, utcnow
 
 
@@ -22,9 +23,14 @@ def add_alert(session: Session, *, participant_id: Optional[int], answer_id: Opt
     return alert
 
 
-def get_alert(session: Session, *, alert_id: int) -> Optional[SafeguardingAlert]:
-    """One alert by id, or None."""
-    return session.get(SafeguardingAlert, alert_id)
+def get_alert(session: Session, *, alert_id: int,
+              for_update: bool = False) -> Optional[SafeguardingAlert]:
+    """One alert by id, or None; for_update: locked until the transaction ends, so two decisions
+    on it take turns (call it before anything else in the transaction)."""
+    if not for_update:
+        return session.get(SafeguardingAlert, alert_id)
+    lock_for_writing(session)
+    return session.get(SafeguardingAlert, alert_id, with_for_update=True, populate_existing=True)
 
 
 def list_alerts(session: Session, *, include_resolved: bool = False) -> List[SafeguardingAlert]:

@@ -211,9 +211,50 @@ def test_an_erasure_held_for_the_lead_is_shown_and_carried_out_after_review(tmp_
         assert "safeguarding_erasure" in actions
         again = runner.invoke(main, base + ["safeguarding", "erase", "1", "--by", "Jo",
                                             "--note", "again"], env=env)
-        assert again.exit_code == 1 and "Nobody is waiting for an erasure" in again.stderr
+        assert again.exit_code == 1
+        assert "The erasure for alert 1 was already carried out" in again.stderr
         listed = runner.invoke(main, base + ["safeguarding", "list", "--all"], env=env)
         assert "ERASURE WAITING" not in listed.stdout and "hits" not in listed.stdout
+    finally:
+        services.engine.dispose()
+
+
+def test_two_erasures_at_once_are_carried_out_once(tmp_path, database_url):
+    """A second erasure started while the first is being written waits for it, then says it
+    is done already: one erasure, one audit entry."""
+    import threading
+
+    from sqlalchemy import event
+
+    services, _, _ = _flagged_answer(tmp_path, database_url)
+    try:
+        services.data_rights.erase("tg-held", background=False)
+        services.alerts.resolve(1, by="Jo", action="report", note="Told the council")
+        second = {}
+
+        def erase_again():
+            try:
+                second["deleted"] = services.alerts.finish_erasure(1, by="Kim", note="Me too")
+            except ValueError as error:
+                second["refused"] = str(error)
+
+        racer = threading.Thread(target=erase_again)
+
+        @event.listens_for(services.sessions, "before_commit")
+        def start_the_second_before_the_first_commits(session):
+            if not racer.is_alive() and not second:
+                racer.start()
+                racer.join(timeout=1)  # it must wait for the first erasure's lock
+
+        assert services.alerts.finish_erasure(1, by="Jo", note="Report made") == 1
+        racer.join(timeout=30)
+        assert second == {"refused": "The erasure for alert 1 was already carried out; there "
+                                     "is nothing more to delete."}
+        with services.sessions() as session:
+            erasures = session.execute(select(AuditEntry.actor).where(
+                AuditEntry.action == "safeguarding_erasure")).scalars().all()
+        assert erasures == ["Jo"]
+        assert _answers(services) == ([], [])
     finally:
         services.engine.dispose()
 
