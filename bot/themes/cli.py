@@ -125,6 +125,26 @@ def _model_path(settings, model: Optional[Path]) -> Path:
     return Path(model) if model else Path(settings.themes_model)
 
 
+def _check_model_target(path: Path, *, given: bool) -> None:
+    """Stop with one line if the tagger could not be saved at path: a --model folder that does
+    not exist (not made for it: it may be a typo), a folder in its place, or one we may not
+    write to. The default folder (var/themes) is made if need be."""
+    import tempfile
+
+    folder = path.parent
+    if given and not folder.is_dir():
+        raise click.ClickException(f"The folder {folder} does not exist.")
+    if path.is_dir():
+        raise click.ClickException(f"Cannot write {path}: it is a folder, not an ordinary file. "
+                                   "Choose a file name for --model.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):  # the tagger is saved through a file beside it
+            pass
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {path}: {error.strerror or error}.") from None
+
+
 def _tagger(settings, model: Optional[Path]):
     from bot.themes.encoder import EncoderUnavailable
     from bot.themes.examples import ExamplesError
@@ -272,6 +292,7 @@ def train(model: Optional[Path], examples_path: Optional[Path]) -> None:
 
     settings = _settings()
     path = _model_path(settings, model)
+    _check_model_target(path, given=model is not None)  # before minutes of training, not after
     if examples_path is not None:
         _read_labelled(examples_path)  # a bad line stops here, before the store is read
     extra = list(extra_examples(settings))

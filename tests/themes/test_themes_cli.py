@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -332,3 +333,20 @@ def test_train_of_the_assistants_model_tags_stored_answers_again(store, tmp_path
     assert retagged != [("friends", "auto", 0.6), ("purpose", "auto", 0.8)]
     assert all(source == "auto" for _, source, _ in retagged)
     assert tags(store, "a5") == [("friends", "staff", None)]
+
+
+def test_train_checks_where_it_will_save_before_training(var_dir, tmp_path):
+    """A --model folder that does not exist, a folder given as the file, or one that cannot be
+    written to stops train at once, before any training, and makes no folder."""
+    missing = tmp_path / "nonexistent" / "dir" / "t.npz"
+    for model, message in [
+            (missing, f"The folder {missing.parent} does not exist."),
+            (tmp_path, f"Cannot write {tmp_path}: it is a folder, not an ordinary file. "
+                       "Choose a file name for --model."),
+            (Path("/proc/t.npz"), "Cannot write /proc/t.npz: ")]:
+        result = run(var_dir, ["train", "--model", str(model)])
+        assert result.exit_code == 1, (result.stdout, result.stderr)
+        assert result.stderr.startswith(f"Error: {message}"), result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+        assert "Training" not in result.stdout
+    assert not (tmp_path / "nonexistent").exists()
