@@ -82,32 +82,71 @@ def parse_moment(value: Optional[str], option: str, *,
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="File format (default: from the --out file's ending).")
 # export_target refuses a folder (and devices, pipes) with one clear line, not click's usage error
-@click.option("--out", required=True, type=click.Path(path_type=Path), metavar="FILE",
-              help="The file to write.")
-@click.option("--theme", "theme_id", default=None, help="Only answers with this theme id.")
-@click.option("--question", "question_id", default=None, help="Only answers to this question id.")
+@click.option("--out", required=True, type=click.Path(allow_dash=True), metavar="FILE",
+              help="The file to write; - for standard output (csv and json).")
+@click.option("--theme", "theme_ids", multiple=True, metavar="ID",
+              help="Only answers with this theme id (give it again for answers with any of "
+                   "several).")
+@click.option("--question", "question_ids", multiple=True, metavar="ID",
+              help="Only answers to this question id (give it again for any of several).")
 @click.option("--since", default=None, help="Only answers from this date or time (UTC).")
 @click.option("--until", default=None, help="Only answers up to this date (whole day) or time.")
 @click.option("--include-flagged", is_flag=True,
               help="Also export answers flagged for safeguarding (left out by default).")
 @by_option
 @click.pass_context
-def export(ctx: click.Context, fmt, out: Path, theme_id, question_id, since, until,
+def export(ctx: click.Context, fmt, out: str, theme_ids, question_ids, since, until,
            include_flagged: bool, actor: str) -> None:
     """Export answers word for word, one row per answer, to CSV, XLSX or JSON."""
-    from bot.staff.exports import ExportTargetError, export_answers, export_target
+    from bot.staff.exports import (STANDARD_OUTPUT, STREAM_FORMATS, ExportTargetError,
+                                   export_answers)
     from bot.store.staff_queries import AnswerFilter, count_export
 
-    fmt = fmt or out.suffix.lower().lstrip(".")
+    path = None if out == "-" else _export_path(Path(out))
+    fmt = fmt or (path.suffix.lower().lstrip(".") if path else "")
+    if path is None and fmt not in STREAM_FORMATS:
+        raise _user_error(f"Only {' or '.join(STREAM_FORMATS)} can go to standard output (--out -)"
+                          f"; choose one with --format, or give --out a file name"
+                          f"{' for an xlsx file' if fmt == 'xlsx' else ''}.")
     if fmt not in FORMATS:
         raise _user_error(f"Choose a format with --format ({', '.join(FORMATS)}), or end the "
                           "--out file name with one of them.")
-    answer_filter = AnswerFilter(theme_id=theme_id, question_id=question_id,
+    answer_filter = AnswerFilter(theme_ids=tuple(dict.fromkeys(theme_ids)),
+                                 question_ids=tuple(dict.fromkeys(question_ids)),
                                  since=parse_moment(since, "--since"),
                                  until=parse_moment(until, "--until", end_of_day=True),
                                  include_flagged=include_flagged)
     if answer_filter.since and answer_filter.until and answer_filter.since > answer_filter.until:
         raise _user_error("--since is after --until, so nothing would be exported.")
+    where = path or STANDARD_OUTPUT
+    with _services(ctx) as services:
+        engagement = services.engagement
+        _check_known(answer_filter.theme_ids, engagement.themes, engagement.theme_by_id, "theme")
+        _check_known(answer_filter.question_ids, engagement.questions,
+                     engagement.question_by_id, "question")
+        with services.sessions() as session, _progress_bar(session, answer_filter,
+                                                           count_export) as progress:
+            try:
+                result = export_answers(session, engagement, fmt=fmt, out=path,
+                                        answer_filter=answer_filter, actor=actor,
+                                        progress=progress,
+                                        stream=None if path else click.get_binary_stream("stdout"))
+            except ExportTargetError as error:  # it changed while the answers were read
+                raise _user_error(str(error))
+            except OSError as error:
+                raise _user_error(f"Could not write {where}: {error.strerror or error}.")
+            session.commit()
+    # With the answers on standard output, what is said about them goes to standard error.
+    click.echo(f"Exported {counted(result.rows, 'answer')} to {where}.", err=path is None)
+    if include_flagged:
+        click.echo(f"This {'file' if path else 'export'} includes answers flagged for "
+                   "safeguarding. Keep it safe.", err=path is None)
+
+
+def _export_path(out: Path) -> Path:
+    """The --out file, checked: its folder exists, and it is not a folder, device or pipe."""
+    from bot.staff.exports import ExportTargetError, export_target
+
     if not out.parent.is_dir():
         raise _user_error(f"The folder {out.parent} does not exist.")
     try:
@@ -116,28 +155,16 @@ def export(ctx: click.Context, fmt, out: Path, theme_id, question_id, since, unt
         raise _user_error(str(error))
     if not target.parent.is_dir():
         raise _user_error(f"{out} points to {target}, whose folder does not exist.")
-    with _services(ctx) as services:
-        engagement = services.engagement
-        if theme_id is not None and engagement.theme_by_id(theme_id) is None:
-            raise _user_error(f"Unknown theme id {theme_id!r}. The themes are: "
-                              f"{', '.join(t.id for t in engagement.themes)}.")
-        if question_id is not None and engagement.question_by_id(question_id) is None:
-            raise _user_error(f"Unknown question id {question_id!r}. The questions are: "
-                              f"{', '.join(q.id for q in engagement.questions)}.")
-        with services.sessions() as session, _progress_bar(session, answer_filter,
-                                                           count_export) as progress:
-            try:
-                result = export_answers(session, engagement, fmt=fmt, out=out,
-                                        answer_filter=answer_filter, actor=actor,
-                                        progress=progress)
-            except ExportTargetError as error:  # it changed while the answers were read
-                raise _user_error(str(error))
-            except OSError as error:
-                raise _user_error(f"Could not write {out}: {error.strerror or error}.")
-            session.commit()
-    click.echo(f"Exported {counted(result.rows, 'answer')} to {out}.")
-    if include_flagged:
-        click.echo("This file includes answers flagged for safeguarding. Keep it safe.")
+    return out
+
+
+def _check_known(ids, known, lookup, kind: str) -> None:
+    """Stop with one line naming the ids the engagement does not have, and the ones it has."""
+    unknown = [repr(item) for item in ids if lookup(item) is None]
+    if unknown:
+        raise _user_error(f"Unknown {kind} id{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(unknown)}. The {kind}s are: "
+                          f"{', '.join(item.id for item in known)}.")
 
 
 @contextlib.contextmanager
@@ -157,27 +184,34 @@ def _progress_bar(session, answer_filter, count_export):
 
 # ---- report ---------------------------------------------------------------------------------
 @click.command("report")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The HTML file to write.")
+@click.option("--out", required=True, type=click.Path(allow_dash=True), metavar="FILE",
+              help="The HTML file to write; - for standard output.")
 @click.option("--easy-read", is_flag=True, help="The Easy Read version, for participants.")
 @by_option
 @click.pass_context
-def report(ctx: click.Context, out: Path, easy_read: bool, actor: str) -> None:
+def report(ctx: click.Context, out: str, easy_read: bool, actor: str) -> None:
     """Write the report as one HTML file you can email (charts and tables, no links needed)."""
+    from bot.staff.exports import STANDARD_OUTPUT
     from bot.staff.report import write_report
 
-    if not out.parent.is_dir():
-        raise _user_error(f"The folder {out.parent} does not exist.")
+    path = None if out == "-" else Path(out)
+    if path is not None and not path.parent.is_dir():
+        raise _user_error(f"The folder {path.parent} does not exist.")
+    if path is not None and path.is_dir():
+        raise _user_error(f"Cannot write {path}: it is a folder, not an ordinary file. "
+                          "Choose a file name for --out.")
+    where = path or STANDARD_OUTPUT
     with _services(ctx) as services, services.sessions() as session:
         try:
-            data = write_report(session, services.engagement, out=out, actor=actor,
-                                easy_read=easy_read)
+            data = write_report(session, services.engagement, out=path, actor=actor,
+                                easy_read=easy_read,
+                                stream=None if path else click.get_binary_stream("stdout"))
         except OSError as error:
-            raise _user_error(f"Could not write {out}: {error.strerror or error}.")
+            raise _user_error(f"Could not write {where}: {error.strerror or error}.")
         session.commit()
     kind = "Easy Read report" if easy_read else "report"
-    click.echo(f"Wrote the {kind} to {out}: {counted(data.people, 'person', 'people')}, "
-               f"{counted(data.answers, 'answer')}.")
+    click.echo(f"Wrote the {kind} to {where}: {counted(data.people, 'person', 'people')}, "
+               f"{counted(data.answers, 'answer')}.", err=path is None)
 
 
 # ---- you said, we did -----------------------------------------------------------------------

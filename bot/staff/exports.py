@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import logging
 import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import BinaryIO, Callable, Dict, List, Optional, TextIO
 
 from sqlalchemy.orm import Session
 
@@ -96,7 +97,7 @@ def _kind_of(mode: int) -> str:
 class ExportResult:
     """What an export wrote."""
 
-    path: Path
+    path: Optional[Path]  # None: standard output
     format: str
     rows: int
     answer_filter: AnswerFilter
@@ -153,12 +154,30 @@ class _Writer:
         raise NotImplementedError
 
 
+def _open_text(path: Optional[Path], stream: Optional[BinaryIO], **options) -> TextIO:
+    """A text file to write: the file at path, or the binary stream (left open) if given."""
+    if stream is None:
+        return open(path, "w", **options)
+    return io.TextIOWrapper(stream, **options)
+
+
+def _close_text(file: TextIO, stream: Optional[BinaryIO]) -> None:
+    """Close what _open_text opened; a stream given to it is flushed and left open."""
+    if stream is None:
+        file.close()
+    else:
+        file.flush()
+        file.detach()
+
+
 class _CsvWriter(_Writer):
     """CSV in UTF-8 with a byte order mark, so spreadsheets read the words correctly."""
 
-    def __init__(self, path: Path, engagement: Engagement, *, flag_column: bool = False):
+    def __init__(self, path: Optional[Path], engagement: Engagement, *, flag_column: bool = False,
+                 stream: Optional[BinaryIO] = None):
         super().__init__(path, engagement, flag_column=flag_column)
-        self._file = open(path, "w", newline="", encoding="utf-8-sig")
+        self._stream = stream
+        self._file = _open_text(path, stream, newline="", encoding="utf-8-sig")
         self._csv = csv.writer(self._file)
         self._csv.writerow(self.headers)
 
@@ -168,15 +187,17 @@ class _CsvWriter(_Writer):
                             for value in self.values(row)])
 
     def close(self, counts: Counts) -> None:
-        self._file.close()
+        _close_text(self._file, self._stream)
 
 
 class _JsonWriter(_Writer):
     """A JSON array of answer objects, written one object at a time; text kept exactly."""
 
-    def __init__(self, path: Path, engagement: Engagement, *, flag_column: bool = False):
+    def __init__(self, path: Optional[Path], engagement: Engagement, *, flag_column: bool = False,
+                 stream: Optional[BinaryIO] = None):
         super().__init__(path, engagement, flag_column=flag_column)
-        self._file = open(path, "w", encoding="utf-8")
+        self._stream = stream
+        self._file = _open_text(path, stream, encoding="utf-8")
         self._file.write("[")
         self._first = True
 
@@ -196,7 +217,7 @@ class _JsonWriter(_Writer):
 
     def close(self, counts: Counts) -> None:
         self._file.write("\n]\n" if not self._first else "]\n")
-        self._file.close()
+        _close_text(self._file, self._stream)
 
 
 class _XlsxWriter(_Writer):
@@ -297,51 +318,71 @@ def _write_table(sheet, top: int, title: str, columns: List[str], themes: List[t
 
 
 _WRITERS = {"csv": _CsvWriter, "json": _JsonWriter, "xlsx": _XlsxWriter}
+STREAM_FORMATS = ("csv", "json")  # an XLSX file is a zip archive: only ever a file
+STANDARD_OUTPUT = "standard output"
 
 
-def export_answers(session: Session, engagement: Engagement, *, fmt: str, out: Path,
+def export_answers(session: Session, engagement: Engagement, *, fmt: str, out: Optional[Path],
                    answer_filter: AnswerFilter, actor: str,
-                   progress: Optional[Callable[[int], None]] = None) -> ExportResult:
+                   progress: Optional[Callable[[int], None]] = None,
+                   stream: Optional[BinaryIO] = None) -> ExportResult:
     """Write the filtered answers to `out` and add an audit entry; the caller commits.
 
     The file appears only when complete (written beside it, then renamed), so a failed export
     leaves nothing half-written behind. A symbolic link is followed, so the file it points to
     is the one replaced; anything but an ordinary file raises ExportTargetError.
+    out None: CSV or JSON goes to the binary stream (standard output) as it is read.
     """
     if fmt not in _WRITERS:
         raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    out = export_target(Path(out))
-    staff_queries.begin_snapshot(session)
-    # mkstemp makes the file readable by its owner only, which suits answers kept word for word
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part",
-                                         dir=str(out.parent))
-    counts = Counts()
-    try:
-        os.close(handle)
-        writer = _WRITERS[fmt](Path(temporary), engagement,
-                               flag_column=answer_filter.include_flagged)
-        for batch in staff_queries.export_batches(session, answer_filter=answer_filter):
-            for row in batch:
-                writer.write(row)
-            if writer.needs_counts:
-                for row in batch:
-                    counts.add(row)
-            else:
-                counts.rows += len(batch)
-            if progress is not None:
-                progress(len(batch))
-        writer.close(counts)
-        export_target(out)  # still an ordinary file (or none) just before replacing it
-        os.replace(temporary, out)
-    except BaseException:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
-        raise
+    if out is None:
+        if fmt not in STREAM_FORMATS:
+            raise ValueError(f"An {fmt} export cannot go to {STANDARD_OUTPUT}.")
+        staff_queries.begin_snapshot(session)
+        writer = _WRITERS[fmt](None, engagement, flag_column=answer_filter.include_flagged,
+                               stream=stream)
+        counts = _write_rows(session, writer, answer_filter, progress)
+    else:
+        out = export_target(Path(out))
+        staff_queries.begin_snapshot(session)
+        # mkstemp makes the file readable by its owner only, which suits answers kept word for
+        # word
+        handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part",
+                                             dir=str(out.parent))
+        try:
+            os.close(handle)
+            writer = _WRITERS[fmt](Path(temporary), engagement,
+                                   flag_column=answer_filter.include_flagged)
+            counts = _write_rows(session, writer, answer_filter, progress)
+            export_target(out)  # still an ordinary file (or none) just before replacing it
+            os.replace(temporary, out)
+        except BaseException:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+            raise
     staff_queries.add_audit(session, actor=actor, action="export", detail={
-        "format": fmt, "file": out.name, "rows": counts.rows,
+        "format": fmt, "file": out.name if out else STANDARD_OUTPUT, "rows": counts.rows,
         "filters": describe_filter(answer_filter)})
-    log.info("Exported %d answers to %s", counts.rows, out)
+    log.info("Exported %d answers to %s", counts.rows, out or STANDARD_OUTPUT)
     return ExportResult(out, fmt, counts.rows, answer_filter)
+
+
+def _write_rows(session: Session, writer: _Writer, answer_filter: AnswerFilter,
+                progress: Optional[Callable[[int], None]]) -> Counts:
+    """Write every filtered answer, batch by batch, then close the writer; return the counts."""
+    counts = Counts()
+    for batch in staff_queries.export_batches(session, answer_filter=answer_filter):
+        for row in batch:
+            writer.write(row)
+        if writer.needs_counts:
+            for row in batch:
+                counts.add(row)
+        else:
+            counts.rows += len(batch)
+        if progress is not None:
+            progress(len(batch))
+    writer.close(counts)
+    return counts
 
 
 def _iso_or_none(moment) -> Optional[str]:
@@ -351,7 +392,8 @@ def _iso_or_none(moment) -> Optional[str]:
 def describe_filter(answer_filter: AnswerFilter) -> dict:
     """The filter as plain values for the audit log."""
     return {
-        "theme": answer_filter.theme_id, "question": answer_filter.question_id,
+        "theme": ", ".join(answer_filter.theme_ids) or None,
+        "question": ", ".join(answer_filter.question_ids) or None,
         "since": _iso_or_none(answer_filter.since), "until": _iso_or_none(answer_filter.until),
         "include_flagged": answer_filter.include_flagged,
     }

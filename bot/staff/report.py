@@ -5,7 +5,7 @@ import dataclasses
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import BinaryIO, Dict, List, Optional, Tuple
 
 from sqlalchemy.orm import Session
 
@@ -122,12 +122,18 @@ def render_report(data: ReportData, *, easy_read: bool = False) -> str:
     return template.render(data=data, bar_rows=bar_rows, as_sentence=as_sentence)
 
 
-def write_report(session: Session, engagement: Engagement, *, out: Path, actor: str,
-                 easy_read: bool = False) -> ReportData:
-    """Collect, render and write the report, and add an audit entry; the caller commits."""
+def write_report(session: Session, engagement: Engagement, *, out: Optional[Path], actor: str,
+                 easy_read: bool = False, stream: Optional[BinaryIO] = None) -> ReportData:
+    """Collect, render and write the report (out None: to the binary stream, such as standard
+    output), and add an audit entry; the caller commits."""
     data = collect_report(session, engagement)
-    Path(out).write_text(render_report(data, easy_read=easy_read), encoding="utf-8")
+    page = render_report(data, easy_read=easy_read)
+    if out is None:
+        stream.write(page.encode("utf-8"))
+        stream.flush()
+    else:
+        Path(out).write_text(page, encoding="utf-8")
     staff_queries.add_audit(session, actor=actor, action="report", detail={
-        "file": Path(out).name, "easy_read": easy_read, "people": data.people,
-        "answers": data.answers})
+        "file": Path(out).name if out else "standard output", "easy_read": easy_read,
+        "people": data.people, "answers": data.answers})
     return data

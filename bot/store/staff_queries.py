@@ -36,10 +36,10 @@ def _is_effective(tag) -> object:
     return or_(tag.source.in_(HUMAN_SOURCES), and_(tag.source == "auto", ~has_human_tag))
 
 
-def _has_theme(theme_id: str) -> object:
-    """SQL: the answer in the outer query has this theme."""
+def _has_theme(theme_ids: Sequence[str]) -> object:
+    """SQL: the answer in the outer query has one of these themes."""
     tag = aliased(AnswerTheme)
-    return select(tag.id).where(tag.answer_id == Answer.id, tag.theme_id == theme_id,
+    return select(tag.id).where(tag.answer_id == Answer.id, tag.theme_id.in_(list(theme_ids)),
                                 _is_effective(tag)).exists()
 
 
@@ -55,10 +55,11 @@ def as_utc(moment: Optional[datetime]) -> Optional[datetime]:
 # ---- exports --------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class AnswerFilter:
-    """Which answers an export covers; times are inclusive bounds in UTC."""
+    """Which answers an export covers (with any of the themes, to any of the questions, if
+    given); times are inclusive bounds in UTC."""
 
-    theme_id: Optional[str] = None
-    question_id: Optional[str] = None
+    theme_ids: Tuple[str, ...] = ()
+    question_ids: Tuple[str, ...] = ()
     since: Optional[datetime] = None
     until: Optional[datetime] = None
     include_flagged: bool = False
@@ -89,14 +90,14 @@ def _conditions(answer_filter: AnswerFilter) -> list:
     conditions = []
     if not answer_filter.include_flagged:
         conditions.append(Answer.flagged == false())
-    if answer_filter.question_id is not None:
-        conditions.append(Answer.question_id == answer_filter.question_id)
+    if answer_filter.question_ids:
+        conditions.append(Answer.question_id.in_(list(answer_filter.question_ids)))
     if answer_filter.since is not None:
         conditions.append(Answer.created_at >= as_utc(answer_filter.since))
     if answer_filter.until is not None:
         conditions.append(Answer.created_at <= as_utc(answer_filter.until))
-    if answer_filter.theme_id is not None:
-        conditions.append(_has_theme(answer_filter.theme_id))
+    if answer_filter.theme_ids:
+        conditions.append(_has_theme(answer_filter.theme_ids))
     return conditions
 
 

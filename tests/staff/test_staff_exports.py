@@ -72,6 +72,10 @@ FILTERS = [
      ["a3", "a4", "a5", "a6"]),
     (["--since", "2025-03-06T09:00:00+01:00"], ["a5", "a6", "a8", "a9"]),
     (["--theme", "purpose", "--question", "good_life", "--since", "2025-03-02"], ["a6", "a8"]),
+    # several of one filter: answers with any of them
+    (["--theme", "being_safe", "--theme", "friends"], ["a1", "a2", "a3", "a5"]),
+    (["--question", "what_helps", "--question", "good_life"], ALL),
+    (["--theme", "money", "--theme", "friends", "--question", "good_life"], ["a1", "a5"]),
 ]
 
 
@@ -411,3 +415,50 @@ def test_database_not_ready_is_one_line(tmp_path):
     assert result.stderr.startswith("coproduce: The database could not do that (no such table")
     assert result.stderr.rstrip().endswith("Run `coproduce db upgrade`.")
     assert not [path for path in tmp_path.iterdir() if "a.csv" in path.name]  # no part file
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_out_dash_writes_to_standard_output(sqlite_world, tmp_path, monkeypatch, fmt):
+    """--out - writes the export to standard output (what is said about it to standard error),
+    and no file called '-'."""
+    monkeypatch.chdir(tmp_path)
+    result = run_export(sqlite_world, "--format", fmt, "--out", "-", "--include-flagged")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "Exported 9 answers to standard output.",
+        "This export includes answers flagged for safeguarding. Keep it safe."]
+    if fmt == "csv":
+        assert result.stdout_bytes.startswith("\ufeffParticipant,Role,".encode("utf-8"))
+        rows = list(csv.reader(result.stdout_bytes.decode("utf-8-sig").splitlines()))
+        assert [row[0] for row in rows[1:]] == [ROWS[key][0] for key in sorted(ROWS)]
+    else:
+        assert [record["answer"] for record in json.loads(result.stdout_bytes)] == \
+            [ROWS[key][4] for key in sorted(ROWS)]
+    assert not (tmp_path / "-").exists()
+    with sqlite_world.session() as session:
+        entry = staff_queries.audit_entries(session, action="export")[0]
+    assert json.loads(entry.detail)["file"] == "standard output"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--out", "-", "--format", "xlsx"],
+     "coproduce: Only csv or json can go to standard output (--out -); choose one with "
+     "--format, or give --out a file name for an xlsx file."),
+    (["--out", "-"], "coproduce: Only csv or json can go to standard output (--out -); choose "
+                     "one with --format, or give --out a file name."),
+    (["--out", "{tmp}"], "coproduce: Cannot write {tmp}: it is a folder, not an ordinary file. "
+                         "Choose a file name for --out."),
+    (["--out", "{tmp}/x.csv", "--theme", "nope", "--theme", "being_safe", "--theme", "zip"],
+     "coproduce: Unknown theme ids 'nope', 'zip'. The themes are: being_safe, purpose, "
+     "friends, money."),
+])
+def test_where_the_export_cannot_go_is_one_line(sqlite_world, tmp_path, monkeypatch, args,
+                                                message):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(mix_stderr=False).invoke(
+        export, [arg.replace("{tmp}", str(tmp_path)) for arg in args], obj=sqlite_world.settings)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [message.replace("{tmp}", str(tmp_path))]
+    assert result.stdout == "" and not (tmp_path / "-").exists()
+    with sqlite_world.session() as session:
+        assert staff_queries.audit_entries(session) == []

@@ -292,3 +292,20 @@ def test_command_counts_read_correctly_for_one(sqlite_world, tmp_path):
         assert "1 people" not in result.stdout and "1 answers" not in result.stdout
         texts = [text for _, _, text in parse_html(html).blocks]
         assert not any("1 people" in text or "1 answers" in text for text in texts)
+
+
+def test_report_to_standard_output_or_a_folder(sqlite_world, tmp_path, monkeypatch):
+    """--out - writes the page to standard output (the summary line to standard error); a
+    folder given as --out is one clear line."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(mix_stderr=False).invoke(report, ["--out", "-", "--by", "tester"],
+                                                obj=sqlite_world.settings)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.lstrip().lower().startswith("<!doctype html>")
+    assert result.stderr.startswith("Wrote the report to standard output: ")
+    assert not (tmp_path / "-").exists()
+    folder = CliRunner(mix_stderr=False).invoke(report, ["--out", str(tmp_path)],
+                                                obj=sqlite_world.settings)
+    assert folder.exit_code == 1
+    assert folder.stderr == (f"coproduce: Cannot write {tmp_path}: it is a folder, not an "
+                             "ordinary file. Choose a file name for --out.\n")
