@@ -127,6 +127,11 @@ def operator_problem(error: BaseException,
     return UserError(message)
 
 
+def counted(number: int, singular: str, plural: str = "") -> str:
+    """A count with its noun in the right form: "1 person", "2 people", "0 answers"."""
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
 def decode_line(raw: bytes, number: int, where: str = "line") -> str:
     """One line of input as text (a byte-order mark on line 1 is dropped); raise a ClickException
     naming the line if it is not UTF-8."""
@@ -395,9 +400,15 @@ def purge(settings: Settings, older_than, dry_run: bool, actor) -> None:
         timedelta(days=days), dry_run=dry_run, actor=actor or getpass.getuser(),
         delete_old_events=lambda cutoff, dry: delete_older_than(events_engine, cutoff, dry))
     verb = "Would remove" if dry_run else "Removed"
-    click.echo(f"{verb}: {result.participants} participants, {result.answers_deleted} answers, "
-               f"{result.events} chat events older than {days} days. "
-               f"Kept for the safeguarding lead: {result.answers_held} answers.")
+    click.echo(f"{verb}: {counted(result.participants, 'participant')}, "
+               f"{counted(result.answers_deleted, 'answer')}, "
+               f"{counted(result.events, 'chat event')} older than {days} days.")
+    if result.participants_held:
+        kept = "Would keep" if dry_run else "Kept"
+        click.echo(f"{kept} for the safeguarding lead: {counted(result.answers_held, 'answer')} "
+                   f"from {counted(result.participants_held, 'participant')} (the rest of their "
+                   f"data {'would go' if dry_run else 'is gone'}; see `coproduce safeguarding "
+                   "list`).")
 
 
 def _days(text: str) -> int:

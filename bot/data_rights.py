@@ -14,8 +14,8 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.store import queries, safeguarding_queries
 from bot.store.db import scrub_deleted
-from bot.store.models import (Answer, Consent, Contact, Participant, SafeguardingAlert,
-                              telegram_waiting)
+from bot.store.models import (ERASURE_HELD, HELD_STATUSES, PURGE_HELD, Answer, Consent, Contact,
+                              Participant, SafeguardingAlert, telegram_waiting)
 
 log = logging.getLogger(__name__)
 ERASE_AGAIN_AFTER = (2.0, 10.0)  # Rasa saves a turn after its actions ran: erase once more
@@ -122,17 +122,18 @@ class DataRights:
         cutoff = datetime.now(timezone.utc) - older_than
         with self._sessions.begin() as session:
             stale = [p.pseudonym for p in session.execute(select(Participant)).scalars()
-                     if _aware(p.updated_at) < cutoff and p.status != "erasure_held"]
-            deleted = held = 0
+                     if _aware(p.updated_at) < cutoff and p.status not in HELD_STATUSES]
+            deleted = held = kept = 0
             for pseudonym in stale:
                 if dry_run:
                     person = queries.get_participant(session, pseudonym=pseudonym)
                     answers = queries.answers_for(session, participant=person)
-                    held += sum(a.flagged for a in answers)
-                    deleted += sum(not a.flagged for a in answers)
-                    continue
-                result = erase_participant(session, pseudonym=pseudonym)
+                    result = Erasure(True, sum(not a.flagged for a in answers),
+                                     sum(a.flagged for a in answers))
+                else:
+                    result = erase_participant(session, pseudonym=pseudonym, held_status=PURGE_HELD)
                 deleted, held = deleted + result.answers_deleted, held + result.answers_held
+                kept += result.answers_held > 0
             events = delete_old_events(cutoff.timestamp(), dry_run)
             if not dry_run:
                 # Their audio, and any personal audio nobody has touched since the cut-off.
@@ -141,22 +142,24 @@ class DataRights:
                     self._erase_audio(owner)
                 safeguarding_queries.add_audit(
                     session, actor=actor, action="purge",
-                    detail=f"older than {older_than.days} days: {len(stale)} participants, "
-                           f"{deleted} answers deleted, {held} held, {events} chat events")
+                    detail=f"older than {older_than.days} days: {len(stale) - kept} participants "
+                           f"removed, {kept} held, {deleted} answers deleted, {held} held, "
+                           f"{events} chat events")
             engine = session.get_bind()
         if not dry_run:
             scrub_deleted(engine)
-        return Purge(len(stale), deleted, held, events)
+        return Purge(len(stale) - kept, deleted, held, events, kept)
 
 
 @dataclasses.dataclass(frozen=True)
 class Purge:
-    """What a purge removed (or, on a dry run, would remove)."""
+    """What a purge removed (or, on a dry run, would remove), and what it kept for the lead."""
 
-    participants: int
+    participants: int  # removed altogether
     answers_deleted: int
     answers_held: int
     events: int
+    participants_held: int = 0  # the rest of them removed; flagged answers wait for the lead
 
 
 def roles_used(answers: List[dict]) -> List[dict]:
@@ -165,8 +168,9 @@ def roles_used(answers: List[dict]) -> List[dict]:
     return [{"role": role, "answers": count} for role, count in counts.items()]
 
 
-def erase_participant(session, *, pseudonym: str) -> Erasure:
-    """Delete a participant and everything of theirs, except answers under a safeguarding flag."""
+def erase_participant(session, *, pseudonym: str, held_status: str = ERASURE_HELD) -> Erasure:
+    """Delete a participant and everything of theirs, except answers under a safeguarding flag
+    (then the participant is kept with held_status: who asked, the person or the purge)."""
     person = queries.get_participant(session, pseudonym=pseudonym)
     if person is None:
         return Erasure(False, 0, 0)
@@ -181,7 +185,7 @@ def erase_participant(session, *, pseudonym: str) -> Erasure:
     session.execute(delete(Consent).where(Consent.participant_id == person.id))
     session.execute(delete(Contact).where(Contact.participant_id == person.id))
     person.sound = person.wants_updates = person.language = None
-    person.status = "erasure_held"
+    person.status = held_status
     return Erasure(True, len(doomed), len(held))
 
 

@@ -50,12 +50,18 @@ def test_purge_dry_run_then_for_real(settings):
     base = ["--database-url", settings.database_url, "purge", "--older-than", "365d"]
     dry = CliRunner().invoke(main, base + ["--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
-    assert "Would remove: 2 participants, 1 answers, 1 chat events" in dry.output
-    assert "safeguarding lead: 1 answers" in dry.output
+    assert dry.output.splitlines() == [
+        "Would remove: 1 participant, 1 answer, 1 chat event older than 365 days.",
+        "Would keep for the safeguarding lead: 1 answer from 1 participant (the rest of their "
+        "data would go; see `coproduce safeguarding list`)."]
     with services.sessions() as session:
         assert len(session.execute(select(Answer)).all()) == 3
     real = CliRunner().invoke(main, base + ["--by", "Data Officer"], env=env)
     assert real.exit_code == 0, real.output
+    assert real.output.splitlines() == [
+        "Removed: 1 participant, 1 answer, 1 chat event older than 365 days.",
+        "Kept for the safeguarding lead: 1 answer from 1 participant (the rest of their data is "
+        "gone; see `coproduce safeguarding list`)."]
     with services.sessions() as session:
         texts = sorted(session.execute(select(Answer.text)).scalars())
         audit = session.execute(select(AuditEntry)).scalars().all()
@@ -73,3 +79,44 @@ def test_a_bad_age_is_one_clear_line(settings, age, message):
     assert result.exit_code == 1 and message in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("decision, said", [
+    (["erase", "1", "--note", "Nothing to follow up"], "Done: 1 answer deleted."),
+    (["resolve", "1", "--action", "dismiss", "--note", "A film"],
+     "Their data had passed the retention period, and `coproduce purge` had deleted the rest: "
+     "this answer is deleted now too."),
+])
+def test_an_erasure_held_after_a_purge_says_the_purge_asked(settings, decision, said):
+    """The lead is told the retention period asked for the erasure, not the person; the erasure
+    then goes ahead as for a person's request, and the alert says why its words went."""
+    from bot.safeguarding.alerts import PURGED_TEXT
+    from bot.store import safeguarding_queries
+    from bot.store.models import SafeguardingAlert
+
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    make_people(services)
+    with services.sessions.begin() as session:
+        held = session.execute(select(Answer).where(Answer.flagged.is_(True))).scalar_one()
+        safeguarding_queries.add_alert(
+            session, participant_id=held.participant_id, answer_id=held.id, text=held.text,
+            channel="rest", role=None, score=0.9, categories=["abuse"], immediate_danger=False)
+    env = {"COPRODUCE_VAR_DIR": str(settings.var_dir), "COPRODUCE_HASH_KEY": "test-key"}
+    base = ["--database-url", settings.database_url]
+    assert CliRunner().invoke(main, base + ["purge", "--older-than", "365d"],
+                              env=env).exit_code == 0
+    listed = CliRunner().invoke(main, base + ["safeguarding", "list"], env=env)
+    assert "ERASURE WAITING: their data passed the retention period; `coproduce purge` deleted " \
+           "the rest. Resolve this alert" in listed.output
+    assert "the person asked" not in listed.output
+    steps = [decision] if "dismiss" in decision else \
+        [["resolve", "1", "--action", "record", "--note", "Noted"], decision]
+    for command in steps:
+        done = CliRunner().invoke(main, base + ["safeguarding", *command, "--by", "Jo"], env=env)
+        assert done.exit_code == 0, done.output
+    assert said in done.output
+    with services.sessions() as session:
+        assert session.execute(select(SafeguardingAlert.text)).scalar_one() == PURGED_TEXT
+        assert sorted(session.execute(select(Answer.text)).scalars()) == ["new words"]
+    services.engine.dispose()

@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.safeguarding.detector import Detection, detect
 from bot.store import safeguarding_queries as store
 from bot.store.db import scrub_deleted
-from bot.store.models import Answer, Participant, SafeguardingAlert
+from bot.store.models import (ERASURE_HELD, HELD_STATUSES, Answer, Participant,
+                              SafeguardingAlert)
 
 log = logging.getLogger(__name__)
 # "dismiss": a false alarm. The answer is no longer held apart (it is themed, reported and
 # exported like any other), and if its participant asked for an erasure, that goes ahead.
 RESOLUTIONS = ("reassure", "report", "record", "dismiss")
 ERASED_TEXT = "(deleted at the person's request, after the safeguarding lead's review)"
+PURGED_TEXT = "(deleted after the retention period, after the safeguarding lead's review)"
 # Seconds to wait before trying a route that failed again: about 12 minutes in all. The
 # participant never waits for this (deliver_soon runs it in the background).
 RETRY_DELAYS = (5.0, 20.0, 60.0, 180.0, 480.0)
@@ -158,8 +160,9 @@ class AlertService:
 
         For a dismissal, returns what became of the words: "back" with the answer's id (put
         back with the others, to be themed), "erased" (the person had asked for their answers to
-        be deleted; only the flag held this one back), or "not an answer" (a message said
-        outside the questions: the alert keeps it, there is no answer to put back)."""
+        be deleted; only the flag held this one back), "purged" (the same, after `coproduce
+        purge`), or "not an answer" (a message said outside the questions: the alert keeps it,
+        there is no answer to put back)."""
         if action not in RESOLUTIONS:
             raise ValueError(f"The action must be one of: {', '.join(RESOLUTIONS)}.")
         if not by.strip():
@@ -181,16 +184,17 @@ class AlertService:
                 return ("not an answer", None)
             answer.flagged = False
             person = session.get(Participant, answer.participant_id)
-            if person is None or person.status != "erasure_held":
+            if person is None or person.status not in HELD_STATUSES:
                 return ("back", answer.id)
-            # They asked for their answers to be deleted; only the flag held this one back.
+            # They (or the purge) asked for their answers to be deleted; only the flag held this one.
+            outcome = "erased" if person.status == ERASURE_HELD else "purged"
             _erase_held(session, alert, person, by=by, note="a false alarm")
             engine = session.get_bind()
         scrub_deleted(engine)
-        return ("erased", None)
+        return (outcome, None)
 
     def finish_erasure(self, alert_id: int, *, by: str, note: str) -> int:
-        """Carry out an erasure the participant asked for and that waited for the lead's review
+        """Carry out an erasure (the participant's or a purge's) that waited for the lead's review
         of this alert: its answer goes (and the participant, once nothing else of theirs is
         held), and the alert keeps the decision but not the words. Returns the answers deleted;
         raises ValueError with one line if it cannot."""
@@ -203,12 +207,12 @@ class AlertService:
             alert = store.get_alert(session, alert_id=alert_id, for_update=True)
             if alert is None:
                 raise ValueError(f"There is no safeguarding alert {alert_id}.")
-            if alert.text == ERASED_TEXT:
+            if alert.text in (ERASED_TEXT, PURGED_TEXT):
                 raise ValueError(f"The erasure for alert {alert_id} was already carried out; "
                                  "there is nothing more to delete.")
             person = session.get(Participant, alert.participant_id, with_for_update=True) \
                 if alert.participant_id else None
-            if person is None or person.status != "erasure_held":
+            if person is None or person.status not in HELD_STATUSES:
                 raise ValueError(f"Nobody is waiting for an erasure for alert {alert_id}.")
             if alert.status != "resolved":
                 raise ValueError(f"Resolve alert {alert_id} first (coproduce safeguarding resolve "
@@ -225,7 +229,7 @@ def _erase_held(session: Session, alert, person, *, by: str, note: str) -> int:
     deleted = 0
     if alert.answer_id is not None:
         deleted = session.execute(delete(Answer).where(Answer.id == alert.answer_id)).rowcount
-    alert.text = ERASED_TEXT
+    alert.text = ERASED_TEXT if person.status == ERASURE_HELD else PURGED_TEXT
     still_held = session.execute(select(Answer.id).where(
         Answer.participant_id == person.id, Answer.flagged.is_(True))).first()
     open_alerts = session.execute(select(SafeguardingAlert.id).where(

@@ -105,7 +105,12 @@ def _services(ctx: click.Context):
 def list_alerts(ctx: click.Context, include_resolved: bool):
     """Show safeguarding alerts (open ones by default), newest first, word for word."""
     from bot.store import safeguarding_queries as store
+    from bot.store.models import ERASURE_HELD, PURGE_HELD
 
+    who_asked = {  # for a held erasure
+        ERASURE_HELD: "the person asked for their answers to be deleted.",
+        PURGE_HELD: "their data passed the retention period; `coproduce purge` deleted the rest.",
+    }
     services = _services(ctx)
     with services.sessions.begin() as session:
         alerts = store.list_alerts(session, include_resolved=include_resolved)
@@ -123,7 +128,7 @@ def list_alerts(ctx: click.Context, include_resolved: bool):
             if alert.status == "resolved":
                 click.echo(f"    {alert.resolved_action} by {alert.resolved_by}: {alert.resolved_note}")
             if alert.participant_id in waiting:
-                click.echo(f"    ERASURE WAITING: the person asked for their answers to be deleted. "
+                click.echo(f"    ERASURE WAITING: {who_asked[waiting[alert.participant_id]]} "
                            f"{'Resolve this alert, then run' if alert.status == 'open' else 'Run'}"
                            f" `coproduce safeguarding erase {alert.id} --by NAME --note TEXT` "
                            "when it can go ahead.")
@@ -154,6 +159,10 @@ def resolve(ctx: click.Context, alert_id: int, by: str, action: str, note: str):
     if outcome == "erased":
         click.echo("The person had asked for their answers to be deleted: that is done now.")
         return
+    if outcome == "purged":
+        click.echo("Their data had passed the retention period, and `coproduce purge` had deleted "
+                   "the rest: this answer is deleted now too.")
+        return
     if outcome == "not an answer":
         click.echo("The message was not an answer to a question, so there is no answer to put "
                    "back; the alert keeps its words.")
@@ -172,7 +181,8 @@ def resolve(ctx: click.Context, alert_id: int, by: str, action: str, note: str):
               help="Why the erasure can go ahead, in a sentence.")
 @click.pass_context
 def erase(ctx: click.Context, alert_id: int, by: str, note: str):
-    """Carry out an erasure the person asked for that waited for your review of this alert."""
+    """Carry out an erasure (the person's request, or a purge) that waited for your review of
+    this alert."""
     services = _services(ctx)
     try:
         deleted = services.alerts.finish_erasure(alert_id, by=by, note=note)

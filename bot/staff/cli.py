@@ -12,7 +12,7 @@ from typing import Optional
 
 import click
 
-from bot.cli import ROW_ID, by_option
+from bot.cli import ROW_ID, by_option, counted
 from bot.settings import Settings
 from bot.staff.actions import MAX_ACTION_CHARS
 from bot.staff.exports import FORMATS
@@ -20,11 +20,6 @@ from bot.store.models import ACTION_STATUSES
 
 log = logging.getLogger(__name__)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def counted(number: int, singular: str, plural: str = "") -> str:
-    """A count with its noun in the right form: "1 person", "2 people", "0 answers"."""
-    return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
 def _user_error(message: str) -> click.ClickException:

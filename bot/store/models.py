@@ -26,6 +26,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# A participant whose erasure waits for the safeguarding lead, by who asked for it: the person
+# themselves, or the retention period (`coproduce purge`).
+ERASURE_HELD = "erasure_held"
+PURGE_HELD = "purge_held"
+HELD_STATUSES = (ERASURE_HELD, PURGE_HELD)
+
+
 class Participant(Base):
     """A pseudonymous person taking part; the channel's own user id is never stored."""
 

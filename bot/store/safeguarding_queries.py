@@ -1,13 +1,14 @@
 """Store functions for safeguarding alerts and the audit log."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.store.db import lock_for_writing
-from bot.store.models import AuditEntry, Participant, SafeguardingAlert, utcnow
+from bot.store.models import (HELD_STATUSES, AuditEntry, Participant, SafeguardingAlert,
+                              utcnow)
 
 
 def add_alert(session: Session, *, participant_id: Optional[int], answer_id: Optional[int],
@@ -42,10 +43,11 @@ def list_alerts(session: Session, *, include_resolved: bool = False) -> List[Saf
     return list(session.execute(query).scalars())
 
 
-def erasures_waiting(session: Session) -> set:
-    """Ids of participants whose erasure waits for the safeguarding lead."""
-    return set(session.execute(select(Participant.id).where(
-        Participant.status == "erasure_held")).scalars())
+def erasures_waiting(session: Session) -> Dict[int, str]:
+    """Participants whose erasure waits for the safeguarding lead: id to who asked for it
+    (ERASURE_HELD: the person; PURGE_HELD: the retention period)."""
+    return dict(session.execute(select(Participant.id, Participant.status).where(
+        Participant.status.in_(HELD_STATUSES))).all())
 
 
 def resolve_alert(session: Session, *, alert_id: int, by: str, action: str,
