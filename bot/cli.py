@@ -157,7 +157,10 @@ def utf8_lines(stream, where: str = "line") -> Iterator[Tuple[int, str]]:
               help="Database URL (default: SQLite in var/coproduce.db).")
 @click.option("--engagement", "engagement_file", envvar="COPRODUCE_ENGAGEMENT_FILE",
               default=None, type=click.Path(path_type=Path), help="The engagement settings file.")
-@click.option("--log-level", envvar="COPRODUCE_LOG_LEVEL", default="WARNING", show_default=True)
+@click.option("--log-level", envvar="COPRODUCE_LOG_LEVEL", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                                case_sensitive=False),
+              help="How much to log on standard error.")
 @click.pass_context
 def main(ctx: click.Context, database_url, engagement_file, log_level) -> None:
     """Coproduce: an accessible co-production chatbot."""
@@ -389,11 +392,12 @@ def purge(settings: Settings, older_than, dry_run: bool, actor) -> None:
     from bot.app import build_services
     from bot.store.tracker import delete_older_than, tracker_engine
 
-    days = _days(older_than) if older_than else settings.retention_days
+    given = older_than is not None  # an empty --older-than is a mistake, not the default
+    days = _days(older_than) if given else settings.retention_days
     if not 1 <= days <= MAX_AGE_DAYS:  # further back than dates go, or no age at all
-        where = "--older-than" if older_than else "COPRODUCE_RETENTION_DAYS"
+        where = "--older-than" if given else "COPRODUCE_RETENTION_DAYS"
         raise UserError(f"{where} must be from 1 to {MAX_AGE_DAYS} days (1,000 years), "
-                        f"not {older_than or days}.")
+                        f"not {older_than if given else days}.")
     services = build_services(settings, existing_database=True)
     events_engine = tracker_engine(settings)
     result = services.data_rights.purge(

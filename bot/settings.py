@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from pathlib import Path
 from typing import Mapping, Optional
@@ -55,7 +56,8 @@ class Settings:
                 raw = env.get(field.name.upper(), raw)
             if raw is None or raw == "":
                 continue
-            values[field.name] = _convert(field.type, raw)
+            values[field.name] = _convert(field.type, raw, PREFIX + field.name.upper(),
+                                          UNITS.get(field.name, ""))
         values.update(overrides)
         settings = cls(**values)
         var_dir = Path(settings.var_dir)
@@ -88,12 +90,25 @@ class Settings:
         return env
 
 
-def _convert(kind, raw: str):
+# What a number setting counts, for the message when it is not a number.
+UNITS = {"retention_days": " of days", "gtts_timeout": " of seconds",
+         "tts_breaker_seconds": " of seconds"}
+
+
+def _convert(kind, raw: str, name: str, unit: str = ""):
+    """The variable's text as the field's type; a ValueError naming the variable if it is not."""
     kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
-        return float(raw)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
+    except ValueError:
+        what = "a whole number" if kind == "int" else "a number"
+        raise ValueError(f"{name} must be {what}{unit}, not {raw!r}.") from None
     if kind == "Path":
         return Path(raw)
     return raw

@@ -203,3 +203,27 @@ def test_an_id_too_big_for_the_database_is_refused_clearly(tmp_path, database_ur
     largest = str(2**63 - 1)
     assert_one_line(run(tmp_path, [arg.replace("{id}", largest) for arg in command], database_url),
                     missing.replace("{id}", largest))
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("COPRODUCE_RETENTION_DAYS", "abc", "must be a whole number of days, not 'abc'."),
+    ("COPRODUCE_RASA_PORT", "50o5", "must be a whole number, not '50o5'."),
+    ("COPRODUCE_ACTION_PORT", "x", "must be a whole number, not 'x'."),
+    ("COPRODUCE_WEB_PORT", "8000.5", "must be a whole number, not '8000.5'."),
+    ("COPRODUCE_SMTP_PORT", "smtp", "must be a whole number, not 'smtp'."),
+    ("COPRODUCE_GTTS_TIMEOUT", "two", "must be a number of seconds, not 'two'."),
+    ("COPRODUCE_TTS_BREAKER_SECONDS", "inf", "must be a number of seconds, not 'inf'."),
+])
+def test_a_setting_that_is_not_a_number_is_named(tmp_path, monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    result = run(tmp_path, ["purge", "--dry-run"], f"sqlite:///{tmp_path}/store.db")
+    assert_one_line(result, f"Bad setting: {variable} {message}")
+
+
+def test_only_known_log_levels_are_accepted(tmp_path):
+    url = f"sqlite:///{tmp_path}/store.db"
+    for options in (["--log-level", "LOUD"], ["--log-level", ""]):
+        result = run(tmp_path, ["db", "upgrade"], url, options=options)
+        assert result.exit_code == 2 and "Invalid value for '--log-level'" in result.stderr
+        assert "is not one of 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'" in result.stderr
+    assert run(tmp_path, ["db", "upgrade"], url, options=["--log-level", "error"]).exit_code == 0

@@ -72,6 +72,7 @@ def test_purge_dry_run_then_for_real(settings):
 
 @pytest.mark.parametrize("age, message", [
     ("soon", "--older-than must look like"), ("0d", "must be from 1 to 365000 days"),
+    ("", "--older-than must look like 365d, 52w or 1y, not ''."),
     ("999999d", "must be from 1 to 365000 days"), ("99999999999d", "not 99999999999d")])
 def test_a_bad_age_is_one_clear_line(settings, age, message):
     result = CliRunner().invoke(main, ["--database-url", settings.database_url, "purge",
