@@ -219,14 +219,21 @@ def test_easy_read_report(world, tmp_path):
     assert "4 people took part." in texts
     assert "People gave 8 answers." in texts
     themes = [text for name, _, text in page.blocks if name == "h3"]
-    assert themes == ["Having a purpose", "Being safe", "Friends"]  # most answers first; none: out
+    # most answers first; a theme no answer is about comes after, only for what we do about it
+    assert themes == ["Having a purpose", "Being safe", "Friends", "Money"]
     assert texts.count("3 answers were about this.") == 1
     assert texts.count("2 answers were about this.") == 2
+    assert not any(text.startswith("0 answer") for text in texts)
     pictures = [(attrs["aria-label"], text) for name, attrs, text in page.blocks
                 if attrs.get("class") == "picture"]
     assert pictures == [("Picture for Having a purpose", "⭐"), ("Picture for Being safe", "🛡️"),
-                        ("Picture for Friends", "🤝")]
+                        ("Picture for Friends", "🤝"), ("Picture for Money", "💷")]
     assert "We will put more lights on the street. We have not started yet." in texts
+    headings = [text for name, _, text in page.blocks if name == "h2"]
+    assert headings.index("More things we are doing") == \
+        headings.index("What people told us about") + 1
+    # the same "you said, we did" as the staff report, for every theme that has an action
+    assert "We will check that people get the right benefits. We have not started yet." in texts
     assert "font-size: 1.5rem" in html  # body text of 24 px
     for text in texts:
         assert check(text).ok, (text, check(text).problems)
@@ -246,7 +253,8 @@ def test_easy_read_fixed_words_pass_readability():
         data = ReportData(
             engagement=engagement, generated_at=utc("2025-03-01T10:00"), people=count,
             people_by_role=[("self", count)], answers=count, unthemed=0,
-            themes=[ThemeFigures("t", "Fun", "Things you like.", "⭐", count, [], actions)],
+            themes=[ThemeFigures("t", "Fun", "Things you like.", "⭐", count, [], actions),
+                    ThemeFigures("u", "Money", "Having enough.", "💷", 0, [], actions)],
             questions=[QuestionFigures("q", "Why?", count)])
         page = parse_html(render_report(data, easy_read=True))
         texts = [text for name, _, text in page.blocks if text]
