@@ -9,6 +9,9 @@ import click
 
 log = logging.getLogger(__name__)
 
+# The longest fixed message is about 200 characters; a voice takes minutes over 10,000.
+MAX_SAY_CHARS = 1000
+
 
 def _service(settings):
     from bot.speech.service import build_speech_service
@@ -66,14 +69,19 @@ def warm(domain_path: Optional[Path], language: str, progress: bool) -> None:
 @click.option("--language", default="en", show_default=True)
 def say(text: str, language: str) -> None:
     """Read one message aloud into the cache and print the file paths."""
-    from bot.speech.service import speakable
+    from bot.speech.service import readable
 
-    if not speakable(text):
+    if not readable(text):
         raise click.ClickException('There are no words to read. Give the message in quotes, '
                                    'for example: coproduce audio say "Hello there."')
+    if len(text) > MAX_SAY_CHARS:
+        raise click.ClickException(f"The message is too long to read aloud: {len(text):,} "
+                                   f"characters (at most {MAX_SAY_CHARS:,}).")
     result = _service(_settings()).synthesize(text, language)
     if result is None:
-        raise click.ClickException("No voice could read this message; see the log for why")
+        # The CLI logs to standard error, not to a file: say how to see each voice's reason.
+        raise click.ClickException("No voice could read this message. To see why, run it again "
+                                   "as `coproduce --log-level DEBUG audio say ...`.")
     click.echo(f"engine: {result.engine}{' (cached)' if result.from_cache else ''}")
     click.echo(f"telegram (ogg/opus): {result.ogg}")
     click.echo(f"web (mp3): {result.mp3}")

@@ -47,6 +47,12 @@ def speakable(text: str) -> str:
     return " ".join(_MARKUP.sub(" ", text or "").split())
 
 
+def readable(text: str) -> bool:
+    """True if a voice has something to read in the message: a letter or digit, not only emoji
+    or marks."""
+    return bool(_SPEAKABLE.search(speakable(text)))
+
+
 def normalise_language(language: str) -> str:
     """A language tag in one spelling, so 'en_GB' and 'en-gb' share cache entries."""
     return (language or "en").replace("_", "-").lower()
@@ -78,9 +84,9 @@ class SpeechService:
         sender: the Rasa sender id of the participant the message is for; a message with their
         own words in it is kept in their folder of the cache (see personal_owner).
         """
-        words = speakable(text)
-        if not _SPEAKABLE.search(words):
+        if not readable(text):
             return None
+        words = speakable(text)
         language = normalise_language(language)
         engines = [engine for engine in self.engines if engine.supports(language)]
         owner = self.personal_owner(words, sender)

@@ -114,10 +114,33 @@ def test_play_or_path_plays_where_there_is_a_device(make_service, tmp_path, monk
 
 def test_cli_say_with_no_words_says_so(tmp_path):
     env = {"COPRODUCE_TTS": "espeak", "COPRODUCE_AUDIO_DIR": str(tmp_path / "audio")}
-    for text in ("", "   ", "**"):
+    for text in ("", "   ", "**", "\U0001F642", "\U0001F642 !"):
         said = CliRunner().invoke(main, ["audio", "say", text], env=env)
         assert said.exit_code == 1, said.output
         assert said.output.strip().count("\n") == 0
         assert "There are no words to read" in said.output
         assert "No voice" not in said.output
     assert not (tmp_path / "audio").exists()
+
+
+def test_cli_say_refuses_a_message_too_long_to_read_aloud(tmp_path):
+    env = {"COPRODUCE_TTS": "espeak", "COPRODUCE_AUDIO_DIR": str(tmp_path / "audio")}
+    said = CliRunner(mix_stderr=False).invoke(main, ["audio", "say", "Hello there. " * 800],
+                                              env=env)
+    assert said.exit_code == 1
+    assert said.stderr == ("coproduce: The message is too long to read aloud: 10,400 characters "
+                           "(at most 1,000).\n")
+    assert not (tmp_path / "audio").exists()  # nothing was read
+    assert CliRunner().invoke(main, ["audio", "say", "x" * 1000], env=env).exit_code == 0
+
+
+def test_cli_say_when_no_voice_works_says_how_to_see_why(tmp_path):
+    from tests.conftest import free_port
+
+    env = {"COPRODUCE_TTS": "gtts", "COPRODUCE_GTTS_URL": f"http://127.0.0.1:{free_port()}/",
+           "COPRODUCE_AUDIO_DIR": str(tmp_path / "audio")}
+    said = CliRunner(mix_stderr=False).invoke(main, ["audio", "say", "Hello there."], env=env)
+    assert said.exit_code == 1
+    assert said.stderr.splitlines()[-1] == (
+        "coproduce: No voice could read this message. To see why, run it again as "
+        "`coproduce --log-level DEBUG audio say ...`.")
