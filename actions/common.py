@@ -80,6 +80,17 @@ def is_payload(text: str) -> bool:
     return bool(_PAYLOAD.match((text or "").strip()))
 
 
+def stray_payload(tracker: Tracker) -> bool:
+    """True for a typed payload that names no intent of ours ("/nonsense"): NLU then guesses an
+    intent from the bare word, and no action should act on that guess."""
+    message = tracker.latest_message or {}
+    text = (message.get("text") or "").strip()
+    if not text.startswith("/"):
+        return False
+    named = re.match(r"/([^{\s]*)", text).group(1)
+    return named != ((message.get("intent") or {}).get("name") or "")
+
+
 def is_short_reply(tracker: Tracker, intents: Set[str]) -> bool:
     """True when the latest message is one of these intents as a button, or in a few words
     that the intent's own examples use (so "green grass", read as "yes", is not a yes)."""
@@ -89,8 +100,8 @@ def is_short_reply(tracker: Tracker, intents: Set[str]) -> bool:
     text = (message.get("text") or "").strip()
     if name not in intents:
         return False
-    if text.startswith("/"):
-        return True
+    if text.startswith("/"):  # a button: its payload names the intent ("/affirm", "/x{...}")
+        return re.match(r"/([^{\s]*)", text).group(1) == name
     words = _WORDS.findall(text.lower())
     if not words or len(words) > CONTROL_MAX_WORDS_BY_INTENT.get(name, CONTROL_MAX_WORDS):
         return False

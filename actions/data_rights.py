@@ -7,7 +7,7 @@ from typing import Optional, Text
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
 
-from actions.common import end_form_events, is_short_reply, services
+from actions.common import end_form_events, is_short_reply, services, stray_payload
 from actions.questions import save_more
 from actions.welcome import ask_again, not_started, welcome_first
 
@@ -149,6 +149,8 @@ class ActionWithdraw(Action):
         return "action_withdraw"
 
     async def run(self, dispatcher, tracker, domain):
+        if stray_payload(tracker):  # "/nonsense" typed, guessed by NLU as leaving
+            return [FollowupAction("action_kind_fallback")]
         if not is_short_reply(tracker, {"withdraw_consent"}):
             # NLU only guessed ("Can I just answer anyway?" read as leaving): ask first.
             if tracker.get_slot("stage") == "add_more":

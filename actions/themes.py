@@ -8,7 +8,7 @@ from typing import List, Optional, Text
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
 
-from actions.common import services
+from actions.common import services, stray_payload
 
 
 def _answer_id(tracker):
@@ -271,6 +271,8 @@ class ThemeStepAction(Action, metaclass=abc.ABCMeta):
     goes to act(). (Abstract, so the action server does not register it as an action.)"""
 
     async def run(self, dispatcher, tracker, domain):
+        if stray_payload(tracker):  # "/nonsense" typed: not understood, whatever NLU guessed
+            return [FollowupAction("action_kind_fallback")]
         typed = theme_step_reply(dispatcher, tracker)
         return typed if typed is not None else self.act(dispatcher, tracker)
 

@@ -795,3 +795,15 @@ def test_a_few_small_words_while_picking_are_never_a_new_answer(app, typed):
 
     with app.sessions() as session:
         assert queries.count_answers(session) == 1  # the answer being checked, nothing more
+
+
+def test_a_typed_payload_of_no_intent_is_not_acted_on_whatever_nlu_guessed(app):
+    from actions import data_rights
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    for action, guessed in ((themes.ActionConfirmThemes(), "affirm"),
+                            (data_rights.ActionWithdraw(), "withdraw_consent")):
+        said, after, dispatcher = run(action, tracker("/nonsense_intent", intent=guessed, slots=slots))
+        assert said == [] and after == {}
+    assert tags(app, slots["checking_answer"]) == [("being_safe", "auto")]  # not confirmed
+    assert app.conversation.progress("s1").consented  # not withdrawn
