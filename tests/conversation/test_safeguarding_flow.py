@@ -171,7 +171,10 @@ def test_the_lead_lists_and_resolves_alerts_with_an_audit_trail(app, settings):
     assert any(action == "safeguarding_list" for _, action in audit)
 
 
-def test_the_lead_gets_a_telegram_message_through_the_bot_api(settings):
+@pytest.fixture
+def telegram_lead(settings):
+    """Services whose only alert route is the lead's Telegram chat 424242 on a fake Bot API:
+    (the fake API, the services), in use by the actions."""
     import dataclasses
 
     from bot.app import alert_routes
@@ -188,17 +191,22 @@ def test_the_lead_gets_a_telegram_message_through_the_bot_api(settings):
         assert [route.name for route in services.alerts._routes] == ["telegram"]
         use_services(services)
         consented(services)
-        words = "my brother takes my money and hits me"
-        run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
-        wait_for_alerts()
-        sent = api.calls_to("sendMessage", chat_id=424242)
-        assert len(sent) == 1 and "Safeguarding alert 1" in sent[0].params["text"]
-        assert words not in sent[0].params["text"]
-        with services.sessions() as session:
-            assert session.execute(select(SafeguardingAlert)).scalar_one().delivered_at is not None
+        yield api, services
     finally:
         use_services(None)
         api.stop()
+
+
+def test_the_lead_gets_a_telegram_message_through_the_bot_api(telegram_lead):
+    api, services = telegram_lead
+    words = "my brother takes my money and hits me"
+    run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    wait_for_alerts()
+    sent = api.calls_to("sendMessage", chat_id=424242)
+    assert len(sent) == 1 and "Safeguarding alert 1" in sent[0].params["text"]
+    assert words not in sent[0].params["text"]
+    with services.sessions() as session:
+        assert session.execute(select(SafeguardingAlert)).scalar_one().delivered_at is not None
 
 
 def test_after_a_disclosure_stop_then_hello_goes_on_to_the_next_question(app):
@@ -245,34 +253,17 @@ def test_a_second_disclosure_at_carry_on_is_kept_for_the_lead_and_carry_on_is_as
     assert "utter_my_data_for_lead_one" in said
 
 
-def test_an_alert_that_fails_to_reach_the_lead_is_tried_again(settings):
+def test_an_alert_that_fails_to_reach_the_lead_is_tried_again(telegram_lead):
     """One error from the Bot API (a 500) must not lose the alert: the route is tried again
     until it is delivered."""
-    import dataclasses
-
-    from bot.app import alert_routes
-    from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
-
-    api = FakeBotApi().start()
-    try:
-        upgrade(settings.database_url)
-        settings = dataclasses.replace(settings, telegram_bot_token=TOKEN,
-                                       telegram_base_url=api.url)
-        services = build_services(settings)
-        engagement = dataclasses.replace(services.engagement, alert_telegram_chat_id="424242")
-        services.alerts._routes = alert_routes(settings, engagement)
-        services.alerts._retry_delays = (0.2, 0.2, 0.2)
-        api.fail_next("sendMessage", status=500, times=2)
-        use_services(services)
-        consented(services)
-        words = "Staff at my house hit me when I do not eat my dinner"
-        run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
-        wait_for_alerts()
-        sent = api.calls_to("sendMessage", chat_id=424242)
-        assert len(sent) == 3  # two failures, then delivered once
-        with services.sessions() as session:
-            alert = session.execute(select(SafeguardingAlert)).scalar_one()
-            assert alert.delivered_at is not None and alert.delivery_error is None
-    finally:
-        use_services(None)
-        api.stop()
+    api, services = telegram_lead
+    services.alerts._retry_delays = (0.2, 0.2, 0.2)
+    api.fail_next("sendMessage", status=500, times=2)
+    words = "Staff at my house hit me when I do not eat my dinner"
+    run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    wait_for_alerts()
+    sent = api.calls_to("sendMessage", chat_id=424242)
+    assert len(sent) == 3  # two failures, then delivered once
+    with services.sessions() as session:
+        alert = session.execute(select(SafeguardingAlert)).scalar_one()
+        assert alert.delivered_at is not None and alert.delivery_error is None
