@@ -51,8 +51,10 @@ class ActionPause(Action):
 
 
 # Words that say the person wants to stop, even when the rest of the message is long.
-_STOPPING = re.compile(r"\b(?:stop|stopping|pause|break|later|bye|goodbye|go|going|quit|finish|"
-                       r"finished|tired|enough|leave|done|rest|another time|tomorrow)\b", re.I)
+# Everyday words ("going", "later", "done") are left out: "we go to the park later" is an answer.
+_STOPPING = re.compile(r"\b(?:stop|stopping|pause|quit|bye|goodbye|finish for now|another time|"
+                       r"come back later|(?:take|need|have) a break|(?:have|got|need) to go|"
+                       r"gotta go|i am tired|i'?m tired)\b", re.I)
 
 
 def sounds_like_stopping(tracker) -> bool:

@@ -680,8 +680,10 @@ def test_no_more_news_forgets_the_address_to_send_it_to(app):
     assert record["contact"] is None and record["participant"]["wants_updates"] is False
 
 
-@pytest.mark.parametrize("stage", ["add_more", "theme_check"])
-def test_words_of_an_answer_read_as_stop_are_not_a_pause(app, stage):
+@pytest.mark.parametrize("stage, text", [("add_more", "and we get ice cream"),
+                                         ("theme_check", "and we get ice cream"),
+                                         ("add_more", "and we go to the park later")])
+def test_words_of_an_answer_read_as_stop_are_not_a_pause(app, stage, text):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     said, events, _ = run(questions.ActionSaveAnswer(), tracker(
         slots={"answer_text": "I like going to the park with my dog"}, message_id="m1"))
@@ -689,9 +691,9 @@ def test_words_of_an_answer_read_as_stop_are_not_a_pause(app, stage):
     if stage == "theme_check":
         slots.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
     said, events, _ = run(control.ActionPause(), tracker(
-        intent="stop", text="and we get ice cream", slots=slots, message_id="m2", confidence=0.9))
+        intent="stop", text=text, slots=slots, message_id="m2", confidence=0.9))
     assert "utter_pause" not in said
-    assert _answers(app) == ["I like going to the park with my dog", "and we get ice cream"]
+    assert _answers(app) == ["I like going to the park with my dog", text]
     assert app.conversation.progress("s1").status != "paused"
 
 
