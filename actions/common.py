@@ -80,15 +80,19 @@ def is_payload(text: str) -> bool:
     return bool(_PAYLOAD.match((text or "").strip()))
 
 
+def payload_intent(text: str) -> Optional[str]:
+    """The intent a payload names ("/affirm" and '/choose_theme{"theme":"x"}': affirm,
+    choose_theme); None for words that are not a payload."""
+    match = re.match(r"/([^{\s]*)", (text or "").strip())
+    return match.group(1) if match else None
+
+
 def stray_payload(tracker: Tracker) -> bool:
     """True for a typed payload that names no intent of ours ("/nonsense"): NLU then guesses an
     intent from the bare word, and no action should act on that guess."""
     message = tracker.latest_message or {}
-    text = (message.get("text") or "").strip()
-    if not text.startswith("/"):
-        return False
-    named = re.match(r"/([^{\s]*)", text).group(1)
-    return named != ((message.get("intent") or {}).get("name") or "")
+    named = payload_intent(message.get("text") or "")
+    return named is not None and named != ((message.get("intent") or {}).get("name") or "")
 
 
 def is_short_reply(tracker: Tracker, intents: Set[str]) -> bool:
@@ -100,8 +104,8 @@ def is_short_reply(tracker: Tracker, intents: Set[str]) -> bool:
     text = (message.get("text") or "").strip()
     if name not in intents:
         return False
-    if text.startswith("/"):  # a button: its payload names the intent ("/affirm", "/x{...}")
-        return re.match(r"/([^{\s]*)", text).group(1) == name
+    if text.startswith("/"):  # a button: its payload names the intent
+        return payload_intent(text) == name
     words = _WORDS.findall(text.lower())
     if not words or len(words) > CONTROL_MAX_WORDS_BY_INTENT.get(name, CONTROL_MAX_WORDS):
         return False

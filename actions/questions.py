@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 from actions.common import (YES_NO_INTENTS, channel_of, disclosure_confidence, end_form_events,
                             is_command, is_payload, is_short_reply, message_id_of,
                             question_events, reflection, services, utter_safeguarding)
-from actions.themes import check_themes, offer_themes
+from actions.themes import check_themes, offer_themes, plain_words
 from bot.conversation import storable
 
 
@@ -95,8 +95,7 @@ _PICTURES = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]")
 
 def asks_what_it_means(text: str) -> bool:
     """True for "what does that mean?", "I don't understand", "can you explain?" and the like."""
-    words = " ".join(re.findall(r"[a-z']+", (text or "").lower().replace("\u2019", "'")))
-    return bool(_WHAT_IT_MEANS.match(words))
+    return bool(_WHAT_IT_MEANS.match(plain_words(text)))
 
 
 def is_bare_yes_no(tracker: Tracker) -> bool:

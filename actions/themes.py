@@ -102,7 +102,7 @@ def _named_theme(text: str, themes):
     return named[0] if len(named) == 1 else None
 
 
-def _phrase(text: str) -> str:
+def plain_words(text: str) -> str:
     """Typed words, lower case, without punctuation or extra spaces, to compare with fixed replies."""
     text = (text or "").lower().replace("\u2019", "'")
     return " ".join(re.findall(r"[a-z']+", text))
@@ -165,7 +165,7 @@ _SMALL_WORDS = _YES_WORDS | _NO_WORDS | {
 
 
 def _only_small_words(text: str) -> bool:
-    words = _phrase(text).split()
+    words = plain_words(text).split()
     return bool(words) and all(word in _SMALL_WORDS for word in words)
 
 
@@ -174,7 +174,7 @@ def typed_reply(text: str) -> str:
     (none of the themes), "not sure", "no", "pick again", "right" ("good", "spot on": a yes
     at the check), "unclear" (thanks: not a yes or no, so the buttons come again), or "" for
     anything else."""
-    phrase = _phrase(text)
+    phrase = plain_words(text)
     for meaning, phrases in (("none", _NONE_OF_THEM), ("not sure", _NOT_SURE), ("no", _WRONG),
                              ("pick again", _PICK_AGAIN), ("right", _RIGHT), ("unclear", _THANKS)):
         if phrase in phrases:
@@ -195,7 +195,7 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     stage = tracker.get_slot("stage")
     if stage not in CHECK_STAGES or text.strip().startswith("/"):
         return None
-    if stage == "theme_check" and (_ALL_THEMES.match(text) or _phrase(text) in _ALL_SHOWN):
+    if stage == "theme_check" and (_ALL_THEMES.match(text) or plain_words(text) in _ALL_SHOWN):
         # "All of them" about the themes shown: they are all right.
         return _confirm(dispatcher, tracker) + [FollowupAction("action_listen")]
     taken_off = _TAKE_OFF.match(text) if stage == "theme_pick" else None
