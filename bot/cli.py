@@ -1,7 +1,6 @@
 """The `coproduce` command line: one command group for participants' servers and for staff."""
 from __future__ import annotations
 
-import getpass
 import importlib
 import logging
 import os
@@ -9,62 +8,15 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, Optional, Tuple
+from typing import Optional
 
 import click
-from click.core import ParameterSource
 
+from bot.cli_options import UserError, by_option, counted, operator_problem
 from bot.logs import configure
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class UserError(click.ClickException):
-    """A problem the user can fix: printed as one line, exit code 1, no traceback."""
-
-    def show(self, file=None) -> None:
-        click.echo(f"coproduce: {self.format_message()}", err=True)
-
-
-# The id of a stored row (an action, an answer, an alert): the databases' 64-bit integers.
-ROW_ID = click.IntRange(1, 2**63 - 1)
-ACTOR_MAX_CHARS = 100  # the audit log's and the alerts' column for who did it
-
-
-def checked_actor(ctx, param, value):
-    """The --by option: who did it, for the audit log, 1 to 100 characters (spaces tidied)."""
-    if value is None:
-        return None
-    name = " ".join(str(value).split())
-    if not name:
-        raise click.BadParameter("give a name; it cannot be blank.", ctx=ctx, param=param)
-    if len(name) > ACTOR_MAX_CHARS:
-        raise click.BadParameter(f"at most {ACTOR_MAX_CHARS} characters ({len(name)} given).",
-                                 ctx=ctx, param=param)
-    return name
-
-
-def checked_note(ctx, param, value):
-    """A --note option: the reason for a decision, kept in the record, so it cannot be blank."""
-    if value is not None and not value.strip():
-        raise click.BadParameter("say what was done or why; it cannot be blank.",
-                                 ctx=ctx, param=param)
-    return value.strip() if value is not None else None
-
-
-def default_actor() -> str:
-    """The name of the person at the terminal, for the audit log."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "unknown"
-
-
-def by_option(function):
-    """--by NAME for a staff command that writes the audit log (default: the login name)."""
-    return click.option("--by", "actor", default=default_actor, show_default="your login name",
-                        callback=checked_actor, help="Who is doing this, for the audit log.")(function)
 
 
 class LazyGroup(click.Group):
@@ -100,51 +52,6 @@ class CoproduceGroup(LazyGroup):
             if problem is None:
                 raise
             raise problem from None
-
-
-def operator_problem(error: BaseException,
-                     ctx: Optional[click.Context] = None) -> Optional[UserError]:
-    """A UserError for a database or engagement problem the operator can fix, else None.
-
-    For a database URL that is wrong, a server that cannot be reached, an SQLite file that cannot
-    be opened or tables that are missing; any other error (a bug) is left alone.
-    """
-    from bot.engagement import EngagementError
-    from bot.store.db import database_problem
-
-    if isinstance(error, EngagementError):
-        return UserError(str(error))
-    ctx = ctx or click.get_current_context(silent=True)
-    settings = ctx.find_object(Settings) if ctx is not None else None
-    setting = "COPRODUCE_DATABASE_URL"
-    if ctx is not None and "database_url" in ctx.find_root().params:
-        if ctx.find_root().get_parameter_source("database_url") == ParameterSource.COMMANDLINE:
-            setting = "--database-url"
-    message = database_problem(error, settings.database_url if settings else None, setting)
-    if message is None:
-        return None
-    log.debug("Database problem", exc_info=error)
-    return UserError(message)
-
-
-def counted(number: int, singular: str, plural: str = "") -> str:
-    """A count with its noun in the right form: "1 person", "2 people", "0 answers"."""
-    return f"{number} {singular if number == 1 else plural or singular + 's'}"
-
-
-def decode_line(raw: bytes, number: int, where: str = "line") -> str:
-    """One line of input as text (a byte-order mark on line 1 is dropped); raise a ClickException
-    naming the line if it is not UTF-8."""
-    try:
-        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{where} {number}: not UTF-8 text") from None
-
-
-def utf8_lines(stream, where: str = "line") -> Iterator[Tuple[int, str]]:
-    """Yield (line number, text) for each line of a binary stream; stop at one that is not UTF-8."""
-    for number, raw in enumerate(stream, start=1):
-        yield number, decode_line(raw, number, where)
 
 
 @click.group(cls=CoproduceGroup, lazy_commands={
@@ -381,12 +288,10 @@ def _wait_until_stopped() -> None:
 @click.option("--older-than", "older_than", default=None,
               help="Age such as 365d or 52w (default: COPRODUCE_RETENTION_DAYS, 365 days).")
 @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
-@click.option("--by", "actor", default=None, callback=checked_actor,
-              help="Who runs the purge (for the audit log).")
+@by_option
 @click.pass_obj
 def purge(settings: Settings, older_than, dry_run: bool, actor) -> None:
     """Remove data older than the retention period; safeguarding records are kept."""
-    import getpass
     from datetime import timedelta
 
     from bot.app import build_services
@@ -401,7 +306,7 @@ def purge(settings: Settings, older_than, dry_run: bool, actor) -> None:
     services = build_services(settings, existing_database=True)
     events_engine = tracker_engine(settings)
     result = services.data_rights.purge(
-        timedelta(days=days), dry_run=dry_run, actor=actor or getpass.getuser(),
+        timedelta(days=days), dry_run=dry_run, actor=actor,
         delete_old_events=lambda cutoff, dry: delete_older_than(events_engine, cutoff, dry))
     verb = "Would remove" if dry_run else "Removed"
     click.echo(f"{verb}: {counted(result.participants, 'participant')}, "

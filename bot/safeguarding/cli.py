@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import ROW_ID, checked_actor, checked_note
+from bot.cli_options import ROW_ID, checked_actor, checked_note
 
 from bot.safeguarding.detector import Detector, get_detector
 from bot.safeguarding.phrasebook import PhraseBookError
@@ -40,7 +40,7 @@ def check(phrases: Path | None, details: bool):
     disclose_harm confidence. Blank lines are skipped. Every line is checked
     before any is written, so a bad line produces no partial output.
     """
-    from bot.cli import utf8_lines
+    from bot.cli_options import utf8_lines
 
     records = [_parse(number, raw) for number, raw in utf8_lines(click.get_binary_stream("stdin"))]
     detector = _detector(phrases)

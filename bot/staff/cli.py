@@ -12,7 +12,7 @@ from typing import Optional
 
 import click
 
-from bot.cli import ROW_ID, by_option, counted
+from bot.cli_options import ROW_ID, by_option, counted
 from bot.settings import Settings
 from bot.staff.actions import MAX_ACTION_CHARS
 from bot.staff.exports import FORMATS
@@ -23,7 +23,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _user_error(message: str) -> click.ClickException:
-    from bot.cli import UserError
+    from bot.cli_options import UserError
 
     return UserError(message)
 
@@ -34,7 +34,7 @@ def _services(ctx: click.Context):
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import build_services
-    from bot.cli import operator_problem
+    from bot.cli_options import operator_problem
 
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     services = None

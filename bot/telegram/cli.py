@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 def telegram(ctx: click.Context, webhook_url, listen, port, secret_token, base_url) -> None:
     """Run the Telegram bot; it talks to the running Rasa server (start it with `serve`)."""
     from bot.app import build_services
-    from bot.cli import UserError
+    from bot.cli_options import UserError
     from bot.speech import build_speech_service
     from bot.telegram.app import MISSING_TOKEN, TelegramSetupError, Webhook, build_application
 

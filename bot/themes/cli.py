@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import click
 
-from bot.cli import ROW_ID, by_option
+from bot.cli_options import ROW_ID, by_option
+from bot.themes.records import checked_record, read_labelled, unknown_themes_message
 
 log = logging.getLogger(__name__)
 
@@ -52,44 +52,6 @@ def retag_store(settings, tagger) -> int:
         return services.tagging.retag_all()
     finally:
         services.engine.dispose()
-
-
-def _clean_strings(value):
-    """The parsed JSON value with every lone surrogate in its strings (keys too) replaced by
-    U+FFFD, the replacement character, so it can be tagged and written as UTF-8."""
-    from bot.text import without_lone_surrogates as clean
-
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, dict):
-        return {_clean_strings(key): _clean_strings(item)
-                for key, item in value.items()}
-    if isinstance(value, list):
-        return [_clean_strings(item) for item in value]
-    return value
-
-
-def _has_non_finite(value) -> bool:
-    """True if the parsed JSON value holds NaN or Infinity (which Python's json accepts)."""
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_non_finite(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_non_finite(item) for item in value)
-    return False
-
-
-def checked_record(record: Optional[dict], number: int, source: str = "input") -> Optional[dict]:
-    """A parsed line made safe to write back as JSON; NaN or Infinity make it a bad line."""
-    from bot.themes.examples import ExamplesError
-
-    if record is None:
-        return None
-    if _has_non_finite(record):
-        raise ExamplesError(f"{source} line {number}: not valid JSON "
-                            "(NaN and Infinity are not JSON numbers)")
-    return _clean_strings(record)
 
 
 def is_live_model(settings, path: Path) -> bool:
@@ -166,38 +128,6 @@ def _tagger(settings, model: Optional[Path]):
         raise click.ClickException(f"Could not load the theme tagger: {error}") from None
 
 
-def _read_labelled(path: Path) -> list:
-    """(line number, ThemeExample) for each answer in a JSON Lines file; a bad line, or one that
-    is not UTF-8, stops the command with one clear error naming it."""
-    from bot.cli import utf8_lines
-    from bot.themes.examples import ExamplesError, example_from_record, read_json_lines
-
-    try:
-        with open(path, "rb") as stream:
-            records = read_json_lines((line for _, line in utf8_lines(stream, f"{path} line")),
-                                      source=str(path))
-            return [(number, example_from_record(checked_record(record, number, str(path)),
-                                                 number, str(path)))
-                    for number, record in records]
-    except OSError as error:
-        raise click.ClickException(f"Cannot read {path}: {error.strerror or error}") from None
-    except ExamplesError as error:
-        raise click.ClickException(str(error)) from None
-
-
-def _unknown_themes_message(unknown: dict, known: List[str], path: Path) -> str:
-    """One line naming each unknown theme id with its lines, and the ids the engagement knows."""
-    def lines(numbers: List[int]) -> str:
-        shown = ", ".join(str(number) for number in numbers[:5])
-        more = f" and {len(numbers) - 5} more" if len(numbers) > 5 else ""
-        return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
-
-    found = "; ".join(f"{theme!r} ({lines(numbers)})" for theme, numbers in unknown.items())
-    what = "theme ids" if len(unknown) > 1 else "theme id"
-    return (f"{path} has unknown {what}: {found}. "
-            f"The engagement's themes are: {', '.join(known)}.")
-
-
 @click.group("themes")
 def themes() -> None:
     """Tag answers with co-production themes, measure the tagger and train it."""
@@ -217,7 +147,7 @@ def tag(model: Optional[Path], skip_bad: bool) -> None:
     code 1 after the lines before it are written, unless --skip-bad is given. A lone surrogate
     escape such as "\\ud800" becomes U+FFFD, the replacement character.
     """
-    from bot.cli import decode_line
+    from bot.cli_options import decode_line
     from bot.themes.examples import ExamplesError, parse_json_line, text_of
 
     tagger = _tagger(_settings(), model)
@@ -263,7 +193,7 @@ def evaluate_command(data_path: Path, model: Optional[Path], as_json: bool) -> N
     from bot.themes.evaluate import evaluate, format_report, unknown_themes
 
     settings = _settings()
-    numbered = _read_labelled(data_path)
+    numbered = read_labelled(data_path)
     if not numbered:
         raise click.ClickException(f"No answers in {data_path}")
     try:
@@ -272,7 +202,7 @@ def evaluate_command(data_path: Path, model: Optional[Path], as_json: bool) -> N
         raise click.ClickException(str(error)) from None
     unknown = unknown_themes(numbered, known)
     if unknown:
-        raise click.ClickException(_unknown_themes_message(unknown, known, data_path))
+        raise click.ClickException(unknown_themes_message(unknown, known, data_path))
     report = evaluate(_tagger(settings, model), [example for _, example in numbered])
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
@@ -294,7 +224,7 @@ def train(model: Optional[Path], examples_path: Optional[Path]) -> None:
     path = _model_path(settings, model)
     _check_model_target(path, given=model is not None)  # before minutes of training, not after
     if examples_path is not None:
-        _read_labelled(examples_path)  # a bad line stops here, before the store is read
+        read_labelled(examples_path)  # a bad line stops here, before the store is read
     extra = list(extra_examples(settings))
     click.echo(f"Training the theme tagger ({len(extra)} extra examples from the store) ...")
     try:

@@ -21,7 +21,7 @@ def web(settings: Settings, host, port) -> None:
     """Serve the web chat; Rasa must be running (`coproduce serve`)."""
     from aiohttp import web as aiohttp_web
 
-    from bot.cli import UserError
+    from bot.cli_options import UserError
     from bot.servers import port_is_free
     from bot.web.app import build_web_app
     from bot.web.words import MissingWords
