@@ -11,8 +11,8 @@ from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, en
                             is_command, is_short_reply, services, utter_introduction, utter_safeguarding)
 from actions.data_rights import delete_reply
 from actions.questions import save_more
-from actions.themes import (CHECK_STAGES, close_check, is_correction, offer_themes,
-                            theme_step_reply, typed_at_check)
+from actions.theme_words import is_correction
+from actions.themes import CHECK_STAGES, close_check, offer_themes, theme_step_reply, typed_at_check
 from actions.welcome import ask_again, carer_reply, not_started, person_agrees, welcome_first
 
 

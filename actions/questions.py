@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 from actions.common import (YES_NO_INTENTS, channel_of, disclosure_confidence, end_form_events,
                             is_command, is_payload, is_short_reply, message_id_of,
                             question_events, reflection, services, utter_safeguarding)
-from actions.themes import check_themes, offer_themes, plain_words
+from actions.theme_words import plain_words
+from actions.themes import check_themes, offer_themes
 from bot.conversation import storable
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import abc
-import re
 from typing import List, Optional, Text
 
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.common import services, stray_payload
+from actions.theme_words import (is_correction, means_all_shown, only_small_words, taken_off, themes_named,
+                                 typed_reply, yes_and)
 
 
 def _answer_id(tracker):
@@ -17,14 +18,7 @@ def _answer_id(tracker):
 
 
 CHECK_STAGES = ("theme_check", "theme_pick")
-# Words typed at the theme check that say what the answer is about: a "no" in other words.
-_CORRECTION = re.compile(r"^\s*(it'?s|it is|this is|that'?s|that is|its)?\s*(all\s+)?about\b", re.I)
-MORE_ANSWER_WORDS = 3
-
-
-def is_correction(text: str) -> bool:
-    """True for "It is about my home" and the like, typed at the theme check."""
-    return bool(_CORRECTION.match(text or ""))
+MORE_ANSWER_WORDS = 3  # typed at the check or pick, this many words or more are more answer
 
 
 def typed_at_check(tracker) -> bool:
@@ -34,31 +28,7 @@ def typed_at_check(tracker) -> bool:
         return False
     text = (tracker.latest_message or {}).get("text") or ""
     return len(text.split()) >= MORE_ANSWER_WORDS and not text.strip().startswith("/") \
-        and not is_correction(text) and not _only_small_words(text)
-
-
-# Words that name no theme: left out when a typed message is matched to a theme's name.
-_FILLER = {"a", "an", "the", "and", "or", "of", "to", "my", "i", "it", "is", "its", "it's",
-           "about", "this", "that", "one", "too", "also", "please", "for", "me", "at", "when",
-           "you", "your", "people", "around", "by", "feel", "feeling", "feels", "some", "more"}
-_NAME_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
-
-
-_SAME_WORD = {"safety": "safe", "safely": "safe"}
-
-
-def _stems(text: str) -> List[str]:
-    words = [_SAME_WORD.get(word, word) for word in _NAME_WORDS.findall(text.lower())]
-    return [word[:-1] if len(word) > 3 and word.endswith("s") else word
-            for word in words if word not in _FILLER]
-
-
-_ALL_THEMES = re.compile(r"^\s*(?:all|all of (?:them|these|those|it)|every one|everything|"
-                         r"all the themes|all themes|all of the themes)\s*[.!]*\s*$", re.I)
-
-
-# Between theme names in a list: "money and being safe", "Having things to do, Being safe".
-_LIST_SEPARATORS = re.compile(r"\s*(?:[,;&+/]|\band\b|\bplus\b|\balso\b)\s*", re.I)
+        and not is_correction(text) and not only_small_words(text)
 
 
 def typed_themes(tracker) -> List:
@@ -69,122 +39,7 @@ def typed_themes(tracker) -> List:
     if tracker.get_slot("stage") not in CHECK_STAGES:
         return []
     text = (tracker.latest_message or {}).get("text") or ""
-    return _themes_named(text, services().engagement.themes)
-
-
-def _themes_named(text: str, themes) -> List:
-    """The themes these words name (see typed_themes), or []."""
-    if _ALL_THEMES.match(text):
-        return list(themes)
-    whole = _named_theme(text, themes)
-    if whole is not None:
-        return [whole]
-    parts = [part for part in _LIST_SEPARATORS.split(text) if _stems(part)]
-    named = [_named_theme(part, themes) for part in parts]
-    if len(parts) < 2 or None in named:
-        return []
-    return list({theme.id: theme for theme in named}.values())
-
-
-# Words of the themes' names that alone name no theme ("good" at the check means yes; "help"
-# asks for help; "do", "time" ...).
-_TOO_PLAIN = {"good", "right", "help", "time", "do", "have", "having", "being", "who", "thing",
-              "getting", "available", "required", "support", "value", "when"}
-
-
-def _named_theme(text: str, themes):
-    """The one theme whose name these few words are part of, else None."""
-    words = _stems(text)
-    if not words or len(words) > 4 or (len(words) == 1 and words[0] in _TOO_PLAIN):
-        return None
-    named = [theme for theme in themes
-             if set(words) <= set(_stems(f"{theme.easy_name} {theme.name}"))]
-    return named[0] if len(named) == 1 else None
-
-
-def plain_words(text: str) -> str:
-    """Typed words, lower case, without punctuation or extra spaces, to compare with fixed replies."""
-    text = (text or "").lower().replace("\u2019", "'")
-    return " ".join(re.findall(r"[a-z']+", text))
-
-
-# Typed replies at the theme check or pick whose meaning NLU may miss, compared whole.
-_NONE_OF_THEM = {"none", "none of them", "none of these", "none of those", "none of the above",
-                 "none of them fit", "none fit", "neither", "neither of them", "neither of those",
-                 "not any of them", "not any of these", "no theme", "no themes", "nothing",
-                 "none of it", "none of the themes", "it is none of them", "it's none of them"}
-_NOT_SURE = {"maybe", "perhaps", "possibly", "not sure", "i'm not sure", "im not sure",
-             "i am not sure", "unsure", "kind of", "kinda", "sort of", "sorta", "a bit", "partly",
-             "a little", "i don't know", "i dont know", "dont know", "don't know", "idk",
-             "dunno", "no idea", "i don't want to say", "i dont want to say", "i'd rather not say",
-             "rather not say", "pass", "i'm not sure really", "not really sure", "not too sure"}
-_WRONG = {"wrong", "that's wrong", "thats wrong", "it's wrong", "its wrong", "that is wrong",
-          "not right", "that's not right", "thats not right", "that is not right", "incorrect",
-          "no that's wrong", "no thats wrong", "no wrong", "not really"}
-_ALL_SHOWN = {"both", "both of them", "both of those", "both of these", "yes both", "yes all of them"}
-_PICK_AGAIN = {"pick again", "clear", "clear them", "clear it", "clear my picks", "clear all",
-               "undo", "undo that", "change my picks", "change them", "i picked the wrong one",
-               "i pressed the wrong one", "wrong one", "oops wrong one", "oops", "i made a mistake",
-               "mistake", "take them all away", "take them all off", "take them off",
-               "remove them all", "remove them", "start picking again", "i want to pick again",
-               "let me pick again", "can i pick again"}
-# "yes and being accepted too", "yeah, money as well": the themes shown are right, and more.
-_YES_AND = re.compile(r"^\s*(?:yes|yeah|yep|yup|aye)\b[\s,.!]*(?:and\s+|but\s+also\s+|plus\s+|also\s+)"
-                      r"(?:also\s+)?(?P<rest>.+?)(?:\s+(?:too|as well|also))?\s*[.!]*\s*$", re.I)
-# "take away money", "remove being safe", "take money off": one picked theme taken back.
-_TAKE_OFF = re.compile(r"^\s*(?:please\s+)?(?:(?:take|get)\s+(?:away|off|out)|remove|unpick|un-pick|"
-                       r"untick|un-tick|delete|drop|not)\s+(?P<first>.+?)\s*[.!]*\s*$"
-                       r"|^\s*(?:please\s+)?(?:take|get)\s+(?P<second>.+?)\s+(?:away|off|out)"
-                       r"(?:\s*,?\s*please)?\s*[.!]*\s*$",
-                       re.I)
-# "Good" and the like at the check: the themes shown are right (NLU may read "good" as a
-# greeting, "spot on" or "sounds good" as sound on).
-_RIGHT = {"good", "great", "perfect", "spot on", "sounds good", "sounds right", "lovely",
-          "brilliant", "cool", "nice", "excellent", "exactly", "that's it", "thats it",
-          "that is it", "yes that's it", "yes thats it", "all good", "good thanks",
-          "good thank you", "yes thanks", "yes thank you", "correct", "that's correct",
-          "thats correct", "that's right", "thats right", "that is right", "yes that's right",
-          "yes thats right", "yes right", "yes correct", "bang on", "you got it", "yes good",
-          "great thanks", "perfect thanks", "lovely thanks", "good one", "yes it is",
-          "it is", "it is right", "it's right", "its right", "agreed", "i agree", "true"}
-_THANKS = {"thanks", "thank you", "thankyou", "thanks a lot", "thank you very much", "ta",
-           "cheers", "thanks very much", "many thanks"}
-
-
-# A reply made only of these words is about the check ("no it is not right", "yes it is"),
-# never more answer.
-_YES_WORDS = {"yes", "yeah", "yep", "yup", "aye", "ye", "yea", "ok", "okay", "sure"}
-_NO_WORDS = {"no", "nope", "nah", "not", "wrong", "isnt", "isn't", "dont", "don't", "nothing"}
-_SMALL_WORDS = _YES_WORDS | _NO_WORDS | {
-    "it", "is", "its", "it's", "right", "that", "thats", "that's", "this", "correct", "quite",
-    "really", "the", "one", "ones", "them", "they", "are", "theyre", "they're", "at", "all",
-    "about", "true", "so", "i", "think", "do", "sorry", "those", "these", "theme", "themes",
-    "please", "thanks", "thank", "you", "ta", "what", "said", "say", "was", "very", "much",
-    "good", "fine", "totally", "exactly", "completely", "a", "bit", "of", "course", "absolutely",
-    "definitely", "well", "oh", "um", "erm", "hmm", "mate", "then"}
-
-
-def _only_small_words(text: str) -> bool:
-    words = plain_words(text).split()
-    return bool(words) and all(word in _SMALL_WORDS for word in words)
-
-
-def typed_reply(text: str) -> str:
-    """What words typed at the theme check or pick mean, whatever NLU read them as: "none"
-    (none of the themes), "not sure", "no", "pick again", "right" ("good", "spot on": a yes
-    at the check), "unclear" (thanks: not a yes or no, so the buttons come again), or "" for
-    anything else."""
-    phrase = plain_words(text)
-    for meaning, phrases in (("none", _NONE_OF_THEM), ("not sure", _NOT_SURE), ("no", _WRONG),
-                             ("pick again", _PICK_AGAIN), ("right", _RIGHT), ("unclear", _THANKS)):
-        if phrase in phrases:
-            return meaning
-    if _only_small_words(phrase):  # "no it is not right", "yes it is", "it is not"
-        words = phrase.split()
-        if any(word in _NO_WORDS for word in words):
-            return "no"
-        return "right" if words[0] in _YES_WORDS else "unclear"
-    return ""
+    return themes_named(text, services().engagement.themes)
 
 
 def theme_step_reply(dispatcher, tracker) -> Optional[List]:
@@ -195,20 +50,19 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     stage = tracker.get_slot("stage")
     if stage not in CHECK_STAGES or text.strip().startswith("/"):
         return None
-    if stage == "theme_check" and (_ALL_THEMES.match(text) or plain_words(text) in _ALL_SHOWN):
+    if stage == "theme_check" and means_all_shown(text):
         # "All of them" about the themes shown: they are all right.
         return _confirm(dispatcher, tracker) + [FollowupAction("action_listen")]
-    taken_off = _TAKE_OFF.match(text) if stage == "theme_pick" else None
-    if taken_off:
-        named = _themes_named(taken_off.group("first") or taken_off.group("second"),
-                              services().engagement.themes)
+    taken = taken_off(text) if stage == "theme_pick" else None
+    if taken:
+        named = themes_named(taken, services().engagement.themes)
         if named:
             return take_off(dispatcher, tracker, named) + [FollowupAction("action_listen")]
     themes = typed_themes(tracker)
     if themes:
         return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
-    also = _YES_AND.match(text) if stage == "theme_check" else None
-    named = _themes_named(also.group("rest"), services().engagement.themes) if also else []
+    also = yes_and(text) if stage == "theme_check" else None
+    named = themes_named(also, services().engagement.themes) if also else []
     if named:  # "yes and being accepted too": the themes shown and these
         return pick(dispatcher, tracker, named, keep=tracker.get_slot("checking_themes") or []) \
             + [FollowupAction("action_listen")]
