@@ -10,12 +10,14 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
 
 from bot.telegram.relay import Incoming
 from bot.telegram.render import PAYLOAD_KEY_PREFIX
-from bot.telegram.words import CANNOT_LISTEN, CANNOT_OPEN, CANNOT_SEE_EDITS, COMMANDS, ONLY_THE_WORDS
+from bot.telegram.words import (CANNOT_LISTEN, CANNOT_OPEN, CANNOT_SEE_EDITS, COMMANDS, ONLY_IN_PRIVATE,
+                                ONLY_THE_WORDS)
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 
 PRIVATE = filters.ChatType.PRIVATE
+GROUPS = filters.ChatType.GROUPS
 NEW = filters.UpdateType.MESSAGE
 HEARD = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE
 # Sent instead when a long button's payload was forgotten: the last question comes again.
@@ -32,6 +34,10 @@ def add_handlers(application: Application) -> None:
         PRIVATE & NEW & ~filters.StatusUpdate.ALL, on_something_else))
     application.add_handler(MessageHandler(
         PRIVATE & filters.UpdateType.EDITED_MESSAGE & (filters.TEXT | filters.CAPTION), on_edited))
+    # In a group nothing is read or stored: a command there, or the bot being added, is told
+    # once that the chat works in private only. Other group messages are left alone.
+    application.add_handler(MessageHandler(GROUPS & NEW & filters.COMMAND, on_group))
+    application.add_handler(MessageHandler(GROUPS & filters.StatusUpdate.NEW_CHAT_MEMBERS, on_added_to_group))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)
 
@@ -105,6 +111,18 @@ async def on_something_else(update: Update, context: Context) -> None:
 async def on_edited(update: Update, context: Context) -> None:
     """Say kindly that a changed message is not read again."""
     context.bot_data["relay"].submit(incoming(update, context, fixed_reply=CANNOT_SEE_EDITS))
+
+
+async def on_group(update: Update, context: Context) -> None:
+    """Say, in the group, that the chat works only in a private chat; nothing is sent to the assistant."""
+    context.bot_data["relay"].submit(incoming(update, context, fixed_reply=ONLY_IN_PRIVATE))
+
+
+async def on_added_to_group(update: Update, context: Context) -> None:
+    """When this bot is added to a group, say there that it works only in a private chat."""
+    bot_id = int(context.bot.token.split(":", 1)[0])  # a bot's id starts its token
+    if any(member.id == bot_id for member in update.effective_message.new_chat_members):
+        await on_group(update, context)
 
 
 async def on_error(update: object, context: Context) -> None:

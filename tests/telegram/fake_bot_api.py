@@ -367,6 +367,13 @@ class FakeUser:
         """Type words and send them."""
         return self.message(text=text)
 
+    def in_group(self, group_id: int, **content) -> dict:
+        """Send a message with any content in a group chat this participant is in."""
+        message = {"message_id": self.api.next_message_id(), "date": int(time.time()),
+                   "chat": {"id": group_id, "type": "group", "title": "Day centre friends"},
+                   "from": self.profile, **content}
+        return self.api.push({"message": message})
+
     def command(self, name: str) -> dict:
         """Send a /command from the menu."""
         text = "/" + name

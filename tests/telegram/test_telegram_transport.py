@@ -135,6 +135,32 @@ def test_things_that_are_not_words_get_a_kind_reply(fake_api, start_bot, stub_se
     assert rasa.sent == []
 
 
+def test_in_a_group_the_bot_says_it_talks_only_in_private_and_reads_nothing(fake_api, start_bot,
+                                                                            stub_settings, telegram_domain):
+    from fake_bot_api import BOT_ID
+
+    rasa = StubRasa()
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    dee, group = fake_api.user(1031), -100777
+    expected = response_text(telegram_domain, "utter_only_in_private")
+
+    def group_texts():
+        return [m["text"] for m in fake_api.messages.get(group, {}).values() if "text" in m]
+
+    dee.in_group(group, new_chat_members=[{"id": BOT_ID, "is_bot": True, "first_name": "Coproduce",
+                                           "username": "coproduce_test_bot"}])
+    fake_api.wait_for(lambda: group_texts() == [expected], 30, "the private-chat reply after being added")
+    dee.in_group(group, text="I like the park and my friends")  # not for the bot: left alone
+    dee.in_group(group, new_chat_members=[{"id": 555, "is_bot": False, "first_name": "Ed"}])
+    dee.in_group(group, text="/start@coproduce_test_bot",
+                 entities=[{"type": "bot_command", "offset": 0, "length": 25}])
+    fake_api.wait_for(lambda: len(group_texts()) == 2, 30, "the private-chat reply to /start")
+    time.sleep(0.5)
+    assert group_texts() == [expected, expected]
+    assert rasa.sent == []  # nothing from the group reached the assistant
+    assert dee.texts() == []  # and nothing was sent to the participant's own chat
+
+
 def test_the_words_under_a_photo_go_to_the_assistant(fake_api, start_bot, stub_settings):
     rasa = StubRasa()
     start_bot(stub_settings, rasa=rasa, speech=None)
