@@ -70,6 +70,20 @@ def command_vocabulary() -> Dict[str, Set[str]]:
     return vocabulary
 
 
+def previous_message(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The participant's message before the latest one (its event, with text and timestamp), or None."""
+    said = [event for event in tracker.events if event.get("event") == "user"]
+    return said[-2] if len(said) >= 2 else None
+
+
+def seconds_since_previous(tracker: Tracker) -> Optional[float]:
+    """Seconds between the participant's message before the latest one and the latest, or None."""
+    said = [event for event in tracker.events if event.get("event") == "user"]
+    if len(said) < 2 or not said[-1].get("timestamp") or not said[-2].get("timestamp"):
+        return None
+    return said[-1]["timestamp"] - said[-2]["timestamp"]
+
+
 def is_command(tracker: Tracker) -> bool:
     """True when the latest message steers the chat (a button, or a short command)."""
     return is_short_reply(tracker, CONTROL_INTENTS)

@@ -7,9 +7,9 @@ from typing import List, Optional, Text
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
 
-from actions.common import services, stray_payload
-from actions.theme_words import (is_correction, means_all_shown, only_small_words, taken_off, themes_named,
-                                 typed_reply, yes_and)
+from actions.common import is_payload, previous_message, seconds_since_previous, services, stray_payload
+from actions.theme_words import (is_correction, means_all_shown, only_small_words, plain_words, taken_off,
+                                 themes_named, typed_reply, yes_and)
 
 
 def _answer_id(tracker):
@@ -19,16 +19,31 @@ def _answer_id(tracker):
 
 CHECK_STAGES = ("theme_check", "theme_pick")
 MORE_ANSWER_WORDS = 3  # typed at the check or pick, this many words or more are more answer
+# A shorter message this soon after the answer, at its check, is the answer's next piece: some
+# people send "I like" / "going to" / "the park" as quick messages.
+PIECE_SECONDS = 10.0
 
 
 def typed_at_check(tracker) -> bool:
     """True when, at the theme check or pick, the participant typed words of an answer (three
-    or more, not "it is about ...") instead of pressing a button: they are kept as more answer."""
+    or more, not "it is about ...", or fewer sent straight after the answer as its next piece)
+    instead of pressing a button: they are kept as more answer."""
     if tracker.get_slot("stage") not in CHECK_STAGES:
         return False
     text = (tracker.latest_message or {}).get("text") or ""
-    return len(text.split()) >= MORE_ANSWER_WORDS and not text.strip().startswith("/") \
-        and not is_correction(text) and not only_small_words(text)
+    if text.strip().startswith("/") or is_correction(text) or only_small_words(text):
+        return False
+    return len(text.split()) >= MORE_ANSWER_WORDS or _next_piece(tracker, text)
+
+
+def _next_piece(tracker, text: str) -> bool:
+    """True for a few words (not a question) sent within PIECE_SECONDS of the answer being checked,
+    before any button was pressed."""
+    if not plain_words(text) or text.rstrip().endswith("?"):
+        return False
+    before, gap = previous_message(tracker), seconds_since_previous(tracker)
+    return before is not None and gap is not None and gap <= PIECE_SECONDS \
+        and not is_payload(before.get("text") or "")
 
 
 def typed_themes(tracker) -> List:

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (NEWS_CHANNELS, channel_of, metadata_of, services,
+from actions.common import (NEWS_CHANNELS, channel_of, metadata_of, seconds_since_previous, services,
                             utter_introduction)
 from actions.themes import check_themes, offer_themes, theme_step_reply
 
@@ -144,11 +144,8 @@ WELCOME_BACK_AFTER_SECONDS = 30 * 60
 
 def back_after_a_while(tracker: Tracker) -> bool:
     """True unless the participant's previous message was only a short while ago."""
-    said = [event for event in tracker.events if event.get("event") == "user"]
-    if len(said) < 2:
-        return True
-    gap = (said[-1].get("timestamp") or 0) - (said[-2].get("timestamp") or 0)
-    return gap >= WELCOME_BACK_AFTER_SECONDS
+    gap = seconds_since_previous(tracker)
+    return gap is None or gap >= WELCOME_BACK_AFTER_SECONDS
 
 
 class ActionGiveConsent(Action):

@@ -154,6 +154,14 @@ def test_the_theme_check_is_asked_again_after_a_side_message(rasa_servers, servi
     assert "add anything else" in person.say("/affirm")
 
 
+def test_an_answer_sent_in_quick_pieces_is_all_kept(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    person.say("I like going to")
+    reply = person.say("the park")  # straight after: the next piece, not "Please press a button"
+    assert "You said: the park" in reply and "press" not in reply.split("You said")[0], reply
+    assert [text for _, text in stored(services, person.sender)] == ["I like going to", "the park"]
+
+
 def test_say_that_again_after_help_shows_the_theme_check_not_the_help(rasa_servers, services):
     person, _ = start(rasa_servers)
     assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")

@@ -16,10 +16,10 @@ def app(make_app):
     return make_app(KeywordTagger)
 
 
-def tracker(text="", *, intent="share", slots=None, message_id="m1", entities=None):
+def tracker(text="", *, intent="share", slots=None, message_id="m1", entities=None, events=None):
     latest = {"intent": {"name": intent, "confidence": 0.99}, "text": text,
               "message_id": message_id, "metadata": {}, "entities": entities or []}
-    return Tracker("s1", slots or {}, latest, [], False, None, {}, "action_listen")
+    return Tracker("s1", slots or {}, latest, events or [], False, None, {}, "action_listen")
 
 
 def run(action, tracker_):
@@ -427,6 +427,36 @@ def test_a_few_words_at_the_theme_check_are_not_an_answer(app):
                      tracker("blue cheese", intent="share", slots=slots, message_id="m3"))
     assert said == ["utter_not_understood_press", "utter_check_themes"]
     assert _stored(app) == [("I want to feel safe", False)]
+
+
+def _said_at(text, seconds_later, before="I like going to"):
+    """The events of an answer and a message sent this many seconds after it."""
+    return [{"event": "user", "text": before, "timestamp": 1000.0},
+            {"event": "user", "text": text, "timestamp": 1000.0 + seconds_later}]
+
+
+def test_a_short_piece_sent_straight_after_the_answer_is_kept_as_more_answer(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "I like going to")
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    assert slots["stage"] == "theme_pick"  # no theme found: the themes to pick from
+    # "the park" four seconds later is the rest of the answer, sent in pieces.
+    said, after, dispatcher = run(control.ActionKindFallback(), tracker(
+        "the park", slots=slots, message_id="m2", events=_said_at("the park", 4)))
+    assert said[0] == "utter_reflect" and dispatcher.messages[0]["answer"] == "the park"
+    assert _stored(app) == [("I like going to", False), ("the park", False)]
+    # A minute later, or a question ("why?"), or small words: not understood, nothing kept.
+    for text, seconds in (("blue cheese", 60), ("why?", 3), ("yes it is", 2), ("\U0001F44D", 2)):
+        said, _, _ = run(control.ActionKindFallback(), tracker(
+            text, slots=slots, message_id="m3", events=_said_at(text, seconds)))
+        assert said[0] in ("utter_not_understood_press", "utter_press_a_theme") and "utter_reflect" not in said, text
+    # Once a theme button was pressed, a short message is no longer a piece of the answer.
+    said, _, _ = run(control.ActionKindFallback(), tracker(
+        "blue cheese", slots={**slots, "stage": "theme_pick", "picked_themes": []}, message_id="m4",
+        events=_said_at("blue cheese", 2, before="/deny")))
+    assert "utter_reflect" not in said
+    assert len(_stored(app)) == 2
 
 
 def test_a_disclosure_at_the_theme_check_ends_the_check_and_asks_to_carry_on(app):
