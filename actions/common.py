@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.app import Services, get_services
 from bot.engagement import Engagement
+from bot.safeguarding.detector import OTHER_SCRIPT, Detection
 from bot.settings import PROJECT_ROOT
 
 # Intents that steer the conversation rather than answer a question.
@@ -140,12 +141,16 @@ def disclosure_confidence(tracker: Tracker) -> Optional[float]:
 
 
 def utter_safeguarding(dispatcher: CollectingDispatcher, engagement: Engagement,
-                       on_behalf: bool = False) -> None:
+                       on_behalf: bool = False, detection: Optional[Detection] = None) -> None:
     """The calm script: thank you, what happens next, 999 and the local number. No questions.
-    A carer is told that 999 is for them or the person they care for."""
+    A carer is told that 999 is for them or the person they care for. Words in letters the
+    detector cannot read get "I can only read English. A person will read what you wrote."."""
     values = engagement.template_values()
     danger = "utter_safeguarding_danger_carer" if on_behalf else "utter_safeguarding_danger"
-    for response in ("utter_safeguarding_thanks", "utter_safeguarding_next", danger):
+    first = ("utter_safeguarding_other_script",) \
+        if detection is not None and detection.categories == [OTHER_SCRIPT] \
+        else ("utter_safeguarding_thanks", "utter_safeguarding_next")
+    for response in (*first, danger):
         dispatcher.utter_message(response=response, **values)
     if engagement.safeguarding_number:
         dispatcher.utter_message(response="utter_safeguarding_local", **values)

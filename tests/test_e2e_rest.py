@@ -528,6 +528,22 @@ def test_a_disclosure_gets_the_calm_script_and_an_alert(rasa_servers, services):
     assert answer.flagged and alert.status == "open"
 
 
+def test_an_answer_in_letters_the_detector_cannot_read_goes_to_a_person(rasa_servers, services):
+    from bot.store.models import SafeguardingAlert
+
+    person, _ = start(rasa_servers)
+    words = "مجھے اپنا خاندان پسند ہے"
+    reply = person.say(words)
+    assert "I can only read English. A person will read what you wrote." in reply and "999" in reply
+    assert "Thank you for telling us" not in reply and "You said" not in reply
+    assert "What helps you" in person.say("/affirm")
+    with services.sessions() as session:
+        answer = session.execute(select(Answer).where(Answer.text == words)).scalar_one()
+        alert = session.execute(select(SafeguardingAlert).where(
+            SafeguardingAlert.answer_id == answer.id)).scalar_one()
+    assert answer.flagged and alert.status == "open" and alert.categories == "other_script"
+
+
 def test_logs_hold_no_answer_text_and_no_secrets(rasa_servers, services):
     person, _ = start(rasa_servers)
     secret_words = "Aardvark" + uuid.uuid4().hex[:6] + " is my best friend"

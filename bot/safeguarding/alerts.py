@@ -13,7 +13,7 @@ from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.safeguarding.detector import Detection, detect
+from bot.safeguarding.detector import OTHER_SCRIPT, Detection, detect
 from bot.store import safeguarding_queries as store
 from bot.store.db import scrub_deleted
 from bot.store.models import (ERASURE_HELD, HELD_STATUSES, Answer, Participant,
@@ -70,7 +70,9 @@ class EmailRoute:
 def alert_summary(alert_id: int, detection: Detection, channel: str, role: Optional[str]) -> str:
     """What the lead is told at once: enough to act, and where to read the words."""
     urgency = "POSSIBLE IMMEDIATE DANGER. " if detection.immediate_danger else ""
-    return (f"{urgency}Safeguarding alert {alert_id}: a participant's message may disclose "
+    unread = " is not in English, so it could not be checked: it" \
+        if OTHER_SCRIPT in detection.categories else ""
+    return (f"{urgency}Safeguarding alert {alert_id}: a participant's message{unread} may disclose "
             f"harm ({', '.join(detection.categories) or 'unclassified'}; score "
             f"{detection.score:.2f}; channel {channel}; answering as {role or 'unknown'}). "
             f"Read it with `coproduce safeguarding list` and record what you did with "

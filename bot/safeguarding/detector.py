@@ -7,6 +7,7 @@ import functools
 import logging
 import math
 import threading
+import unicodedata
 from pathlib import Path
 
 from bot.safeguarding.model import AnswerModel, train_from_file
@@ -19,6 +20,10 @@ _MASK = "~"
 _LOOK_BACK = 300
 # The category given when only the model or the intent signal raised the flag.
 UNCLASSIFIED = "unclassified"
+# The category of a message written mostly in letters the phrase list cannot read (Arabic,
+# Bengali, Chinese ...): a disclosure in it would be missed, so a person reads it.
+OTHER_SCRIPT = "other_script"
+OTHER_SCRIPT_MIN_LETTERS = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +72,9 @@ class Detector:
     def detect(self, text: str, intent_confidence: float | None = None) -> Detection:
         """Return the detection for text; a high `disclose_harm` intent confidence can raise the flag."""
         book = self.phrasebook
+        if in_other_script(text):
+            return Detection(disclosure=True, score=round(book.scoring.threshold, 4),
+                             categories=[OTHER_SCRIPT], matched=[], immediate_danger=False)
         normalised = self.prepare(text)
         found: list = []
         negated: list = []
@@ -128,6 +136,16 @@ class Detector:
                 if not hypothetical.cancel.intersection(after):
                     weight *= self.phrasebook.scoring.hypothetical_factor
             found.append((phrase, weight, match.span()))
+
+
+def in_other_script(text) -> bool:
+    """True when most letters of the message are not Latin letters (so not English), and there
+    are at least a few of them."""
+    letters = [char for char in (text if isinstance(text, str) else "") if char.isalpha()]
+    if len(letters) < OTHER_SCRIPT_MIN_LETTERS:
+        return False
+    other = sum(1 for char in letters if not unicodedata.name(char, "").startswith("LATIN"))
+    return other * 2 > len(letters)
 
 
 def word_matches(regex, text: str, match=None):

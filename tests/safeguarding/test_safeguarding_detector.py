@@ -243,7 +243,6 @@ def test_odd_intent_confidence_does_not_crash(detector, confidence):
         "   \n\t ",
         "😊😊👍",
         "💀💀💀",
-        "我想回家",
         "Je voudrais plus d'aide",
         "\x00\x01\x02",
         "ß" * 50,
@@ -255,6 +254,21 @@ def test_odd_input_never_crashes(detector, text):
     found = detector.detect(text)
     assert not found.disclosure
     assert found.score <= 0.5
+
+
+@pytest.mark.parametrize("text", ["我想回家", "مجھے اپنا خاندان پسند ہے", "Мне нужна помощь",
+                                  "আমি আমার পরিবারকে ভালোবাসি", "I love Москва и Киев"])
+def test_words_in_letters_the_phrases_cannot_read_go_to_a_person(detector, text):
+    """A disclosure in Urdu or Chinese would be missed: such a message is flagged for a person."""
+    found = detector.detect(text)
+    assert found.disclosure and found.categories == ["other_script"]
+    assert not found.immediate_danger and found.matched == []
+
+
+@pytest.mark.parametrize("text", ["Lubię moją rodzinę", "Café with Zoë", "I like my family 😊",
+                                  "我", "OK 👍", "My friend Jürgen and me"])
+def test_latin_letters_and_a_stray_character_are_read_as_usual(detector, text):
+    assert "other_script" not in detector.detect(text).categories
 
 
 def test_huge_input_is_checked_quickly_and_still_finds_harm(detector):
