@@ -70,6 +70,9 @@ class ActionStartAgain(Action):
         return "action_start_again"
 
     async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)  # "start picking again" is about the pick
+        if typed is not None:
+            return typed
         app = services()
         # Themes picked for the answer being checked are kept as the participant's.
         checked = close_check(tracker) if tracker.get_slot("stage") in CHECK_STAGES else []

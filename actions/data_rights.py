@@ -9,6 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.common import end_form_events, is_short_reply, services, stray_payload
 from actions.questions import save_more
+from actions.themes import theme_step_reply
 from actions.welcome import ask_again, not_started, welcome_first
 
 
@@ -40,6 +41,9 @@ class ActionMyData(Action):
         return "action_my_data"
 
     async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)  # a theme's name read as "my data"
+        if typed is not None:
+            return typed
         record = services().data_rights.record(tracker.sender_id)
         if record is None:
             dispatcher.utter_message(response="utter_my_data_none")
@@ -89,6 +93,9 @@ class ActionAskDelete(Action):
         return "action_ask_delete"
 
     async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)  # "delete money" while picking: a theme taken off
+        if typed is not None:
+            return typed
         answered = delete_reply(tracker)  # "Yes, delete them" typed, read as asking to delete
         if answered is not None:
             return [FollowupAction(answered)]
@@ -151,6 +158,9 @@ class ActionWithdraw(Action):
     async def run(self, dispatcher, tracker, domain):
         if stray_payload(tracker):  # "/nonsense" typed, guessed by NLU as leaving
             return [FollowupAction("action_kind_fallback")]
+        typed = theme_step_reply(dispatcher, tracker)  # "take out being accepted" while picking: a theme taken off
+        if typed is not None:
+            return typed
         if not is_short_reply(tracker, {"withdraw_consent"}):
             # NLU only guessed ("Can I just answer anyway?" read as leaving): ask first.
             if tracker.get_slot("stage") == "add_more":

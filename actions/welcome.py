@@ -181,6 +181,9 @@ class ActionSetRole(Action):
         return "action_set_role"
 
     async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)  # "take away good staff" read as a role
+        if typed is not None:
+            return typed
         role = ROLES.get((tracker.latest_message.get("intent") or {}).get("name"), "self")
         if role == "self" and tracker.get_slot("stage") == "carer_agree":
             # "They will answer for themselves": the questions that follow are for them.

@@ -291,6 +291,31 @@ def test_a_picked_theme_can_be_taken_back(rasa_servers, services, take_back):
     assert themes_of(services, person.sender) == [(text, ["purpose"], "participant")]
 
 
+@pytest.mark.parametrize("theme, typed, expected", [
+    ("being_safe", "remove being safe", "is not picked now"),  # NLU: delete my data
+    ("accepted_valued", "take away being accepted", "is not picked now"),  # NLU: leave
+    ("accepted_valued", "take out being accepted", "is not picked now"),
+    ("skilled_supporters", "delete good staff", "is not picked now"),
+    ("skilled_supporters", "take good staff away", "is not picked now"),  # NLU: a role
+    ("purpose", "start picking again", "Nothing is picked now"),  # NLU: start again
+])
+def test_taking_a_theme_back_in_words_is_never_read_as_leaving_or_deleting(rasa_servers, services,
+                                                                            theme, typed, expected):
+    person, _ = start(rasa_servers)
+    text = "Good staff who listen to me and help me get a job"
+    assert "I think this is about" in person.say(text)
+    person.say("/deny")
+    person.say('/choose_theme{"theme":"%s"}' % theme)
+    person.say('/choose_theme{"theme":"security"}')
+    reply = person.say(typed)
+    assert expected in reply, reply
+    assert "delete" not in reply and "stop taking part" not in reply and "Welcome" not in reply
+    if "again" in typed:  # nothing is picked: pick one now
+        person.say('/choose_theme{"theme":"security"}')
+    assert "add anything else" in person.say("/themes_done")
+    assert themes_of(services, person.sender) == [(text, ["security"], "participant")]
+
+
 @pytest.mark.parametrize("first, expected", [
     ("help", "read my messages out loud"),  # the help, then the welcome
     ("yes", "read my messages out loud"),
