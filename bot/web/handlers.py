@@ -56,7 +56,8 @@ class Visitor:
 async def page(request: web.Request) -> web.StreamResponse:
     """Show the chat so far (read back from Rasa after a restart); a first visit says hello."""
     chat, visitor = request.app[CHAT], Visitor.of(request)
-    notice = ""
+    # The script came back here after an old button was refused: say why the page changed.
+    notice = chat.words.old_button if request.query.get("old") == "1" and not visitor.is_new else ""
     async with visitor.transcript.lock:
         await read_back(chat, visitor)
         if not visitor.transcript:
@@ -76,6 +77,7 @@ async def send(request: web.Request) -> web.StreamResponse:
     payload = str(form.get("payload", "")).strip()
     message_id = str(form.get("message_id", ""))
     message_id = message_id if _MESSAGE_ID.match(message_id) else new_message_id()
+    turn = str(form.get("turn", ""))  # which exchange a pressed button belongs to
     kept = dict(kept=text, message_id=message_id)
     offered = str(form.get("csrf", "")) or request.headers.get("X-CSRF-Token", "")
     if not (security.same_origin(request)
@@ -92,17 +94,21 @@ async def send(request: web.Request) -> web.StreamResponse:
     async with visitor.transcript.lock:  # a second copy of a post waits here, then is seen
         await read_back(chat, visitor)  # a page open before a restart keeps working
         return await send_once(request, visitor, message, is_button=bool(payload),
-                               message_id=message_id)
+                               message_id=message_id, turn=turn)
 
 
 async def send_once(request: web.Request, visitor: Visitor, message: str, *, is_button: bool,
-                    message_id: str) -> web.StreamResponse:
-    """Send a message to Rasa once; a repeated post of it (a double click) just shows the chat."""
+                    message_id: str, turn: str = "") -> web.StreamResponse:
+    """Send a message to Rasa once; a repeated post of it (a double click) just shows the chat,
+    and a button from an earlier exchange (a second tab, an old page) the chat as it is now."""
     chat, transcript = request.app[CHAT], visitor.transcript
     earlier = transcript.repeat_of(message_id, message)
     if earlier is not None:
         log.info("A web chat post came twice; Rasa got it once")
         return answer(request, visitor, entries=earlier)
+    if is_button and chat.is_old_button(transcript, turn):
+        log.info("Refused a button from an earlier exchange of the web chat")
+        return answer(request, visitor, status=409, notice=chat.words.old_button, stale=True)
     said = transcript.title_for(message) if is_button else message
     if said is None:
         return answer(request, visitor, status=400, notice=chat.words.send_failed)
@@ -215,15 +221,17 @@ async def exchange(chat: WebChat, visitor: Visitor, message: str, *, said: Optio
 
 def answer(request: web.Request, visitor: Visitor, *, status: int = 200, notice: str = "",
            entries: Optional[List[Entry]] = None, kept: str = "",
-           message_id: str = "") -> web.StreamResponse:
-    """JSON for the page's script; without it the page itself, or a redirect after success."""
+           message_id: str = "", stale: bool = False) -> web.StreamResponse:
+    """JSON for the page's script; without it the page itself, or a redirect after success.
+    stale: the page is behind the chat (its script loads the page again, with the notice)."""
     chat = request.app[CHAT]
     if "application/json" in request.headers.get("Accept", ""):
-        body = {"ok": not notice, "notice": notice, "csrf": visitor.csrf,
+        body = {"ok": not notice, "notice": notice, "csrf": visitor.csrf, "stale": stale,
                 "message_id": message_id if notice else new_message_id(),
                 # The script replaces the messages on the page instead of adding to them.
                 "erased": visitor.transcript.was_erased_by(entries or []),
-                "entries": [entry_json(entry, visitor.transcript) for entry in entries or []]}
+                "entries": [entry_json(entry, visitor.transcript, chat.button_turn(visitor.transcript))
+                            for entry in entries or []]}
         return visitor.finish(request, web.json_response(body, status=status, headers=NO_STORE))
     if notice:
         return visitor.finish(request, render_page(

@@ -41,8 +41,9 @@ def file_url(entry: Entry) -> str:
     return f"/files/{entry.file.id}"
 
 
-def entry_json(entry: Entry, transcript: Transcript) -> dict:
-    """One message for the page's script; its text is set with textContent, never as HTML."""
+def entry_json(entry: Entry, transcript: Transcript, turn: str = "") -> dict:
+    """One message for the page's script; its text is set with textContent, never as HTML.
+    turn: what its buttons carry to say which exchange they answer (WebChat.button_turn)."""
     latest = transcript.is_latest(entry)
     return {
         "id": entry.id,
@@ -50,6 +51,7 @@ def entry_json(entry: Entry, transcript: Transcript) -> dict:
         "text": entry.text,
         "audio": audio_url(entry) if entry.from_helper and entry.text else None,
         "choices": [{"title": c.title, "payload": c.payload} for c in entry.choices] if latest else [],
+        "turn": turn if latest and entry.choices else "",
         "file": {"url": file_url(entry), "filename": entry.file.filename} if entry.file else None,
     }
 
@@ -63,7 +65,7 @@ def render_page(chat: WebChat, request: web.Request, transcript: Transcript, *, 
     html = chat.templates.get_template("chat.html").render(
         title=chat.title, words=chat.words, entries=entries, transcript=transcript,
         first_new_id=first_new.id if first_new else "", audio_url=audio_url, file_url=file_url,
-        csrf=csrf,
+        csrf=csrf, turn=chat.button_turn(transcript),
         message_id=message_id or new_message_id(), looks=looks_of(request), notice=notice,
         kept=kept, max_chars=chat.max_chars, static=chat.static_versions)
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status,

@@ -5,6 +5,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
+import secrets
 from typing import Any, Dict, List
 
 import jinja2
@@ -13,7 +14,7 @@ from aiohttp import web
 from bot.identity import Pseudonymizer
 from bot.rest_client import RestClient
 from bot.store.tracker import TrackerReader
-from bot.web.transcript import Entry, Transcripts
+from bot.web.transcript import Entry, Transcript, Transcripts
 from bot.web.words import PageWords
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,18 @@ class WebChat:
     speech_pool: concurrent.futures.ThreadPoolExecutor
     max_chars: int = MAX_MESSAGE_CHARS
     warm_audio: bool = True
+    # Names this run of the web chat, so a page's buttons say which exchange they belong to
+    # (see button_turn): pages from before a restart are not refused for it.
+    era: str = dataclasses.field(default_factory=lambda: secrets.token_hex(4))
+
+    def button_turn(self, transcript: Transcript) -> str:
+        """What a page's buttons carry to say which exchange they answer."""
+        return f"{self.era}:{transcript.turn}"
+
+    def is_old_button(self, transcript: Transcript, turn: str) -> bool:
+        """True for a button from an earlier exchange of this run (a second tab, an old page)."""
+        era, _, number = turn.partition(":")
+        return era == self.era and number != str(transcript.turn)
 
     async def synthesize(self, text: str, sender: str):
         """The message for this sender read aloud (Audio) or None; speech runs in its own thread."""

@@ -27,6 +27,7 @@ RESPONSES = {
     "resting": "utter_server_resting",
     "not_here": "utter_web_not_here",
     "back_to_chat": "utter_web_back_to_chat",
+    "old_button": "utter_web_old_button",
 }
 
 
@@ -57,6 +58,7 @@ class PageWords:
     resting: str
     not_here: str
     back_to_chat: str
+    old_button: str
 
 
 def load_page_words(domain_path: Path) -> PageWords:

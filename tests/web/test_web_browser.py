@@ -179,6 +179,7 @@ def test_keyboard_alone_with_focus_always_visible(browser):
     keys.active_element.send_keys(Keys.ENTER)
     browser.wait_for_choice("Tell me more")
     browser.wait.until(lambda d: keys.active_element.text == "Yes")  # focus follows
+    assert browser.focus_is_visible()  # on screen, though the new messages are long
     keys.active_element.send_keys(Keys.ENTER)
     browser.wait_for_choice("For myself")
     browser.wait.until(lambda d: keys.active_element.text == "For myself")  # focus follows
@@ -201,6 +202,36 @@ def test_keyboard_alone_with_focus_always_visible(browser):
     browser.wait_for_choice("Skip this question")
     assert browser.driver.find_element(By.TAG_NAME, "html").get_attribute("class") \
         == "contrast large"
+
+
+def test_the_first_button_of_a_long_reply_gets_focus_on_screen(browser):
+    browser.open()
+    keys = browser.driver.switch_to
+    browser.wait_for_choice("No, thank you")
+    next(e for e in browser.driver.find_elements(By.CSS_SELECTOR, ".choices button")
+         if e.text == "No, thank you").send_keys(Keys.ENTER)
+    browser.wait.until(lambda d: keys.active_element.text == "Yes")  # "Do you want to take part?"
+    assert browser.focus_is_visible(), browser.driver.execute_script(
+        "return [document.activeElement.getBoundingClientRect().bottom, innerHeight]")
+
+
+def test_a_button_left_on_an_older_tab_shows_the_chat_as_it_is_now(browser, words):
+    start_talking(browser)
+    browser.press("Yes")
+    browser.wait_for_choice("For myself")
+    first_tab = browser.driver.current_window_handle
+    browser.driver.switch_to.new_window("tab")  # the same device: the same chat
+    browser.open()
+    browser.press("For myself")
+    browser.wait_for_message(QUESTION_1)
+    browser.driver.switch_to.window(first_tab)  # still asks who the answers are for
+    assert "For myself" in browser.choices()
+    next(e for e in browser.driver.find_elements(By.CSS_SELECTOR, ".choices button")
+         if e.text == "For myself").click()
+    browser.wait.until(lambda d: browser.notice() == words["old_button"],
+                       message=f"no notice; page has {browser.texts()[-2:]}")
+    assert QUESTION_1 in browser.texts()[-1] and "For myself" not in browser.choices()
+    assert browser.texts().count("For myself") == 1  # pressed once, in the second tab
 
 
 def test_at_320_px_wide_nothing_scrolls_sideways_and_targets_stay_large(browser):

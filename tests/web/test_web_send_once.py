@@ -149,3 +149,34 @@ def test_an_empty_message_gets_a_kind_notice_and_is_not_sent(fake_rasa, serve_we
     assert messages_sent(fake_rasa) == ["/greet"]
     assert post(browser, served, page, text="Now some words").status_code == 303
     assert reload(browser, served).notice == ""
+
+
+def test_a_button_from_an_earlier_exchange_is_refused_and_the_chat_shown(fake_rasa, serve_web):
+    served = serve_web(fake_rasa.url)
+    browser, page = visit(served)
+    old_tab = asked(browser, served, page)
+    new_tab = reload(browser, served)  # the same device, a second tab
+    assert post(browser, served, new_tab, payload="/skip").status_code == 303
+    sent = messages_sent(fake_rasa)
+    # The first tab still shows Skip for question 1: that press is not sent to Rasa.
+    refused = post(browser, served, old_tab, payload="/skip")
+    assert refused.status_code == 409
+    shown = read_page(refused.text)
+    assert shown.notice == "That button was for an earlier message. Here is the chat as it is now."
+    assert shown.texts[-1] == "Question 2: what helps you?"
+    as_json = post(browser, served, old_tab, json=True, payload="/skip", message_id="b" * 32)
+    assert as_json.status_code == 409 and as_json.json()["stale"] is True
+    assert messages_sent(fake_rasa) == sent
+    # The script then loads the page, which says why it changed.
+    assert read_page(browser.get(served.url + "/?old=1").text).notice == shown.notice
+    # The newest buttons carry the newest exchange and work.
+    assert post(browser, served, reload(browser, served), payload="/skip").status_code == 303
+    assert messages_sent(fake_rasa) == sent + ["/skip"]
+
+
+def test_a_button_on_a_page_from_before_a_restart_still_works(fake_rasa, serve_web):
+    served = serve_web(fake_rasa.url)
+    browser, page = visit(served)
+    page = asked(browser, served, page)
+    response = post(browser, served, page, payload="/skip", turn="0ldpage0:7")  # another run's page
+    assert response.status_code == 303 and messages_sent(fake_rasa)[-1] == "/skip"

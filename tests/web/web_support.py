@@ -52,8 +52,10 @@ def visit(served):
 
 
 def post(browser, served, page, json=False, headers=None, **fields):
-    """Post to /send as the page's form would, with its hidden fields."""
+    """Post to /send as the page's form would, with its hidden fields (a button: its turn too)."""
     data = {"csrf": page.hidden["csrf"], "message_id": page.hidden["message_id"], **fields}
+    if "payload" in fields and "turn" in page.hidden:
+        data.setdefault("turn", page.hidden["turn"])
     return browser.post(served.url + "/send", data=data, allow_redirects=False,
                         headers={**(JSON if json else {}), **(headers or {})})
 

@@ -61,11 +61,12 @@
     return link;
   }
 
-  function choicesForm(choices) {
+  function choicesForm(choices, turn) {
     var form = document.createElement("form");
     form.className = "choices";
     form.method = "post";
     form.action = "/send";
+    form.dataset.turn = turn || "";
     choices.forEach(function (choice) {
       var button = document.createElement("button");
       button.type = "submit";
@@ -98,7 +99,7 @@
       item.appendChild(fileLink(entry.id, entry.file));
     }
     if (entry.choices && entry.choices.length) {
-      item.appendChild(choicesForm(entry.choices));
+      item.appendChild(choicesForm(entry.choices, entry.turn));
     }
     return item;
   }
@@ -110,13 +111,12 @@
     messages.querySelectorAll(".choices").forEach(function (old) { old.remove(); });
     var items = entries.map(messageItem);
     items.forEach(function (item) { messages.appendChild(item); });
-    var firstChoice = messages.querySelector(".choices button");
-    if (firstChoice) {
-      firstChoice.focus();
-    } else {
-      textbox.focus();
-    }
+    var focused = messages.querySelector(".choices button") || textbox;
+    focused.focus({preventScroll: true});
+    // The first new message at the top, unless that hides the control with focus: the
+    // focused control is always on screen (WCAG 2.4.11), the messages above it a scroll away.
     items[0].scrollIntoView({block: "start"});
+    focused.scrollIntoView({block: "nearest"});
   }
 
   // Sending ------------------------------------------------------------------------------
@@ -140,6 +140,11 @@
         input.value = reply.csrf;
       });
       field("message_id").value = reply.message_id;
+      if (reply.stale) {
+        // Another tab or an old page moved the chat on: show the chat as it is now.
+        window.location.assign("/?old=1#latest");
+        return;
+      }
       showNotice(reply.notice);
       markTextbox(!reply.ok && typed,
                   reply.notice === words.tooLong || reply.notice === words.noWords);
@@ -195,7 +200,9 @@
     event.preventDefault();
     var button = event.submitter;
     if (button && button.name === "payload") {
-      send({payload: button.value}, false);
+      var turn = event.target.dataset.turn ||
+        (event.target.querySelector("input[name='turn']") || {}).value || "";
+      send({payload: button.value, turn: turn}, false);
     }
   });
 
