@@ -46,7 +46,8 @@ class ActionPause(Action):
             # on to the next one, never the same question straight after what they told us.
             app.conversation.next_question(tracker.sender_id)
         app.conversation.pause(tracker.sender_id)
-        dispatcher.utter_message(response="utter_pause")
+        dispatcher.utter_message(response="utter_pause" if app.conversation.progress(
+            tracker.sender_id).answer_count else "utter_pause_no_answers")
         return end_form_events(tracker)
 
 
@@ -185,8 +186,11 @@ class ActionWhatHappened(Action):
             checking_answer=int(checking) if checking is not None
             and tracker.get_slot("stage") in ("theme_check", "theme_pick") else None)
         values = app.engagement.template_values()
-        if summary is None or summary.answer_count == 0:
+        if summary is None:
             dispatcher.utter_message(response="utter_what_happened_none")
+            return []
+        if summary.answer_count == 0:  # taking part (or done), every question skipped
+            dispatcher.utter_message(response="utter_my_data_no_answers")
             return []
         if summary.answer_count == 1:
             dispatcher.utter_message(response="utter_what_happened_one", **values)
@@ -194,7 +198,8 @@ class ActionWhatHappened(Action):
             dispatcher.utter_message(response="utter_what_happened",
                                      count=str(summary.answer_count), **values)
         if summary.themes:
-            dispatcher.utter_message(response="utter_what_happened_themes",
+            dispatcher.utter_message(response="utter_what_happened_themes_one"
+                                     if summary.answer_count == 1 else "utter_what_happened_themes",
                                      themes=app.tagging.labels(summary.themes))
         if not summary.actions:
             dispatcher.utter_message(response="utter_what_happened_no_news", **values)

@@ -474,9 +474,18 @@ def test_stop_and_come_back_later(rasa_servers, services):
     person, _ = start(rasa_servers)
     person.answer("My garden")
     person.say("/deny")
-    assert "kept your answers" in person.say("stop")
-    reply = person.say("hello")
+    replies = person.client.send(person.sender, "stop")
+    assert "kept your answers" in replies[-1]["text"]
+    assert [b["title"] for b in replies[-1]["buttons"]] == ["Carry on"]  # typing is not the only way
+    reply = person.say(replies[-1]["buttons"][0]["payload"])
     assert "Welcome back" in reply and "What helps you" in reply
+
+
+def test_stop_before_any_answer_does_not_speak_of_kept_answers(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    reply = person.say("stop")
+    assert "Come back any time" in reply and "kept your answers" not in reply
+    assert "What makes a good life" in person.say("/greet")
 
 
 def test_saying_no_stores_nothing_but_a_count(rasa_servers, services):
@@ -486,8 +495,13 @@ def test_saying_no_stores_nothing_but_a_count(rasa_servers, services):
     person = Participant_(rasa_servers.rasa_url)
     person.say("hi")
     person.say("/sound_on")
-    assert "That is fine" in person.say("/deny")
+    replies = person.client.send(person.sender, "/deny")
+    assert "That is fine" in replies[-1]["text"]
     assert stored(services, person.sender) is None
+    # Changing their mind is a button away: the start again (nothing about them was kept).
+    assert [b["title"] for b in replies[-1]["buttons"]] == ["Take part"]
+    assert "read my messages out loud" in person.say(replies[-1]["buttons"][0]["payload"])
+    assert "Do you want to take part" in person.say("/sound_off")
     with services.sessions() as session:
         assert queries.get_counter(session, engagement_id=services.engagement.id,
                                    name="consent_declined") == before + 1

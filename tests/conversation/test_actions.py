@@ -213,6 +213,7 @@ def test_stop_then_hello_carries_on_where_they_left(app):
     run(welcome.ActionChooseSound(), tracker(intent="sound_off"))
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    run(questions.ActionSaveAnswer(), tracker(text="My friends", slots={"answer_text": "My friends"}))
     run(questions.ActionNextQuestion(), tracker(intent="deny"))
     said, _, _ = run(control.ActionPause(), tracker(intent="stop", active_loop="answer_form"))
     assert said == ["utter_pause"] and app.conversation.progress("s1").status == "paused"
@@ -702,4 +703,4 @@ def test_a_stop_in_other_words_still_pauses(app, text):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     said, _, _ = run(control.ActionPause(), tracker(intent="stop", text=text,
                                                     slots={"stage": "add_more"}))
-    assert said == ["utter_pause"]
+    assert said == ["utter_pause_no_answers"]  # nothing answered yet: no "We have kept your answers"

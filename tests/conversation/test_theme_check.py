@@ -203,7 +203,7 @@ def test_what_happened_shows_only_the_participant_s_own_themes(app):
         session.add_all([StaffAction(theme_id="being_safe", text="We are training staff.", status="doing"),
                          StaffAction(theme_id="security", text="We are making jobs.", status="planned")])
     said, _, dispatcher = run(control.ActionWhatHappened(), tracker(intent="what_happened"))
-    assert said == ["utter_what_happened_one", "utter_what_happened_themes", "utter_update_item_doing"]
+    assert said == ["utter_what_happened_one", "utter_what_happened_themes_one", "utter_update_item_doing"]
     assert "Being safe" in dispatcher.messages[1]["themes"]
     assert dispatcher.messages[2]["action"] == "We are training staff."
 
