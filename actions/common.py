@@ -140,13 +140,19 @@ def disclosure_confidence(tracker: Tracker) -> Optional[float]:
     return None
 
 
+# Who 999 is for, by the role of the person answering (yourself otherwise).
+DANGER_RESPONSES = {"on_behalf": "utter_safeguarding_danger_carer",
+                    "support_worker": "utter_safeguarding_danger_support_worker"}
+
+
 def utter_safeguarding(dispatcher: CollectingDispatcher, engagement: Engagement,
-                       on_behalf: bool = False, detection: Optional[Detection] = None) -> None:
+                       role: Optional[str] = None, detection: Optional[Detection] = None) -> None:
     """The calm script: thank you, what happens next, 999 and the local number. No questions.
-    A carer is told that 999 is for them or the person they care for. Words in letters the
-    detector cannot read get "I can only read English. A person will read what you wrote."."""
+    A carer is told that 999 is for them or the person they care for, a support worker for them
+    or a person they support. Words in letters the detector cannot read get "I can only read
+    English. A person will read what you wrote."."""
     values = engagement.template_values()
-    danger = "utter_safeguarding_danger_carer" if on_behalf else "utter_safeguarding_danger"
+    danger = DANGER_RESPONSES.get(role or "", "utter_safeguarding_danger")
     first = ("utter_safeguarding_other_script",) \
         if detection is not None and detection.categories == [OTHER_SCRIPT] \
         else ("utter_safeguarding_thanks", "utter_safeguarding_next")

@@ -244,7 +244,7 @@ def screen(dispatcher, tracker) -> bool:
     if detection is None:
         return False
     utter_safeguarding(dispatcher, app.engagement,
-                       app.conversation.progress(tracker.sender_id).on_behalf, detection)
+                       app.conversation.progress(tracker.sender_id).role, detection)
     return True
 
 

@@ -237,7 +237,7 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         return [SlotSet("stage", "add_more")]
     if result.disclosure is not None:
         progress = app.conversation.progress(tracker.sender_id)
-        utter_safeguarding(dispatcher, app.engagement, progress.on_behalf, result.disclosure)
+        utter_safeguarding(dispatcher, app.engagement, progress.role, result.disclosure)
         if app.engagement.question(progress.question_index + 1) is None:
             # The last question: there are none to carry on with, so the chat ends kindly.
             app.conversation.next_question(tracker.sender_id)

@@ -219,6 +219,16 @@ def test_after_a_disclosure_stop_then_hello_goes_on_to_the_next_question(app):
     assert app.conversation.progress("s1").question_index == 1  # not the same question again
 
 
+def test_a_support_worker_is_told_999_is_for_them_or_a_person_they_support(app):
+    run(welcome.ActionGiveConsent(), tracker("/affirm", intent="affirm"))
+    run(welcome.ActionSetRole(), tracker("/role_support_worker", intent="role_support_worker"))
+    words = "one of the people I support told me her dad hits her"
+    said, _ = run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    assert said == ["utter_safeguarding_thanks", "utter_safeguarding_next",
+                    "utter_safeguarding_danger_support_worker", "utter_safeguarding_local",
+                    "utter_safeguarding_carry_on"]
+
+
 def test_a_disclosure_in_the_last_answer_ends_kindly_without_asking_to_carry_on(app):
     consented(app)
     run(welcome.ActionPersonAgrees(), tracker("/affirm", intent="affirm"))
