@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engagement import Engagement, Question
 from bot.identity import Pseudonymizer
 from bot.safeguarding.detector import Detection
-from bot.store import queries
+from bot.store import queries, safeguarding_queries
 from bot.text import without_lone_surrogates
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -186,11 +186,17 @@ class ConversationService:
         if detection is None:
             return None
         with self._sessions.begin() as session:
-            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
-            role = participant.role if participant else None
+            # Even before taking part, what they said is theirs: it shows in their record, and
+            # a request to delete it waits for the lead, as for an answer.
+            participant = queries.lock_participant(session, self._participant(session, sender_id, channel))
+            if safeguarding_queries.open_alert_with_text(session, participant_id=participant.id,
+                                                         text=text) is not None:
+                log.info("The same possible disclosure came again; its alert is open already")
+                return detection
+            role = participant.role
             alert_id = self._alerts.raise_alert(
                 session, detection=detection, text=text, channel=channel, role=role,
-                participant_id=participant.id if participant else None)
+                participant_id=participant.id)
         self._alerts.deliver_soon(alert_id, detection, channel, role)
         return detection
 

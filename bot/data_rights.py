@@ -170,12 +170,22 @@ def roles_used(answers: List[dict]) -> List[dict]:
 
 def erase_participant(session, *, pseudonym: str, held_status: str = ERASURE_HELD) -> Erasure:
     """Delete a participant and everything of theirs, except answers under a safeguarding flag
-    (then the participant is kept with held_status: who asked, the person or the purge)."""
+    and messages whose alert is still open (then the participant is kept with held_status: who
+    asked, the person or the purge). Alerts the lead dismissed as false alarms lose the words."""
+    from bot.safeguarding.alerts import ERASED_TEXT, PURGED_TEXT
+
     person = queries.get_participant(session, pseudonym=pseudonym)
     if person is None:
         return Erasure(False, 0, 0)
+    alerts = safeguarding_queries.alerts_of(session, participant_id=person.id)
+    for alert in alerts:
+        if alert.status == "resolved" and alert.resolved_action == "dismiss":
+            alert.text = ERASED_TEXT if held_status == ERASURE_HELD else PURGED_TEXT
     answers = queries.answers_for(session, participant=person)
-    held = [a for a in answers if a.flagged]
+    # A message said outside the questions (even before taking part) and still waiting for the
+    # lead is held like a flagged answer.
+    held = [a for a in answers if a.flagged] + [
+        alert for alert in alerts if alert.status == "open" and alert.answer_id is None]
     if not held:
         session.delete(person)  # answers, tags, consent, contact and notices go with it
         return Erasure(True, len(answers), 0)

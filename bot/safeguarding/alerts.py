@@ -182,12 +182,12 @@ class AlertService:
                 return None
             alert = store.get_alert(session, alert_id=alert_id)
             answer = session.get(Answer, alert.answer_id) if alert.answer_id else None
-            if answer is None:
-                return ("not an answer", None)
-            answer.flagged = False
-            person = session.get(Participant, answer.participant_id)
+            if answer is not None:
+                answer.flagged = False
+            owner = answer.participant_id if answer is not None else alert.participant_id
+            person = session.get(Participant, owner) if owner else None
             if person is None or person.status not in HELD_STATUSES:
-                return ("back", answer.id)
+                return ("back", answer.id) if answer is not None else ("not an answer", None)
             # They (or the purge) asked for their answers to be deleted; only the flag held this one.
             outcome = "erased" if person.status == ERASURE_HELD else "purged"
             _erase_held(session, alert, person, by=by, note="a false alarm")

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.store.db import lock_for_writing
 from bot.store.models import Answer, Consent, Contact, Counter, Participant
 
 
@@ -16,6 +17,13 @@ def get_participant(session: Session, *, pseudonym: str) -> Optional[Participant
     return session.execute(
         select(Participant).where(Participant.pseudonym == pseudonym)
     ).scalar_one_or_none()
+
+
+def lock_participant(session: Session, participant: Participant) -> Participant:
+    """The participant's row, locked until the transaction ends (SQLite: the write lock), so two
+    messages from them at once take turns."""
+    lock_for_writing(session)
+    return session.get(Participant, participant.id, with_for_update=True, populate_existing=True)
 
 
 def get_or_create_participant(session: Session, *, pseudonym: str, engagement_id: str,

@@ -24,6 +24,22 @@ def add_alert(session: Session, *, participant_id: Optional[int], answer_id: Opt
     return alert
 
 
+def alerts_of(session: Session, *, participant_id: int) -> List[SafeguardingAlert]:
+    """Every alert about this participant, oldest first."""
+    return list(session.execute(select(SafeguardingAlert).where(
+        SafeguardingAlert.participant_id == participant_id).order_by(SafeguardingAlert.id)).scalars())
+
+
+def open_alert_with_text(session: Session, *, participant_id: int, text: str) -> Optional[SafeguardingAlert]:
+    """This participant's open alert about a message with exactly these words, if any (the same
+    message sent twice raises one alert). Call it after locking the participant's row."""
+    return session.execute(
+        select(SafeguardingAlert).where(SafeguardingAlert.participant_id == participant_id,
+                                        SafeguardingAlert.status == "open",
+                                        SafeguardingAlert.text == text)
+        .order_by(SafeguardingAlert.id).limit(1)).scalar_one_or_none()
+
+
 def get_alert(session: Session, *, alert_id: int,
               for_update: bool = False) -> Optional[SafeguardingAlert]:
     """One alert by id, or None; for_update: locked until the transaction ends, so two decisions

@@ -84,7 +84,87 @@ def test_a_disclosure_outside_the_questions_still_alerts(app):
     assert said == SCRIPT
     with app.sessions() as session:
         alert = session.execute(select(SafeguardingAlert)).scalar_one()
-    assert alert.participant_id is None and alert.text == "i dont want to be here any more"
+    assert alert.participant_id is not None and alert.text == "i dont want to be here any more"
+
+
+def test_a_disclosure_as_the_very_first_message_belongs_to_the_person(app):
+    """Before any consent, the words are still theirs: they see them in their record, and a
+    request to delete them waits for the lead."""
+    from actions import data_rights
+
+    words = "he hits me every day"
+    said, _ = run(control.ActionSafeguarding(), tracker(words, intent="disclose_harm"))
+    assert said[:len(SCRIPT)] == SCRIPT
+    assert [m["text"] for m in app.data_rights.record("s1")["kept_for_safety_lead"]] == [words]
+    said, _ = run(data_rights.ActionMyData(), tracker("what do you know about me", intent="my_data"))
+    assert "utter_my_data_for_lead_one" in said and "utter_my_data_none" not in said
+    said, _ = run(data_rights.ActionDeleteMyData(), tracker("/affirm", intent="affirm",
+                                                            slots={"stage": "confirm_delete"}))
+    assert said[0] == "utter_deletion_held"
+    with app.sessions() as session:
+        alert = session.execute(select(SafeguardingAlert)).scalar_one()
+    assert alert.text == words and alert.status == "open"
+
+
+def _alert_texts(app):
+    with app.sessions() as session:
+        return [a.text for a in session.execute(select(SafeguardingAlert).order_by(SafeguardingAlert.id)).scalars()]
+
+
+def test_after_a_false_alarm_is_dismissed_erasure_leaves_no_copy_of_the_words(app):
+    from bot.safeguarding.alerts import ERASED_TEXT
+
+    consented(app)
+    words = "my daughter's carer slapped her"
+    run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    assert app.alerts.resolve(1, by="Sam", action="dismiss", note="a game they play")[0] == "back"
+    assert app.data_rights.erase("s1", background=False).answers_held == 0
+    assert _alert_texts(app) == [ERASED_TEXT]  # the decision is kept, the words are not
+
+
+def test_a_message_held_for_the_lead_is_erased_once_the_lead_dismisses_it(app):
+    from bot.safeguarding.alerts import ERASED_TEXT
+
+    words = "he hits me every day"  # the very first message: not an answer
+    run(control.ActionSafeguarding(), tracker(words, intent="disclose_harm"))
+    assert app.data_rights.erase("s1", background=False).answers_held == 1  # waits for the lead
+    assert _alert_texts(app) == [words]
+    assert app.alerts.resolve(1, by="Sam", action="dismiss", note="a film") == ("erased", None)
+    assert _alert_texts(app) == [ERASED_TEXT]
+    assert app.data_rights.record("s1") is None  # nothing of theirs is left
+
+
+def test_the_purge_takes_the_words_of_dismissed_alerts_with_the_person(app):
+    from datetime import timedelta
+
+    from bot.safeguarding.alerts import PURGED_TEXT
+    from bot.store.models import Participant
+
+    consented(app)
+    words = "the staff shouted at my son"
+    run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    app.alerts.resolve(1, by="Sam", action="dismiss", note="a one-off, sorted")
+    with app.sessions.begin() as session:
+        for person in session.execute(select(Participant)).scalars():
+            person.updated_at = person.updated_at - timedelta(days=400)
+    result = app.data_rights.purge(timedelta(days=365), dry_run=False, actor="test",
+                                   delete_old_events=lambda cutoff, dry: 0)
+    assert result.participants == 1 and _alert_texts(app) == [PURGED_TEXT]
+
+
+def test_the_same_disclosure_sent_twice_raises_one_alert(app):
+    consented(app)
+    run(welcome.ActionPersonAgrees(), tracker("/affirm", intent="affirm"))
+    words = "my neighbour steals my post and shouts at me"
+    run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
+    for message_id in ("m2", "m3"):  # sent again at "Do you want to carry on?"
+        said, _ = run(control.ActionSafeguarding(), tracker(words, intent="disclose_harm",
+                                                            slots={"stage": "safeguard"},
+                                                            message_id=message_id))
+        assert said[-1] == "utter_safeguarding_carry_on"
+    with app.sessions() as session:
+        alerts = session.execute(select(SafeguardingAlert)).scalars().all()
+    assert len(alerts) == 1
 
 
 def test_nlu_confidence_tips_a_borderline_message(app):
