@@ -6,9 +6,10 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import click
 
@@ -17,6 +18,8 @@ from bot.logs import configure
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+WATCH_EVERY = 1.0  # seconds between looks at the running servers
 
 
 class LazyGroup(click.Group):
@@ -206,10 +209,7 @@ def serve(settings: Settings) -> None:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
-        while servers.healthy() and not stopping:
-            time.sleep(0.5)
-        if not stopping:
-            raise UserError(f"A server stopped unexpectedly. See the logs in {servers.log_dir}.")
+        _wait_until_stopped(servers, lambda: bool(stopping))
     except KeyboardInterrupt:
         pass
     finally:
@@ -255,11 +255,13 @@ def run(settings: Settings) -> None:
     try:
         if sys.stdin is not None and sys.stdin.isatty():
             click.echo("You can also chat here in the terminal.")
+            threading.Thread(target=_watch_beside_the_chat, args=(servers,), daemon=True,
+                             name="watch-servers").start()
             _chat(settings, None, f"See the logs in {servers.log_dir}.")
         else:  # started by a script or a service manager: serve until told to stop
             click.echo("No terminal to chat in: the assistant keeps running until stopped "
                        "(Ctrl-C or SIGTERM).")
-            _wait_until_stopped()
+            _wait_until_stopped(servers)
     except KeyboardInterrupt:
         pass
     finally:
@@ -278,10 +280,31 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def _wait_until_stopped() -> None:
-    """Sleep until Ctrl-C or SIGTERM (each raises KeyboardInterrupt here)."""
-    while True:
-        time.sleep(3600)
+def _wait_until_stopped(servers, stopped: Callable[[], bool] = lambda: False) -> None:
+    """Until stopped (or Ctrl-C or SIGTERM, which raise KeyboardInterrupt here): start again any
+    server that stopped by itself (a crash, a kill), saying so on stderr. One that keeps stopping
+    ends the wait with one clear line."""
+    from bot.servers import ServerError
+
+    while not stopped():
+        time.sleep(WATCH_EVERY)
+        try:
+            restarted = servers.restart_stopped()
+        except ServerError as exc:
+            raise UserError(str(exc)) from None
+        for name in restarted:
+            click.echo(f"The {name} server stopped unexpectedly and was started again "
+                       f"(logs in {servers.log_dir}).", err=True)
+
+
+def _watch_beside_the_chat(servers) -> None:
+    """_wait_until_stopped in a thread while the terminal chat runs; a server that keeps
+    stopping ends the chat as SIGTERM does (servers stopped, one clear line)."""
+    try:
+        _wait_until_stopped(servers)
+    except UserError as error:
+        error.show()
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 @main.command()

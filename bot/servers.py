@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 # Rasa's telemetry and crash reports would try to reach the internet: never.
 RASA_QUIET = {"RASA_TELEMETRY_ENABLED": "false", "SENTRY_DSN": ""}
+# A server that stops by itself is started again, at most this often in RESTART_WINDOW seconds;
+# one that keeps stopping is a fault a person must look at.
+MAX_RESTARTS = 3
+RESTART_WINDOW = 600.0
 
 
 class ServerError(RuntimeError):
@@ -78,6 +82,11 @@ class Servers:
         self.env = dict(os.environ if env is None else env)
         self.processes: List[subprocess.Popen] = []
         self.log_dir = Path(settings.var_dir) / "logs"
+        self._started: Dict[str, tuple] = {}  # name -> (process, command, extra environment)
+        self._restarts: Dict[str, List[float]] = {}
+        # restart_stopped (a watching thread) and stop take turns; once stopping, nothing restarts.
+        self._lock = threading.Lock()
+        self._stopping = False
 
     def _spawn(self, name: str, command: List[str], extra_env: Dict[str, str]) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +99,31 @@ class Servers:
                                    stdin=subprocess.DEVNULL, start_new_session=True)
         log_file.close()
         self.processes.append(process)
+        self._started[name] = (process, command, extra_env)
         return process
+
+    def restart_stopped(self) -> List[str]:
+        """Start again any server that stopped by itself (a crash, a kill), and return their
+        names; raise ServerError when one keeps stopping (MAX_RESTARTS in RESTART_WINDOW)."""
+        with self._lock:
+            return [] if self._stopping else self._restart_stopped()
+
+    def _restart_stopped(self) -> List[str]:
+        restarted = []
+        for name, (process, command, extra_env) in list(self._started.items()):
+            if process is None or process.poll() is None:
+                continue
+            now = time.monotonic()
+            recent = [moment for moment in self._restarts.get(name, []) if now - moment < RESTART_WINDOW]
+            if len(recent) >= MAX_RESTARTS:
+                raise ServerError(f"The {name} server keeps stopping. See {self.log_dir / (name + '.log')}.")
+            log.error("The %s server stopped (exit status %s); starting it again", name, process.returncode)
+            _signal_group(process, signal.SIGKILL)  # anything it started goes with it
+            self.processes.remove(process)
+            self._restarts[name] = recent + [now]
+            self._spawn(name, command, extra_env)
+            restarted.append(name)
+        return restarted
 
     def start(self, timeout: float = 240.0) -> None:
         """Start both servers and wait until they answer; raise ServerError if they do not.
@@ -150,14 +183,12 @@ class Servers:
         self.stop()
         raise ServerError(f"The {what} did not start in time. See the logs in {self.log_dir}.")
 
-    def healthy(self) -> bool:
-        """True when both processes are still running."""
-        return bool(self.processes) and all(p.poll() is None for p in self.processes)
-
     def stop(self, grace: float = 10.0) -> None:
         """Stop both servers and everything they started; no orphans are left. A second
         Ctrl-C or SIGTERM while stopping does not cut it short."""
         with _signals_held():
+            with self._lock:
+                self._stopping = True
             self._stop(grace)
 
     def _stop(self, grace: float) -> None:
@@ -171,6 +202,7 @@ class Servers:
                 _signal_group(process, signal.SIGKILL)
                 process.wait(timeout=5)
         self.processes = []
+        self._started = {}
 
     def __enter__(self) -> "Servers":
         self.start()

@@ -41,7 +41,7 @@ def test_run_without_a_terminal_keeps_serving_until_stopped(tmp_path, monkeypatc
         def stop(self):
             events.append("stopped")
 
-    def wait():
+    def wait(*_):
         events.append("waiting")
         raise KeyboardInterrupt  # what Ctrl-C or SIGTERM does
 

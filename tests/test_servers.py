@@ -137,3 +137,26 @@ def test_coproduce_run_stops_once_for_two_sigterms_at_once():
         time.sleep(0.2)
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_server_that_stops_by_itself_is_started_again_until_it_keeps_stopping(tmp_path):
+    from bot.servers import MAX_RESTARTS, ServerError
+
+    servers = Servers(make_settings(tmp_path), tmp_path / "model.tar.gz")
+    first = servers._spawn("telegram", [sys.executable, "-c", "import time; time.sleep(120)"], {})
+    try:
+        assert servers.restart_stopped() == []  # all running: nothing to do
+        current = first
+        for _ in range(MAX_RESTARTS):
+            os.kill(current.pid, signal.SIGKILL)  # a crash, an out-of-memory kill ...
+            current.wait(timeout=10)
+            assert servers.restart_stopped() == ["telegram"]
+            [current] = servers.processes
+            assert _alive(current) and current.pid != first.pid
+        os.kill(current.pid, signal.SIGKILL)
+        current.wait(timeout=10)
+        with pytest.raises(ServerError, match="keeps stopping"):
+            servers.restart_stopped()
+    finally:
+        servers.stop()
+    assert servers.restart_stopped() == [] and servers.processes == []  # stopped: nothing restarts
