@@ -19,7 +19,7 @@ from bot.settings import PROJECT_ROOT
 # Intents that steer the conversation rather than answer a question.
 CONTROL_INTENTS = {"help", "repeat", "stop", "start_again", "skip", "dont_know", "greet",
                    "what_happened", "sound_on", "sound_off", "my_data", "delete_my_data",
-                   "withdraw_consent"}
+                   "withdraw_consent", "ask_privacy"}
 # Yes and no: a short reply in their words moves the chat on; anything else is an answer.
 YES_NO_INTENTS = {"affirm", "deny"}
 # A button's payload, as Rasa reads it: /intent or /intent{"entity": "value"}.
@@ -28,7 +28,8 @@ CONTROL_CONFIDENCE = 0.8
 CONTROL_MAX_WORDS = 5
 # Leaving takes more words ("I changed my mind about taking part"); its vocabulary still has
 # to match, so an answer that only sounds like it stays an answer.
-CONTROL_MAX_WORDS_BY_INTENT = {"withdraw_consent": 10, "delete_my_data": 8, "my_data": 8}
+CONTROL_MAX_WORDS_BY_INTENT = {"withdraw_consent": 10, "delete_my_data": 8, "my_data": 8,
+                               "ask_privacy": 8}
 REFLECT_MAX_CHARS = 280
 NEWS_CHANNELS = {"telegram"}  # channels that can send news to a participant later
 

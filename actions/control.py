@@ -212,6 +212,28 @@ class ActionWhatHappened(Action):
         return []
 
 
+class ActionPrivacy(Action):
+    """"Is this secret?": answers stay private, unless someone may be at risk of harm."""
+
+    def name(self) -> Text:
+        return "action_privacy"
+
+    async def run(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)  # a theme's name read as the question
+        if typed is not None:
+            return typed
+        if not is_short_reply(tracker, {"ask_privacy"}):
+            # NLU only guessed ("my mum reads it to me"): words of an answer stay an answer.
+            if tracker.get_slot("stage") == "add_more":
+                return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
+            if tracker.active_loop_name == "answer_form":
+                return []  # the form, next, takes them as the answer
+        dispatcher.utter_message(response="utter_privacy", **services().engagement.template_values())
+        if not_started(tracker):  # asked before anything else: then the welcome
+            return await welcome_first(dispatcher, tracker, domain)
+        return []
+
+
 class ActionSetUpdates(Action):
     """Keep the participant's choice to get news later (or to stop it)."""
 

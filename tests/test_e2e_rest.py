@@ -470,6 +470,19 @@ def test_the_same_rest_message_twice_at_add_more_is_stored_once(rasa_servers, se
         ("good_life", "Going to the park with my dog"), ("good_life", "Quiet places")]
 
 
+@pytest.mark.parametrize("asked", ["is this secret?", "will you tell anyone what I say?",
+                                   "who will see my answers"])
+def test_asking_whether_answers_are_private_gets_an_honest_reply(rasa_servers, services, asked):
+    person, _ = start(rasa_servers)
+    reply = person.say(asked)  # at the first question
+    assert "Your answers stay private. But if someone may be at risk of harm" in reply, reply
+    assert "What makes a good life" in reply and "You said" not in reply
+    assert stored(services, person.sender) == []
+    assert "I think this is about" in person.say("Good staff who listen to me and help me get a job")
+    reply = person.say(asked)  # at the theme check: the check again after the reply
+    assert "stay private" in reply and "I think this is about" in reply and "You said" not in reply
+
+
 def test_stop_and_come_back_later(rasa_servers, services):
     person, _ = start(rasa_servers)
     person.answer("My garden")
