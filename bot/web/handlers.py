@@ -78,6 +78,9 @@ async def send(request: web.Request) -> web.StreamResponse:
     message_id = str(form.get("message_id", ""))
     message_id = message_id if _MESSAGE_ID.match(message_id) else new_message_id()
     turn = str(form.get("turn", ""))  # which exchange a pressed button belongs to
+    # One of the page's own buttons (Help, Say that again ...): good at every step, so it
+    # carries no turn and is never refused as old.
+    control = str(form.get("control", "")).strip()
     kept = dict(kept=text, message_id=message_id)
     offered = str(form.get("csrf", "")) or request.headers.get("X-CSRF-Token", "")
     if not (security.same_origin(request)
@@ -85,7 +88,11 @@ async def send(request: web.Request) -> web.StreamResponse:
                                  offered)):
         log.warning("Refused a web chat post without a valid form token")
         return answer(request, visitor, status=403, notice=chat.words.send_failed, **kept)
-    message = payload or text
+    title = chat.words.control_title(control) if control else None
+    if control and title is None:
+        return answer(request, visitor, status=400, notice=chat.words.send_failed,
+                      message_id=message_id)
+    message = control or payload or text
     if not message:
         return answer(request, visitor, status=400, notice=chat.words.no_words,
                       message_id=message_id)
@@ -93,23 +100,25 @@ async def send(request: web.Request) -> web.StreamResponse:
         return answer(request, visitor, status=413, notice=chat.words.too_long, **kept)
     async with visitor.transcript.lock:  # a second copy of a post waits here, then is seen
         await read_back(chat, visitor)  # a page open before a restart keeps working
-        return await send_once(request, visitor, message, is_button=bool(payload),
-                               message_id=message_id, turn=turn)
+        return await send_once(request, visitor, message, is_button=bool(control or payload),
+                               message_id=message_id, turn=turn, title=title)
 
 
 async def send_once(request: web.Request, visitor: Visitor, message: str, *, is_button: bool,
-                    message_id: str, turn: str = "") -> web.StreamResponse:
+                    message_id: str, turn: str = "",
+                    title: Optional[str] = None) -> web.StreamResponse:
     """Send a message to Rasa once; a repeated post of it (a double click) just shows the chat,
-    and a button from an earlier exchange (a second tab, an old page) the chat as it is now."""
+    and a button from an earlier exchange (a second tab, an old page) the chat as it is now.
+    title: the words of one of the page's own buttons (never old, never offered by Rasa)."""
     chat, transcript = request.app[CHAT], visitor.transcript
     earlier = transcript.repeat_of(message_id, message)
     if earlier is not None:
         log.info("A web chat post came twice; Rasa got it once")
         return answer(request, visitor, entries=earlier)
-    if is_button and chat.is_old_button(transcript, turn):
+    if is_button and title is None and chat.is_old_button(transcript, turn):
         log.info("Refused a button from an earlier exchange of the web chat")
         return answer(request, visitor, status=409, notice=chat.words.old_button, stale=True)
-    said = transcript.title_for(message) if is_button else message
+    said = title or (transcript.title_for(message) if is_button else message)
     if said is None:
         return answer(request, visitor, status=400, notice=chat.words.send_failed)
     if transcript.id_was_sent(message_id):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Optional, Tuple
 
 from bot.wording import load_responses, response_text
 
@@ -28,7 +29,25 @@ RESPONSES = {
     "not_here": "utter_web_not_here",
     "back_to_chat": "utter_web_back_to_chat",
     "old_button": "utter_web_old_button",
+    "controls_label": "utter_web_controls_label",
+    "help": "utter_web_help",
+    "say_again": "utter_web_say_again",
+    "stop_for_now": "utter_web_stop_for_now",
+    "start_again": "utter_web_start_again",
+    "sound_on": "utter_web_sound_on",
+    "sound_off": "utter_web_sound_off",
 }
+
+# The page's own buttons, always there under the message box: what each sends to Rasa (the
+# same intents Telegram's menu sends, see bot.telegram.words.COMMANDS) and the field of its words.
+CONTROLS = (
+    ("/help", "help"),
+    ("/repeat", "say_again"),
+    ("/stop", "stop_for_now"),
+    ("/start_again", "start_again"),
+    ("/sound_on", "sound_on"),
+    ("/sound_off", "sound_off"),
+)
 
 
 class MissingWords(LookupError):
@@ -59,6 +78,21 @@ class PageWords:
     not_here: str
     back_to_chat: str
     old_button: str
+    controls_label: str
+    help: str
+    say_again: str
+    stop_for_now: str
+    start_again: str
+    sound_on: str
+    sound_off: str
+
+    def controls(self) -> Tuple[Tuple[str, str], ...]:
+        """The page's own buttons as (what it sends to Rasa, its words), in order."""
+        return tuple((payload, getattr(self, field)) for payload, field in CONTROLS)
+
+    def control_title(self, payload: str) -> Optional[str]:
+        """The words of the page's own button that sends this, or None for any other."""
+        return dict(self.controls()).get(payload)
 
 
 def load_page_words(domain_path: Path) -> PageWords:

@@ -165,6 +165,71 @@ def test_a_button_that_was_never_offered_is_refused(fake_rasa, serve_web, words)
     assert len(fake_rasa.received) == 1
 
 
+CONTROLS = [("/help", "help"), ("/repeat", "say_again"), ("/stop", "stop_for_now"),
+            ("/start_again", "start_again"), ("/sound_on", "sound_on"),
+            ("/sound_off", "sound_off")]
+
+
+def test_the_page_always_has_help_repeat_stop_start_again_and_sound_buttons(fake_rasa, serve_web,
+                                                                          words):
+    served = serve_web(fake_rasa.url)
+    browser, page = visit(served)
+    assert page.controls == [(payload, words[field]) for payload, field in CONTROLS]
+    [form] = [f for f in page.forms if f["attributes"].get("id") == "controls"]
+    assert form["attributes"]["action"] == "/send" and form["attributes"]["method"] == "post"
+    # A plain form, as the buttons' own: the session's token and a message id, but no turn.
+    assert form["hidden"] == {"csrf": page.hidden["csrf"], "message_id": page.hidden["message_id"]}
+    # Still there once the buttons of a message are answered and gone.
+    post(browser, served, page, payload="/affirm")
+    later = read_page(browser.get(served.url + "/").text)
+    assert later.choices == [] and later.controls == page.controls
+
+
+def controls_form(page, control):
+    """What the page's own form posts for one of its buttons (never a turn)."""
+    [form] = [f for f in page.forms if f["attributes"].get("id") == "controls"]
+    return {**form["hidden"], "control": control}
+
+
+def test_the_pages_own_buttons_post_without_javascript_at_any_step(fake_rasa, serve_web, words):
+    served = serve_web(fake_rasa.url)
+    browser, old_tab = visit(served)
+    post(browser, served, old_tab, payload="/affirm")  # the chat moved on: old_tab is behind
+    for payload, field in CONTROLS:
+        page = read_page(browser.get(served.url + "/").text)
+        pressed = browser.post(served.url + "/send", data=controls_form(page, payload),
+                               allow_redirects=False)
+        assert pressed.status_code == 303 and pressed.headers["Location"] == "/#latest"
+        page = read_page(browser.get(served.url + "/").text)
+        assert page.texts[-2:] == [words[field], f"You pressed {payload}."]
+    # One pressed on a page from an earlier exchange works too: it is good at every step.
+    pressed = browser.post(served.url + "/send", data=controls_form(old_tab, "/help"),
+                           allow_redirects=False)
+    assert pressed.status_code == 303
+    sent = [body["message"] for body in fake_rasa.received]
+    assert sent == ["/greet", "/affirm"] + [payload for payload, _ in CONTROLS] + ["/help"]
+
+
+def test_the_pages_own_buttons_answer_the_script_with_json(fake_rasa, serve_web, words):
+    served = serve_web(fake_rasa.url)
+    browser, page = visit(served)
+    response = browser.post(served.url + "/send", data=controls_form(page, "/repeat"),
+                            headers={**JSON, "X-CSRF-Token": page.hidden["csrf"]})
+    reply = response.json()
+    assert response.status_code == 200 and reply["ok"]
+    assert [(e["speaker"], e["text"]) for e in reply["entries"]] == [
+        ("you", words["say_again"]), ("helper", "You pressed /repeat.")]
+
+
+def test_a_control_the_page_does_not_have_is_refused(fake_rasa, serve_web, words):
+    served = serve_web(fake_rasa.url)
+    browser, page = visit(served)
+    response = browser.post(served.url + "/send", data=controls_form(page, "/delete_my_data"),
+                            allow_redirects=False)
+    assert response.status_code == 400 and read_page(response.text).notice == words["send_failed"]
+    assert [body["message"] for body in fake_rasa.received] == ["/greet"]
+
+
 def test_when_rasa_rests_the_page_says_so_and_keeps_the_words(closed_url, serve_web, words):
     served = serve_web(closed_url)
     browser, page = visit(served)

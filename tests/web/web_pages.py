@@ -12,6 +12,8 @@ class Page:
 
     hidden: Dict[str, str] = dataclasses.field(default_factory=dict)
     choices: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
+    controls: List[Tuple[str, str]] = dataclasses.field(default_factory=list)  # the page's own
+    forms: List[Dict[str, Dict[str, str]]] = dataclasses.field(default_factory=list)  # hidden fields
     texts: List[str] = dataclasses.field(default_factory=list)
     speakers: List[str] = dataclasses.field(default_factory=list)
     listen_links: List[str] = dataclasses.field(default_factory=list)
@@ -34,11 +36,18 @@ class _Reader(HTMLParser):
         attributes = {name: value or "" for name, value in attrs}
         self.page.tags.append((tag, attributes))
         classes = attributes.get("class", "").split()
+        if tag == "form":
+            self.page.forms.append({"attributes": attributes, "hidden": {}})
         if tag == "input" and attributes.get("type") == "hidden":
             self.page.hidden[attributes["name"]] = attributes.get("value", "")
+            if self.page.forms:
+                self.page.forms[-1]["hidden"][attributes["name"]] = attributes.get("value", "")
         if tag == "button" and attributes.get("name") == "payload":
             self._button = (attributes.get("value", ""), "")
             self._in.append("choice")
+        elif tag == "button" and attributes.get("name") == "control":
+            self._button = (attributes.get("value", ""), "")
+            self._in.append("control")
         elif "text" in classes:
             self._in.append("text")
         elif "speaker" in classes:
@@ -66,12 +75,14 @@ class _Reader(HTMLParser):
         where = self._in.pop()
         if where == "choice":
             self.page.choices.append(self._button)
+        if where == "control":
+            self.page.controls.append(self._button)
         if where == "script" and not self._script_has_src:
             self.page.inline_scripts += 1
 
     def handle_data(self, data):
         where = next((w for w in reversed(self._in) if w), "")
-        if where == "choice":
+        if where in ("choice", "control"):
             self._button = (self._button[0], self._button[1] + data)
         elif where == "text" and self._in[-1] == "text":
             self.page.texts.append(data)

@@ -9,6 +9,7 @@
   var LOOKS = ["large", "contrast"];
   var LOOKS_KEY = "coproduce-looks";
   var compose = document.getElementById("compose");
+  var controls = document.getElementById("controls");
   var textbox = document.getElementById("message");
   var messages = document.getElementById("messages");
   var notice = document.getElementById("notice");
@@ -139,7 +140,9 @@
       document.querySelectorAll("input[name='csrf']").forEach(function (input) {
         input.value = reply.csrf;
       });
-      field("message_id").value = reply.message_id;
+      document.querySelectorAll("input[name='message_id']").forEach(function (input) {
+        input.value = reply.message_id;
+      });
       if (reply.stale) {
         // Another tab or an old page moved the chat on: show the chat as it is now.
         window.location.assign("/?old=1#latest");
@@ -203,6 +206,15 @@
       var turn = event.target.dataset.turn ||
         (event.target.querySelector("input[name='turn']") || {}).value || "";
       send({payload: button.value, turn: turn}, false);
+    }
+  });
+
+  // The page's own buttons (Help, Say that again ...) work at every step: no turn to check.
+  controls.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var button = event.submitter;
+    if (button && button.name === "control") {
+      send({control: button.value}, false);
     }
   });
 
