@@ -29,6 +29,7 @@ RESPONSES = {
     "not_here": "utter_web_not_here",
     "back_to_chat": "utter_web_back_to_chat",
     "old_button": "utter_web_old_button",
+    "sending": "utter_web_sending",
     "controls_label": "utter_web_controls_label",
     "help": "utter_web_help",
     "say_again": "utter_web_say_again",
@@ -78,6 +79,7 @@ class PageWords:
     not_here: str
     back_to_chat: str
     old_button: str
+    sending: str
     controls_label: str
     help: str
     say_again: str

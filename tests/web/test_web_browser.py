@@ -294,6 +294,50 @@ def test_when_rasa_rests_the_browser_shows_a_kind_message_and_keeps_the_text(
         served.stop()
 
 
+def test_while_a_reply_is_slow_the_page_shows_it_is_sending(fake_rasa, serve_web, words):
+    served = serve_web(fake_rasa.url)
+    device = Browser(served.url)
+    try:
+        device.open()
+        fake_rasa.delay = 3.0  # a slow reply
+        pressed = next(e for e in device.driver.find_elements(By.CSS_SELECTOR, ".choices button")
+                       if e.text == "Yes")
+        pressed.click()
+        # At once: their press shows as their message, the log is busy, the status says so,
+        # and no button can be pressed (focus stays where it was).
+        shown = device.driver.find_element(By.CSS_SELECTOR, "#messages .sending .text")
+        assert shown.text == "Yes"
+        assert device.busy() and device.status() == words["sending"]
+        buttons = device.driver.find_elements(By.CSS_SELECTOR,
+                                              ".choices button, #controls button, #compose .send")
+        assert {b.get_attribute("aria-disabled") for b in buttons} == {"true"}
+        assert device.active() == pressed
+        assert_accessible(device, "11-sending")
+        pressed.click()  # a second press is not sent again
+        device.driver.find_element(By.CSS_SELECTOR, "#controls button").click()
+        device.wait_for_reply(1)
+        assert device.texts() == ["Hello! Do you want to take part?", "Yes",
+                                  "You pressed /affirm."]
+        assert [body["message"] for body in fake_rasa.received] == ["/greet", "/affirm"]
+        assert device.status() == "" and not device.driver.find_elements(By.CSS_SELECTOR, ".sending")
+        assert not device.driver.find_elements(By.CSS_SELECTOR, "[aria-disabled]")
+
+        # Typed words show at once too; when sending fails they go back in the box.
+        fake_rasa.failures = 1
+        box = device.driver.find_element(By.ID, "message")
+        box.send_keys("My friends", Keys.ENTER)
+        assert device.driver.find_element(By.CSS_SELECTOR, "#messages .sending .text").text \
+            == "My friends"
+        assert box.get_attribute("value") == ""
+        device.wait.until(lambda d: device.notice() == words["resting"])
+        assert not device.busy() and device.status() == ""
+        assert box.get_attribute("value") == "My friends" and device.active() == box
+        assert not device.driver.find_elements(By.CSS_SELECTOR, ".sending, [aria-disabled]")
+        assert device.texts()[-1] == "You pressed /affirm."
+    finally:
+        device.close()
+
+
 def test_without_javascript_the_forms_still_work(live_web, words):
     device = Browser(live_web.url, javascript=False)
     try:

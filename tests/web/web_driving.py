@@ -65,12 +65,30 @@ class Browser:
         self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .message, #notice p"))
 
     def texts(self) -> List[str]:
-        """Every message's words on the page, in order (none while a new page loads)."""
-        return self._read_all("#messages .text")
+        """Every message's words on the page, in order (none while a new page loads); not the
+        participant's own words the script shows while they are being sent."""
+        return self._read_all("#messages .message:not(.sending) .text")
 
     def choices(self) -> List[str]:
         """The titles of the buttons that can be pressed now (none while a new page loads)."""
-        return self._read_all(".choices button")
+        return self._read_all(".choices button:not([aria-disabled='true'])")
+
+    def controls(self) -> List[str]:
+        """The titles of the page's own buttons (Help, Say that again ...)."""
+        return self._read_all("#controls button")
+
+    def busy(self) -> bool:
+        """True while the script waits for a reply (the log says it is busy)."""
+        return self.driver.find_element(By.ID, "log").get_attribute("aria-busy") == "true"
+
+    def status(self) -> str:
+        """The words in the announced status line (such as "Sending. Please wait.")."""
+        return self.driver.find_element(By.ID, "status").text
+
+    def wait_for_reply(self, count: int) -> None:
+        """Wait until the page shows more than `count` messages and is no longer sending."""
+        self.wait.until(lambda d: len(self.texts()) > count and not self.busy(),
+                        message=f"no reply; page has {self.texts()[-3:]}")
 
     def _read_all(self, selector: str) -> List[str]:
         """The visible words of every match, read in one step (none while a page loads)."""
@@ -130,7 +148,16 @@ class Browser:
                       if e.text == title)
         button.click()
         if wait:
-            self.wait.until(lambda d: len(self.texts()) > count)
+            self.wait_for_reply(count)
+
+    def press_control(self, title: str, *, wait: bool = True) -> None:
+        """Click one of the page's own buttons (Help, Say that again ...) and wait for the reply."""
+        count = len(self.texts())
+        button = next(e for e in self.driver.find_elements(By.CSS_SELECTOR, "#controls button")
+                      if e.text == title)
+        button.click()
+        if wait:
+            self.wait_for_reply(count)
 
     def say(self, words: str, *, press_enter: bool = True) -> None:
         """Type words in the message box and send them (Enter, or the Send button)."""
@@ -142,7 +169,7 @@ class Browser:
             box.send_keys(Keys.ENTER)
         else:
             self.driver.find_element(By.CSS_SELECTOR, "#compose .send").click()
-        self.wait.until(lambda d: len(self.texts()) > count)
+        self.wait_for_reply(count)
 
     # Checks ------------------------------------------------------------------------------
 

@@ -13,7 +13,10 @@
   var textbox = document.getElementById("message");
   var messages = document.getElementById("messages");
   var notice = document.getElementById("notice");
+  var status = document.getElementById("status");
+  var log = document.getElementById("log");
   var busy = false;
+  var pending = null;   // what is being sent: {item, typed, text, button}
 
   function field(name) {
     return compose.querySelector("input[name='" + name + "']");
@@ -122,11 +125,72 @@
 
   // Sending ------------------------------------------------------------------------------
 
-  function send(fields, typed) {
-    if (busy) {
+  // "Sending. Please wait." in the status line, announced; set again if they press again.
+  function showStatus(text) {
+    status.textContent = "";
+    if (text) {
+      window.setTimeout(function () { status.textContent = text; }, 50);
+    }
+  }
+
+  // While a message is on its way, every button says it cannot be pressed (aria-disabled, so
+  // the one with focus keeps it) and the log is busy; the box keeps its place but not its words.
+  function setBusy(on) {
+    busy = on;
+    log.setAttribute("aria-busy", on ? "true" : "false");
+    document.querySelectorAll(".choices button, #controls button, #compose .send")
+      .forEach(function (button) {
+        if (on) {
+          button.setAttribute("aria-disabled", "true");
+        } else {
+          button.removeAttribute("aria-disabled");
+        }
+      });
+    textbox.readOnly = on;
+    showStatus(on ? words.sending : "");
+  }
+
+  // What they wrote or pressed shows at once as their message, until the reply replaces it.
+  function startSending(said, typed, button) {
+    var item = messageItem({id: "sending", speaker: "you", text: said});
+    item.classList.add("sending");
+    messages.appendChild(item);
+    item.scrollIntoView({block: "nearest"});
+    pending = {item: item, typed: typed, text: typed ? textbox.value : "", button: button};
+    if (typed) {
+      textbox.value = "";
+    }
+    showNotice("");
+    setBusy(true);
+  }
+
+  // The reply came (or did not): their message goes, the buttons work again; on failure the
+  // words they typed go back in the box.
+  function stopSending(failed) {
+    var was = pending;
+    pending = null;
+    setBusy(false);
+    if (!was) {
       return;
     }
-    busy = true;
+    was.item.remove();
+    if (failed && was.typed && !textbox.value) {
+      textbox.value = was.text;
+    }
+    if (failed) {
+      var back = was.typed ? textbox : was.button;
+      if (back && document.body.contains(back)) {
+        back.focus();
+      }
+    }
+  }
+
+  function send(fields, said, typed, button) {
+    if (busy) {
+      showStatus(words.sending);   // a second press is not lost in silence
+      return;
+    }
+    startSending(said, typed, button);
     var data = new URLSearchParams(fields);
     data.set("message_id", field("message_id").value);
     fetch("/send", {
@@ -148,12 +212,10 @@
         window.location.assign("/?old=1#latest");
         return;
       }
+      stopSending(!reply.ok);
       showNotice(reply.notice);
       markTextbox(!reply.ok && typed,
                   reply.notice === words.tooLong || reply.notice === words.noWords);
-      if (reply.ok && typed) {
-        textbox.value = "";
-      }
       if (reply.erased) {
         // The participant's words were deleted: nothing of them stays on the screen.
         stopPlaying();
@@ -164,14 +226,17 @@
         textbox.focus();
       }
     }).catch(function () {
+      stopSending(true);
       showNotice(words.sendFailed);
-    }).then(function () {
-      busy = false;
     });
   }
 
   compose.addEventListener("submit", function (event) {
     event.preventDefault();
+    if (busy) {
+      showStatus(words.sending);
+      return;
+    }
     var text = textbox.value.trim();
     if (!text) {
       showNotice(words.noWords);
@@ -185,7 +250,7 @@
       textbox.focus();
       return;
     }
-    send({text: text}, true);
+    send({text: text}, text, true, null);
   });
 
   textbox.addEventListener("keydown", function (event) {
@@ -205,7 +270,7 @@
     if (button && button.name === "payload") {
       var turn = event.target.dataset.turn ||
         (event.target.querySelector("input[name='turn']") || {}).value || "";
-      send({payload: button.value, turn: turn}, false);
+      send({payload: button.value, turn: turn}, button.textContent, false, button);
     }
   });
 
@@ -214,7 +279,7 @@
     event.preventDefault();
     var button = event.submitter;
     if (button && button.name === "control") {
-      send({control: button.value}, false);
+      send({control: button.value}, button.textContent, false, button);
     }
   });
 
