@@ -127,6 +127,16 @@ def test_a_message_over_2000_characters_is_refused_and_kept(fake_rasa, serve_web
     assert [body["message"][:1] for body in fake_rasa.received] == ["/", "é"]
 
 
+def test_the_hint_under_the_box_says_how_much_can_be_written(fake_rasa, serve_web, words):
+    from bot.web.state import MAX_MESSAGE_CHARS
+
+    assert f"{MAX_MESSAGE_CHARS:,}" in words["message_hint"]  # "up to 2,000 letters"
+    html = requests.get(serve_web(fake_rasa.url).url + "/").text
+    assert f'<p id="message-hint" class="hint">{words["message_hint"]}</p>' in html
+    [box] = [attributes for tag, attributes in read_page(html).tags if tag == "textarea"]
+    assert box["aria-describedby"] == "message-hint"  # read with the box, before typing
+
+
 def test_a_request_body_over_the_limit_is_refused_kindly(fake_rasa, serve_web, words):
     served = serve_web(fake_rasa.url)
     browser, page = visit(served)
