@@ -242,6 +242,14 @@ def carer_reply(tracker: Tracker) -> Optional[bool]:
     return None
 
 
+def sound_response(tracker: Tracker, sound_on: bool) -> str:
+    """The response that confirms a sound choice. The web chat never plays a message by
+    itself, so there sound on says to press Listen; elsewhere it says how to stop it."""
+    if not sound_on:
+        return "utter_sound_off"
+    return "utter_sound_on_web" if channel_of(tracker) == "web" else "utter_sound_on"
+
+
 class ActionChooseSound(Action):
     """Keep the first choice to hear messages read out, then give the introduction."""
 
@@ -254,7 +262,7 @@ class ActionChooseSound(Action):
         sound_on = intent in ("sound_on", "affirm")
         app.conversation.set_sound(tracker.sender_id, sound_on, channel=channel_of(tracker))
         # Say how to change it later; the first message heard out loud says so too.
-        dispatcher.utter_message(response="utter_sound_on" if sound_on else "utter_sound_off")
+        dispatcher.utter_message(response=sound_response(tracker, sound_on))
         utter_introduction(dispatcher, app.engagement)
         return [SlotSet("stage", "consent")]
 
@@ -272,7 +280,7 @@ class ActionSetSound(Action):
             return typed
         sound_on = (tracker.latest_message.get("intent") or {}).get("name") == "sound_on"
         services().conversation.set_sound(tracker.sender_id, sound_on, channel=channel_of(tracker))
-        dispatcher.utter_message(response="utter_sound_on" if sound_on else "utter_sound_off")
+        dispatcher.utter_message(response=sound_response(tracker, sound_on))
         if not_started(tracker):  # "sound on" as the first message: then the introduction
             return await welcome_first(dispatcher, tracker, domain)
         return []

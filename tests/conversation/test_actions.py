@@ -47,6 +47,25 @@ def test_sound_choice_then_introduction_with_privacy_and_consent(app):
     assert app.conversation.sound_preference("s1") is True
 
 
+def on_channel(channel, **kwargs):
+    """A tracker whose latest message came through this channel (as Rasa's REST channel
+    records the web chat's input_channel)."""
+    return tracker(events=[{"event": "user", "text": kwargs.get("text", "hi"),
+                            "input_channel": channel}], **kwargs)
+
+
+@pytest.mark.parametrize("action", [welcome.ActionChooseSound(), welcome.ActionSetSound()])
+def test_sound_on_in_the_web_chat_says_to_press_listen(app, action):
+    said, _, _ = run(action, on_channel("web", sender="w1", intent="sound_on", text="/sound_on"))
+    assert said[0] == "utter_sound_on_web"
+    assert app.conversation.sound_preference("w1") is True
+    said, _, _ = run(action, on_channel("telegram", sender="t1", intent="sound_on",
+                                        text="/sound_on"))
+    assert said[0] == "utter_sound_on"  # Telegram's words stay as they are
+    said, _, _ = run(action, on_channel("web", sender="w2", intent="sound_off", text="/sound_off"))
+    assert said[0] == "utter_sound_off"
+
+
 def test_saying_no_keeps_only_a_count(app):
     run(welcome.ActionChooseSound(), tracker(intent="sound_off"))
     said, events, _ = run(welcome.ActionRefuseConsent(), tracker(intent="deny"))
