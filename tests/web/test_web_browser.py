@@ -338,6 +338,29 @@ def test_while_a_reply_is_slow_the_page_shows_it_is_sending(fake_rasa, serve_web
         device.close()
 
 
+def test_the_pages_own_buttons_help_repeat_and_sound_at_any_step(browser, words):
+    browser.open()
+    assert browser.controls() == [words[field] for field in (
+        "help", "say_again", "stop_for_now", "start_again", "sound_on", "sound_off")]
+    count = len(browser.texts())
+    browser.press_control(words["help"])
+    assert browser.texts()[count] == words["help"]  # shown as what they said
+    browser.wait_for_message("You can type, or press a button.")
+    browser.wait_for_choice(SOUND_ON)  # and the question again, with its buttons
+    browser.press_control(words["sound_on"])
+    browser.wait_for_message("Press Listen under my words to hear them.")
+    browser.wait_for_choice("Tell me more")
+    count = len(browser.texts())
+    browser.press_control(words["say_again"])
+    assert browser.texts()[count] == words["say_again"]
+    browser.wait_for_choice("Tell me more")
+    assert_accessible(browser, "12-controls")
+    for control in ("stop_for_now", "start_again"):
+        count = len(browser.texts())
+        browser.press_control(words[control])
+        assert browser.texts()[count] == words[control] and len(browser.texts()) > count + 1
+
+
 def test_without_javascript_the_forms_still_work(live_web, words):
     device = Browser(live_web.url, javascript=False)
     try:
@@ -354,6 +377,9 @@ def test_without_javascript_the_forms_still_work(live_web, words):
         device.driver.find_element(By.ID, "message").send_keys("Music and <i>art</i>")
         device.driver.find_element(By.CSS_SELECTOR, "#compose .send").click()
         device.wait_for_message("You said: Music and <i>art</i>")
+        device.driver.find_element(  # the page's own buttons are plain forms too
+            By.XPATH, f"//form[@id='controls']//button[text()='{words['help']}']").click()
+        device.wait_for_message("You can type, or press a button.")
         device.driver.find_element(By.CSS_SELECTOR, ".looks button[value='contrast']").click()
         device.wait.until(lambda d: "contrast" in (
             d.execute_script("return document.documentElement.className") or ""))
