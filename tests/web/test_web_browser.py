@@ -5,6 +5,7 @@ state."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -334,6 +335,10 @@ def test_while_a_reply_is_slow_the_page_shows_it_is_sending(fake_rasa, serve_web
         assert box.get_attribute("value") == "My friends" and device.active() == box
         assert not device.driver.find_elements(By.CSS_SELECTOR, ".sending, [aria-disabled]")
         assert device.texts()[-1] == "You pressed /affirm."
+        fake_rasa.delay = 0.0  # a quick reply leaves no status behind
+        device.press_control(words["help"])
+        time.sleep(0.3)
+        assert device.status() == "" and not device.busy()
     finally:
         device.close()
 

@@ -126,10 +126,14 @@
   // Sending ------------------------------------------------------------------------------
 
   // "Sending. Please wait." in the status line, announced; set again if they press again.
+  var statusTimer = null;
+
   function showStatus(text) {
+    // Emptied first and filled a moment later, so saying it again is announced again.
+    window.clearTimeout(statusTimer);
     status.textContent = "";
     if (text) {
-      window.setTimeout(function () { status.textContent = text; }, 50);
+      statusTimer = window.setTimeout(function () { status.textContent = text; }, 50);
     }
   }
 
