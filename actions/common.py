@@ -19,7 +19,7 @@ from bot.settings import PROJECT_ROOT
 # Intents that steer the conversation rather than answer a question.
 CONTROL_INTENTS = {"help", "repeat", "stop", "start_again", "skip", "dont_know", "greet",
                    "what_happened", "sound_on", "sound_off", "my_data", "delete_my_data",
-                   "withdraw_consent", "ask_privacy"}
+                   "withdraw_consent", "ask_privacy", "edited"}
 # Yes and no: a short reply in their words moves the chat on; anything else is an answer.
 YES_NO_INTENTS = {"affirm", "deny"}
 # A button's payload, as Rasa reads it: /intent or /intent{"entity": "value"}.

@@ -234,6 +234,25 @@ class ActionPrivacy(Action):
         return []
 
 
+class ActionEdited(Action):
+    """A changed message (Telegram sends its new words): not read as an answer, but checked for
+    a disclosure of harm like any other message."""
+
+    def name(self) -> Text:
+        return "action_edited"
+
+    async def run(self, dispatcher, tracker, domain):
+        words = next((entity.get("value") for entity in (tracker.latest_message or {}).get("entities") or []
+                      if entity.get("entity") == "edited_words"), None)
+        if isinstance(words, str) and words.strip() and screen(dispatcher, tracker, words):
+            return after_disclosure(dispatcher, tracker) + [FollowupAction("action_listen")]
+        dispatcher.utter_message(response="utter_cannot_see_edits")
+        if tracker.active_loop_name == "answer_form":
+            return []  # the question comes again
+        ask_again(dispatcher, tracker)  # what the chat waits for, with its buttons
+        return [UserUtteranceReverted()]  # the chat carries on from before the edit
+
+
 class ActionSetUpdates(Action):
     """Keep the participant's choice to get news later (or to stop it)."""
 
@@ -257,12 +276,13 @@ class ActionSetUpdates(Action):
         return []
 
 
-def screen(dispatcher, tracker) -> bool:
-    """Check a message that is not an answer for a disclosure; give the calm script if so."""
+def screen(dispatcher, tracker, text: Optional[str] = None) -> bool:
+    """Check a message that is not an answer (or these words of it) for a disclosure; give the
+    calm script if so."""
     app = services()
     detection = app.conversation.screen_message(
-        tracker.sender_id, text=(tracker.latest_message or {}).get("text") or "",
-        channel=channel_of(tracker), intent_confidence=disclosure_confidence(tracker))
+        tracker.sender_id, text=(tracker.latest_message or {}).get("text") or "" if text is None else text,
+        channel=channel_of(tracker), intent_confidence=disclosure_confidence(tracker) if text is None else None)
     if detection is None:
         return False
     utter_safeguarding(dispatcher, app.engagement,

@@ -596,6 +596,23 @@ def test_an_answer_in_letters_the_detector_cannot_read_goes_to_a_person(rasa_ser
     assert answer.flagged and alert.status == "open" and alert.categories == "other_script"
 
 
+def test_a_changed_message_is_checked_for_harm_but_never_stored_as_an_answer(rasa_servers, services):
+    from bot.store.models import SafeguardingAlert
+
+    person, _ = start(rasa_servers)
+    assert "I think this is about" in person.say("I like my home and my garden")
+    # Telegram sends a changed message's new words as an edit (bot/telegram/handlers.py).
+    reply = person.say('/edited{"edited_words": "I like my home and my garden very much"}')
+    assert "I cannot see changes to a message" in reply and "I think this is about" in reply
+    words = "I like my home but my brother hits me and I am scared of him"
+    reply = person.say('/edited{"edited_words": "%s"}' % words)
+    assert "Thank you for telling us" in reply and "999" in reply
+    with services.sessions() as session:
+        alert = session.execute(select(SafeguardingAlert).where(SafeguardingAlert.text == words)).scalar_one()
+    assert alert.answer_id is None and alert.status == "open"
+    assert [text for _, text in stored(services, person.sender)] == ["I like my home and my garden"]
+
+
 def test_logs_hold_no_answer_text_and_no_secrets(rasa_servers, services):
     person, _ = start(rasa_servers)
     secret_words = "Aardvark" + uuid.uuid4().hex[:6] + " is my best friend"

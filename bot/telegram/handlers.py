@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 
 from telegram import Update
@@ -10,8 +12,7 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
 
 from bot.telegram.relay import Incoming
 from bot.telegram.render import PAYLOAD_KEY_PREFIX
-from bot.telegram.words import (CANNOT_LISTEN, CANNOT_OPEN, CANNOT_SEE_EDITS, COMMANDS, ONLY_IN_PRIVATE,
-                                ONLY_THE_WORDS)
+from bot.telegram.words import CANNOT_LISTEN, CANNOT_OPEN, COMMANDS, ONLY_IN_PRIVATE, ONLY_THE_WORDS
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -22,6 +23,8 @@ NEW = filters.UpdateType.MESSAGE
 HEARD = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE
 # Sent instead when a long button's payload was forgotten: the last question comes again.
 REPEAT_PAYLOAD = COMMANDS["repeat"][0]
+# A changed message's new words go to the assistant as /edited{"edited_words": "..."}.
+EDITED_PAYLOAD = "/edited"
 
 
 def add_handlers(application: Application) -> None:
@@ -109,8 +112,15 @@ async def on_something_else(update: Update, context: Context) -> None:
 
 
 async def on_edited(update: Update, context: Context) -> None:
-    """Say kindly that a changed message is not read again."""
-    context.bot_data["relay"].submit(incoming(update, context, fixed_reply=CANNOT_SEE_EDITS))
+    """Pass a changed message's new words to the assistant as an edit: they are not an answer
+    (it says kindly that changes are not read), but they are checked for a disclosure of harm."""
+    message = update.effective_message
+    words = (message.text or message.caption or "").strip()
+    edit = incoming(update, context, text=EDITED_PAYLOAD + json.dumps({"edited_words": words}))
+    # Its own id: the first version of the message went to the assistant under the message's id.
+    edited_at = int(message.edit_date.timestamp()) if message.edit_date else 0
+    context.bot_data["relay"].submit(dataclasses.replace(
+        edit, message_id=f"{edit.message_id}-e{edited_at}"))
 
 
 async def on_group(update: Update, context: Context) -> None:

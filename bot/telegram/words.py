@@ -23,11 +23,10 @@ SEND_AGAIN = "utter_send_again"
 TAKING_LONG = "utter_taking_long"
 CANNOT_OPEN = "utter_cannot_open_that"
 CANNOT_LISTEN = "utter_cannot_listen_yet"
-CANNOT_SEE_EDITS = "utter_cannot_see_edits"
 ONLY_THE_WORDS = "utter_only_the_words"
 ONLY_IN_PRIVATE = "utter_only_in_private"
 FIXED_RESPONSES = (RASA_RESTING, MESSAGE_KEPT, SEND_AGAIN, TAKING_LONG, CANNOT_OPEN, CANNOT_LISTEN,
-                   CANNOT_SEE_EDITS, ONLY_THE_WORDS, ONLY_IN_PRIVATE) \
+                   ONLY_THE_WORDS, ONLY_IN_PRIVATE) \
     + tuple(described for _, described in COMMANDS.values())
 
 

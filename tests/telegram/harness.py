@@ -16,7 +16,6 @@ from bot.telegram.words import FIXED_RESPONSES
 PENDING_RESPONSES = {
     "utter_cannot_open_that": "Sorry, I can only read words. Please type, or press a button.",
     "utter_cannot_listen_yet": "I cannot listen to voice messages yet. Please type, or press a button.",
-    "utter_cannot_see_edits": "I cannot see changes to a message. Please send your new words again.",
     "utter_menu_start": "Start, or carry on where you left off",
     "utter_menu_help": "How to use this chat",
     "utter_menu_repeat": "See my last message again",

@@ -172,16 +172,20 @@ def test_the_words_under_a_photo_go_to_the_assistant(fake_api, start_bot, stub_s
     assert texts[0].startswith("I cannot see pictures")  # first: only the words were read
 
 
-def test_an_edited_message_gets_a_kind_reply_and_is_not_sent_again(fake_api, start_bot,
-                                                                   stub_settings, telegram_domain):
+def test_an_edited_message_goes_to_the_assistant_as_an_edit_never_as_new_words(fake_api, start_bot,
+                                                                              stub_settings):
+    """The assistant checks the new words for harm and says kindly that changes are not read;
+    they never arrive as a message of their own (an answer stored twice)."""
     rasa = StubRasa()
     start_bot(stub_settings, rasa=rasa, speech=None)
     bo = fake_api.user(1007)
     update = bo.say("my first words")
     bo.wait_for_text("You sent: my first words")
-    bo.ask(lambda: bo.edit(update, "my changed words"),
-           response_text(telegram_domain, "utter_cannot_see_edits"))
-    assert [s["text"] for s in rasa.sent] == ["my first words"]
+    bo.ask(lambda: bo.edit(update, 'my "changed" words {and} more'), "You sent: /edited")
+    first, edit = rasa.sent
+    assert first["text"] == "my first words"
+    assert edit["text"] == '/edited{"edited_words": "my \\"changed\\" words {and} more"}'
+    assert edit["message_id"] != first["message_id"] and edit["message_id"].startswith(first["message_id"])
 
 
 def test_flood_control_and_network_errors_are_waited_out(fake_api, start_bot, stub_settings):
