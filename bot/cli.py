@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 import click
 
-from bot.cli_options import UserError, by_option, counted, operator_problem
+from bot.cli_options import UsageLine, UserError, by_option, counted, operator_problem
 from bot.logs import configure
 from bot.settings import Settings
 
@@ -41,13 +41,23 @@ class LazyGroup(click.Group):
 
 
 class CoproduceGroup(LazyGroup):
-    """The top-level group: a database or engagement problem in any command is one clear line."""
+    """The top-level group: a usage mistake, or a database or engagement problem, in any command
+    is one clear line."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:  # `coproduce --bogus`, a bad --log-level
+            raise UsageLine.of(error, ctx) from None
 
     def invoke(self, ctx):
+        words = [*ctx.protected_args, *ctx.args]  # the command's name and arguments, still to parse
         try:
             return super().invoke(ctx)
-        except (UserError, click.UsageError, click.exceptions.Exit, click.Abort):
+        except (UserError, click.exceptions.Exit, click.Abort):
             raise  # already meant for the user (and --help must not import the store)
+        except click.UsageError as error:  # any command's arguments, or an unknown command
+            raise UsageLine.of(error, error.ctx or _named_command(ctx, words)) from None
         except click.ClickException as error:  # a command group's own: the same one prefix
             raise UserError(error.format_message()) from None
         except Exception as error:
@@ -55,6 +65,21 @@ class CoproduceGroup(LazyGroup):
             if problem is None:
                 raise
             raise problem from None
+
+
+def _named_command(ctx: click.Context, words) -> click.Context:
+    """The context of the (sub)command these words name, parsed leniently as for shell completion:
+    where a usage error that does not say (`--action` with no value) happened."""
+    while isinstance(ctx.command, click.MultiCommand) and words:
+        try:
+            name, command, words = ctx.command.resolve_command(ctx, words)
+            if command is None:
+                break
+            ctx = command.make_context(name, words, parent=ctx, resilient_parsing=True)
+        except click.ClickException:
+            break
+        words = [*ctx.protected_args, *ctx.args]
+    return ctx
 
 
 @click.group(cls=CoproduceGroup, lazy_commands={

@@ -1,4 +1,4 @@
-"""Pieces every `coproduce` command group shares: the user-error type, id and name options, input lines."""
+"""Pieces every `coproduce` command group shares: the user-error types, id and name options, input lines."""
 from __future__ import annotations
 
 import getpass
@@ -18,6 +18,55 @@ class UserError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"coproduce: {self.format_message()}", err=True)
+
+
+class UsageLine(click.UsageError):
+    """A usage error (an argument, option or command that is wrong, missing or unknown) as one
+    line naming the command and its help; exit code 2, as click's own.
+
+    For example: coproduce export: Invalid value for '--format': 'pdf' is not one of 'csv',
+    'xlsx', 'json'. See 'coproduce export --help'.
+    """
+
+    def __init__(self, error: click.UsageError, ctx: Optional[click.Context] = None):
+        super().__init__(_one_sentence(error), error.ctx or ctx)
+
+    def show(self, file=None) -> None:
+        if self.ctx is None:
+            click.echo(f"coproduce: {self.message}", file=file, err=True)
+            return
+        command = command_path(self.ctx)
+        see = ""
+        if self.ctx.command.get_help_option(self.ctx) is not None:
+            see = f" See '{command} {self.ctx.help_option_names[0]}'."
+        click.echo(f"{command}: {self.message}{see}", file=file, err=True)
+
+    @classmethod
+    def of(cls, error: click.UsageError, ctx: Optional[click.Context] = None) -> "UsageLine":
+        """The error as a UsageLine (itself if it is one already); ctx: where it happened, when
+        the error does not say."""
+        return error if isinstance(error, cls) else cls(error, ctx)
+
+
+def command_path(ctx: click.Context) -> str:
+    """The command as typed after `coproduce`, e.g. "coproduce safeguarding resolve" (whatever
+    name the program was started by: a test's runner or `python -m bot.cli`)."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or ctx.command.name or "")
+        ctx = ctx.parent
+    return " ".join(["coproduce", *reversed(names)])
+
+
+def _one_sentence(error: click.UsageError) -> str:
+    """click's message on one line, ending in a full stop (a list of choices is on several)."""
+    message = " ".join((error.message if isinstance(error, click.NoSuchOption)
+                        else error.format_message()).split())
+    if message and message[-1] not in ".?!":
+        message += "."
+    if isinstance(error, click.NoSuchOption) and error.possibilities:  # click: "--al Did you ..."
+        message += f" Did you mean {' or '.join(sorted(error.possibilities))}?"
+    return message
 
 
 # The id of a stored row (an action, an answer, an alert): the databases' 64-bit integers.

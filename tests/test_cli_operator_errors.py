@@ -2,10 +2,15 @@
 opened, tables not made yet) give one clear line and exit 1 from every command, never a traceback."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.settings import PROJECT_ROOT
 from tests.conftest import free_port
 
 DB_COMMANDS = [
@@ -227,3 +232,71 @@ def test_only_known_log_levels_are_accepted(tmp_path):
         assert result.exit_code == 2 and "Invalid value for '--log-level'" in result.stderr
         assert "is not one of 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'" in result.stderr
     assert run(tmp_path, ["db", "upgrade"], url, options=["--log-level", "error"]).exit_code == 0
+
+
+RESOLVE = ["safeguarding", "resolve", "1", "--by", "Jo", "--action", "record", "--note", "n"]
+USAGE_MISTAKES = [
+    (["safeguarding", "resolve", "abc", "--by", "x", "--action", "report", "--note", "n"],
+     "coproduce safeguarding resolve",
+     "Invalid value for 'ALERT_ID': 'abc' is not a valid integer range."),
+    (RESOLVE[:6] + ["destroy", "--note", "n"], "coproduce safeguarding resolve",
+     "Invalid value for '--action': 'destroy' is not one of 'reassure', 'report', 'record', "
+     "'dismiss'."),
+    (RESOLVE[:3] + ["--by", "n", "--note", "n"], "coproduce safeguarding resolve",
+     "Missing option '--action'. Choose from: reassure, report, record, dismiss."),
+    (RESOLVE[:3] + ["--by", ""] + RESOLVE[5:], "coproduce safeguarding resolve",
+     "Invalid value for '--by': give a name; it cannot be blank."),
+    (RESOLVE[:-1] + [""], "coproduce safeguarding resolve",
+     "Invalid value for '--note': say what was done or why; it cannot be blank."),
+    (RESOLVE[:6], "coproduce safeguarding resolve", "Option '--action' requires an argument."),
+    (["actions", "add", "--status", "finished"], "coproduce actions add",
+     "Invalid value for '--status': 'finished' is not one of 'planned', 'doing', 'done'."),
+    (["export", "--format", "pdf"], "coproduce export",
+     "Invalid value for '--format': 'pdf' is not one of 'csv', 'xlsx', 'json'."),
+    (["themes", "list", "--limit", "-1"], "coproduce themes list",
+     "Invalid value for '--limit': -1 is not in the range 1<=x<=100000."),
+    (["themes", "set"], "coproduce themes set", "Missing argument 'ANSWER_ID'."),
+    (["safeguarding", "check", "--phrases", "missing.yml"], "coproduce safeguarding check",
+     "Invalid value for '--phrases': File 'missing.yml' does not exist."),
+    (["safeguarding", "list", "--alll"], "coproduce safeguarding list",
+     "No such option: --alll. Did you mean --all?"),
+    (["db", "upgrade", "now"], "coproduce db upgrade", "Got unexpected extra argument (now)."),
+    (["bogus"], "coproduce", "No such command 'bogus'."),
+    (["safeguarding", "bogus", "--x"], "coproduce safeguarding", "No such command 'bogus'."),
+    (["--bogus", "db", "upgrade"], "coproduce", "No such option: --bogus."),
+    (["--log-level"], "coproduce", "Option '--log-level' requires an argument."),
+]
+
+
+@pytest.mark.parametrize("args, command, message", USAGE_MISTAKES,
+                         ids=[" ".join(args) for args, _, _ in USAGE_MISTAKES])
+def test_a_usage_mistake_is_one_line_naming_the_command_and_its_help(tmp_path, args, command,
+                                                                     message):
+    """Every command's wrong, missing or unknown argument, option or command: one line on
+    standard error (not click's Usage / Try / blank / Error), exit code 2, nothing written."""
+    url = f"sqlite:///{tmp_path}/store.db"
+    result = run(tmp_path, args, url)
+    assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)
+    assert result.stderr == f"{command}: {message} See '{command} --help'.\n"
+    assert result.stdout == ""
+    assert not (tmp_path / "store.db").exists()  # refused before any work
+
+
+def test_a_usage_mistake_is_one_line_from_the_installed_command_too(tmp_path):
+    """The real program (not the test runner): one line on standard error, exit code 2."""
+    env = {**os.environ, "COPRODUCE_VAR_DIR": str(tmp_path), "COPRODUCE_HASH_KEY": "test-key"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "export", "--format", "pdf"],
+                            capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("coproduce export: Invalid value for '--format': 'pdf' is not one "
+                             "of 'csv', 'xlsx', 'json'. See 'coproduce export --help'.\n")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["safeguarding", "resolve", "--help"],
+                                  ["themes", "--help"], []],
+                         ids=["coproduce --help", "resolve --help", "themes --help", "coproduce"])
+def test_help_is_unchanged(tmp_path, args):
+    """--help (and `coproduce` alone) still prints click's help on standard output."""
+    result = run(tmp_path, args)
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout.startswith("Usage: main ") and "Options:" in result.stdout

@@ -152,7 +152,10 @@ def test_a_decision_needs_an_action_and_a_note(tmp_path, args, message):
     try:
         result = CliRunner(mix_stderr=False).invoke(main, base + ["safeguarding", *args], env=env)
         assert result.exit_code == 2 and "Traceback" not in result.stderr
-        assert f"Error: {message}" in result.stderr
+        command = f"coproduce safeguarding {args[0]}"
+        assert result.stderr.startswith(f"{command}: {message}")
+        assert result.stderr.endswith(f" See '{command} --help'.\n")
+        assert len(result.stderr.splitlines()) == 1
         with engine.connect() as connection:
             assert connection.execute(select(SafeguardingAlert.status)).scalar_one() == "open"
     finally:
