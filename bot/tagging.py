@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from bot.engagement import Engagement
-from bot.store import theme_queries
+from bot.store import safeguarding_queries, theme_queries
 from bot.store.db import is_missing_table
 from bot.store.models import Answer
 
@@ -127,7 +127,7 @@ class TaggingService:
         `staff` and written to the audit log (who, which answer, which themes; never the words)
         in one transaction, so neither is ever kept without the other. Raises ThemesRefused,
         changing nothing, for an unknown theme id, a missing answer or one held apart for
-        safeguarding (never themed until its alert is resolved)."""
+        safeguarding (never themed unless the lead dismisses its alert as a false alarm)."""
         from bot.store import staff_queries
 
         themes = list(dict.fromkeys(themes))
@@ -138,9 +138,7 @@ class TaggingService:
             if answer is None:
                 raise ThemesRefused(f"There is no answer with id {answer_id}.")
             if answer.flagged:
-                raise ThemesRefused(
-                    f"Answer {answer_id} is flagged for safeguarding: it is kept out of themes "
-                    "until the safeguarding lead resolves its alert (`coproduce safeguarding list`).")
+                raise ThemesRefused(_held_apart(session, answer_id))
             theme_queries.set_person_tags(session, answer_id=answer_id, themes=themes, source="staff")
             staff_queries.add_audit(session, actor=actor, action="themes_set",
                                     detail={"answer_id": answer_id, "themes": themes})
@@ -185,3 +183,21 @@ class TaggingService:
         with self._lock:
             self._tagger = tagger
             self._model_stamp = self._stamp()
+
+
+def _held_apart(session, answer_id: int) -> str:
+    """Why a flagged answer takes no themes, as things stand now: its alert is still open, or the
+    lead resolved it without dismissing it (only a dismissal, of an open alert, puts it back)."""
+    from bot.store.staff_queries import as_utc
+
+    alerts = safeguarding_queries.alerts_on_answer(session, answer_id=answer_id)
+    if not alerts or any(alert.status != "resolved" for alert in alerts):
+        return (f"Answer {answer_id} is flagged for safeguarding: it is kept out of themes "
+                "until the safeguarding lead resolves its alert (`coproduce safeguarding list`).")
+    alert = alerts[-1]
+    moment = as_utc(alert.resolved_at)
+    when = f" on {moment:%Y-%m-%d %H:%M} UTC" if moment else ""
+    return (f"Answer {answer_id} is flagged for safeguarding: the safeguarding lead resolved its "
+            f"alert {alert.id}{when} ({alert.resolved_action} by {alert.resolved_by}) without "
+            "dismissing it as a false alarm, so it stays out of themes (`coproduce safeguarding "
+            "list --all`).")

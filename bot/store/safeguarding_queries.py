@@ -59,6 +59,12 @@ def list_alerts(session: Session, *, include_resolved: bool = False) -> List[Saf
     return list(session.execute(query).scalars())
 
 
+def alerts_on_answer(session: Session, *, answer_id: int) -> List[SafeguardingAlert]:
+    """The alerts raised on one answer, oldest first."""
+    return list(session.execute(select(SafeguardingAlert).where(
+        SafeguardingAlert.answer_id == answer_id).order_by(SafeguardingAlert.id)).scalars())
+
+
 def erasures_waiting(session: Session) -> Dict[int, str]:
     """Participants whose erasure waits for the safeguarding lead: id to who asked for it
     (ERASURE_HELD: the person; PURGE_HELD: the retention period)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timezone
 
 import pytest
 from click.testing import CliRunner
@@ -178,3 +179,54 @@ def test_themes_and_their_audit_entry_are_stored_together_or_not_at_all(world):
         assert staff_queries.audit_entries(session, action="themes_set") == []
     world.services.tagging.set_by_staff(world.answers["a2"], ["money"], actor="Ann")
     assert tags(world, "a2") == ([("money", "staff")], "staff")
+
+
+def raise_alert(world, key):
+    """An open safeguarding alert on one of the world's answers; its id."""
+    from bot.store import safeguarding_queries
+
+    with world.services.sessions.begin() as session:
+        answer = session.get(Answer, world.answers[key])
+        return safeguarding_queries.add_alert(
+            session, participant_id=answer.participant_id, answer_id=answer.id, text=answer.text,
+            channel="web", role="self", score=0.9, categories=["abuse"],
+            immediate_danger=False).id
+
+
+def test_a_flagged_answer_says_whether_its_alert_is_open_or_was_resolved(world):
+    """While the alert is open, the answer waits for the lead; once the lead resolved it without
+    dismissing it (record, report, reassure), the answer stays out of themes, and the refusal
+    says so, with who decided what and when, not that it waits for a decision made already."""
+    from bot.store.models import SafeguardingAlert
+
+    answer_id, before = world.answers["a7"], tags(world, "a7")
+    alert_id = raise_alert(world, "a7")
+    waiting = set_themes(world, str(answer_id), "--theme", "being_safe")
+    assert waiting.exit_code == 1
+    assert waiting.stderr == f"coproduce: {FLAGGED.format(**world.answers)}\n"
+    world.services.alerts.resolve(alert_id, by="Jo Lead", action="record", note="Told the team")
+    with world.session() as session:
+        decided = session.get(SafeguardingAlert, alert_id).resolved_at
+    when = decided.replace(tzinfo=None) if decided.utcoffset() is None else \
+        decided.astimezone(timezone.utc)
+    result = set_themes(world, str(answer_id), "--theme", "being_safe", "--by", "Ann")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"coproduce: Answer {answer_id} is flagged for safeguarding: the safeguarding lead "
+        f"resolved its alert {alert_id} on {when:%Y-%m-%d %H:%M} UTC (record by Jo Lead) without "
+        "dismissing it as a false alarm, so it stays out of themes (`coproduce safeguarding list "
+        "--all`).\n")
+    assert "until" not in result.stderr
+    assert tags(world, "a7") == before
+    with world.session() as session:
+        assert session.get(Answer, answer_id).flagged
+        assert staff_queries.audit_entries(session, action="themes_set") == []
+
+
+def test_a_dismissed_alert_lets_staff_set_the_answers_themes(world):
+    """A false alarm puts the answer back with the others: staff can set its themes."""
+    alert_id = raise_alert(world, "a7")
+    world.services.alerts.resolve(alert_id, by="Jo Lead", action="dismiss", note="A film plot")
+    result = set_themes(world, str(world.answers["a7"]), "--theme", "being_safe", "--by", "Ann")
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert tags(world, "a7") == ([("being_safe", "staff")], "staff")
