@@ -209,7 +209,7 @@ class AlertService:
             alert = store.get_alert(session, alert_id=alert_id, for_update=True)
             if alert is None:
                 raise ValueError(f"There is no safeguarding alert {alert_id}.")
-            if alert.text in (ERASED_TEXT, PURGED_TEXT):
+            if erasure_carried_out(alert):
                 raise ValueError(f"The erasure for alert {alert_id} was already carried out; "
                                  "there is nothing more to delete.")
             person = session.get(Participant, alert.participant_id, with_for_update=True) \
@@ -223,6 +223,20 @@ class AlertService:
             engine = session.get_bind()
         scrub_deleted(engine)
         return deleted
+
+
+def erasure_carried_out(alert: SafeguardingAlert) -> bool:
+    """Whether the erasure this alert held back is done (by `erase`, or by a dismissal): the
+    alert keeps the decision, not the words."""
+    return alert.text in (ERASED_TEXT, PURGED_TEXT)
+
+
+def decided_when(alert: SafeguardingAlert) -> str:
+    """When the lead resolved the alert, such as "2025-03-07 18:00 UTC"."""
+    moment = alert.resolved_at
+    if moment is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)  # PostgreSQL may answer in its own time zone
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "an unknown time"
 
 
 def _erase_held(session: Session, alert, person, *, by: str, note: str) -> int:
@@ -247,9 +261,6 @@ def _not_resolvable(alert, alert_id: int) -> str:
     # One line for the lead: the earlier decision stands, and who made it, when and what it was.
     if alert is None:
         return f"There is no safeguarding alert {alert_id}."
-    moment = alert.resolved_at
-    if moment is not None and moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)  # PostgreSQL may answer in its own time zone
-    when = f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "an unknown time"
-    return (f"Alert {alert_id} was already resolved by {alert.resolved_by} on {when} "
-            f"({alert.resolved_action}); that decision stands and was not changed.")
+    return (f"Alert {alert_id} was already resolved by {alert.resolved_by} on "
+            f"{decided_when(alert)} ({alert.resolved_action}); that decision stands and was not "
+            "changed.")

@@ -104,6 +104,7 @@ def _services(ctx: click.Context):
 @click.pass_context
 def list_alerts(ctx: click.Context, include_resolved: bool):
     """Show safeguarding alerts (open ones by default), newest first, word for word."""
+    from bot.safeguarding.alerts import decided_when, erasure_carried_out
     from bot.store import safeguarding_queries as store
     from bot.store.models import ERASURE_HELD, PURGE_HELD
 
@@ -126,8 +127,10 @@ def list_alerts(ctx: click.Context, include_resolved: bool):
                        f"{alert.role or 'role unknown'}, {delivered}")
             click.echo(f"    {json.dumps(alert.text, ensure_ascii=False)}")
             if alert.status == "resolved":
-                click.echo(f"    {alert.resolved_action} by {alert.resolved_by}: {alert.resolved_note}")
-            if alert.participant_id in waiting:
+                click.echo(f"    Decided {decided_when(alert)}: {alert.resolved_action} by "
+                           f"{alert.resolved_by}: {alert.resolved_note}")
+            # The person may still wait on another of their alerts; not on one carried out already.
+            if alert.participant_id in waiting and not erasure_carried_out(alert):
                 click.echo(f"    ERASURE WAITING: {who_asked[waiting[alert.participant_id]]} "
                            f"{'Resolve this alert, then run' if alert.status == 'open' else 'Run'}"
                            f" `coproduce safeguarding erase {alert.id} --by NAME --note TEXT` "

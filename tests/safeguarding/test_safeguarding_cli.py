@@ -3,6 +3,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -297,5 +298,55 @@ def test_a_dismissed_false_alarm_rejoins_the_answers_or_lets_a_held_erasure_go(t
                                  "alert keeps its words.\n")
         with services.sessions() as session:
             assert session.get(SafeguardingAlert, 3).text == "my brother hits me"
+    finally:
+        services.engine.dispose()
+
+
+def test_an_erasure_done_by_a_dismissal_is_not_shown_as_waiting(tmp_path, database_url):
+    """A person with two flagged answers asks for deletion; the lead dismisses one alert (which
+    deletes that answer) while the other is still open. `list --all` shows the erasure waiting
+    only where it still waits, and when each decision was made."""
+    services, base, env = _flagged_answer(tmp_path, database_url)
+    runner = CliRunner(mix_stderr=False)
+
+    def listed():
+        result = runner.invoke(main, base + ["safeguarding", "list", "--all"], env=env)
+        assert result.exit_code == 0, result.stderr
+        return {block.split(" ", 1)[0]: block for block in  # each alert's lines, by its id
+                re.findall(r"^#(.*?)(?=^#|\Z)", result.stdout, re.S | re.M)}
+
+    def decided(alert_id):
+        with services.sessions() as session:
+            moment = session.get(SafeguardingAlert, alert_id).resolved_at
+        moment = moment.replace(tzinfo=timezone.utc) if moment.utcoffset() is None else moment
+        return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+    try:
+        assert services.conversation.save_answer("tg-held", text="staff lock me in my room",
+                                                 channel="rest", message_id="m2").disclosure
+        assert services.data_rights.erase("tg-held", background=False).answers_held == 2
+        result = runner.invoke(main, base + ["safeguarding", "resolve", "2", "--by", "Jo",
+                                             "--action", "dismiss", "--note", "A film"], env=env)
+        assert result.exit_code == 0 and "that is done now" in result.stdout, result.stderr
+        alerts = listed()
+        assert "ERASURE WAITING" not in alerts["2"] and "lock me" not in alerts["2"]
+        assert f"    Decided {decided(2)}: dismiss by Jo: A film\n" in alerts["2"]
+        assert "ERASURE WAITING" in alerts["1"] and "Resolve this alert, then run" in alerts["1"]
+        assert "Decided" not in alerts["1"]  # still open
+        done = runner.invoke(main, base + ["safeguarding", "erase", "2", "--by", "Jo",
+                                           "--note", "n"], env=env)
+        assert done.exit_code == 1 and "already carried out" in done.stderr
+        # The open one is resolved: its erasure waits, with the command that carries it out.
+        runner.invoke(main, base + ["safeguarding", "resolve", "1", "--by", "Kim", "--action",
+                                    "report", "--note", "Told the council"], env=env)
+        alerts = listed()
+        assert "Run `coproduce safeguarding erase 1 --by NAME --note TEXT`" in alerts["1"]
+        assert f"    Decided {decided(1)}: report by Kim: Told the council\n" in alerts["1"]
+        assert "ERASURE WAITING" not in alerts["2"]
+        done = runner.invoke(main, base + ["safeguarding", "erase", "1", "--by", "Kim",
+                                           "--note", "Report made"], env=env)
+        assert done.exit_code == 0, done.stderr
+        assert "ERASURE WAITING" not in "".join(listed().values())
+        assert _answers(services) == ([], [])
     finally:
         services.engine.dispose()
