@@ -349,6 +349,10 @@ def after_disclosure(dispatcher, tracker) -> list:
     """After the calm script for a message that was not an answer: at the theme check, the
     check ends (so a later "yes" cannot confirm it) and they are asked whether to carry on,
     as after an answer that discloses harm."""
+    if tracker.get_slot("stage") is None:
+        # Before anything else (the very first message): a way to start when they are ready.
+        dispatcher.utter_message(response="utter_start_when_ready")
+        return []
     if tracker.get_slot("stage") not in CHECK_STAGES:
         # Whatever the chat waited for ("Do you want to carry on?", the role ...) comes again.
         return ask_again(dispatcher, tracker)

@@ -613,6 +613,15 @@ def test_a_changed_message_is_checked_for_harm_but_never_stored_as_an_answer(ras
     assert [text for _, text in stored(services, person.sender)] == ["I like my home and my garden"]
 
 
+def test_a_disclosure_as_the_first_message_gets_the_script_and_a_way_to_start(rasa_servers, services):
+    person = Participant_(rasa_servers.rasa_url)
+    replies = person.client.send(person.sender, "he hits me every day")
+    words = " ".join(r.get("text") or "" for r in replies)
+    assert "Thank you for telling us" in words and "999" in words
+    assert [b["title"] for b in replies[-1]["buttons"]] == ["Start"]
+    assert "read my messages out loud" in person.say(replies[-1]["buttons"][0]["payload"])
+
+
 def test_logs_hold_no_answer_text_and_no_secrets(rasa_servers, services):
     person, _ = start(rasa_servers)
     secret_words = "Aardvark" + uuid.uuid4().hex[:6] + " is my best friend"

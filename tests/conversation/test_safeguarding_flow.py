@@ -81,7 +81,7 @@ def test_an_ordinary_answer_is_not_flagged(app):
 def test_a_disclosure_outside_the_questions_still_alerts(app):
     said, _ = run(control.ActionSafeguarding(), tracker("i dont want to be here any more",
                                                         intent="disclose_harm"))
-    assert said == SCRIPT
+    assert said == SCRIPT + ["utter_start_when_ready"]
     with app.sessions() as session:
         alert = session.execute(select(SafeguardingAlert)).scalar_one()
     assert alert.participant_id is not None and alert.text == "i dont want to be here any more"
@@ -94,7 +94,7 @@ def test_a_disclosure_as_the_very_first_message_belongs_to_the_person(app):
 
     words = "he hits me every day"
     said, _ = run(control.ActionSafeguarding(), tracker(words, intent="disclose_harm"))
-    assert said[:len(SCRIPT)] == SCRIPT
+    assert said == SCRIPT + ["utter_start_when_ready"]  # and a way on, when they are ready
     assert [m["text"] for m in app.data_rights.record("s1")["kept_for_safety_lead"]] == [words]
     said, _ = run(data_rights.ActionMyData(), tracker("what do you know about me", intent="my_data"))
     assert "utter_my_data_for_lead_one" in said and "utter_my_data_none" not in said
@@ -171,7 +171,7 @@ def test_nlu_confidence_tips_a_borderline_message(app):
     ranking = [{"name": "disclose_harm", "confidence": 0.95}]
     said, _ = run(control.ActionKindFallback(), tracker("he does stuff i dont like",
                                                         intent="nlu_fallback", ranking=ranking))
-    assert said == SCRIPT
+    assert said == SCRIPT + ["utter_start_when_ready"]
 
 
 def test_nlu_confidence_alone_does_not_flag_an_ordinary_message(app):
