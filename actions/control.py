@@ -74,6 +74,9 @@ class ActionStartAgain(Action):
         typed = theme_step_reply(dispatcher, tracker)  # "start picking again" is about the pick
         if typed is not None:
             return typed
+        other = only_guessed(dispatcher, tracker, {"start_again"})
+        if other is not None:
+            return other
         app = services()
         # Themes picked for the answer being checked are kept as the participant's.
         checked = close_check(tracker) if tracker.get_slot("stage") in CHECK_STAGES else []
@@ -95,6 +98,9 @@ class ActionRepeat(Action):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if not_started(tracker):  # "help" or "say that again" as the first message
             return await welcome_first(dispatcher, tracker, domain)
+        other = only_guessed(dispatcher, tracker, {"help", "repeat"})  # "the park" read as repeat
+        if other is not None:
+            return other
         if intent == "help":
             # After the help: only what the chat waits for now (the theme check, the role
             # question ...), not the whole turn before ("Welcome back!", "We kept your answers").
@@ -222,12 +228,9 @@ class ActionPrivacy(Action):
         typed = theme_step_reply(dispatcher, tracker)  # a theme's name read as the question
         if typed is not None:
             return typed
-        if not is_short_reply(tracker, {"ask_privacy"}):
-            # NLU only guessed ("my mum reads it to me"): words of an answer stay an answer.
-            if tracker.get_slot("stage") == "add_more":
-                return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
-            if tracker.active_loop_name == "answer_form":
-                return []  # the form, next, takes them as the answer
+        other = only_guessed(dispatcher, tracker, {"ask_privacy"})  # "my mum reads it to me"
+        if other is not None:
+            return other
         dispatcher.utter_message(response="utter_privacy", **services().engagement.template_values())
         if not_started(tracker):  # asked before anything else: then the welcome
             return await welcome_first(dispatcher, tracker, domain)
@@ -318,6 +321,21 @@ def not_understood(dispatcher, tracker) -> None:
     dispatcher.utter_message(response="utter_not_understood_press"
                              if tracker.get_slot("stage") in CHECK_STAGES
                              else "utter_not_understood")
+
+
+def only_guessed(dispatcher, tracker, intents) -> Optional[list]:
+    """When NLU only guessed one of these steering intents (the words are not the command's own,
+    as "the park" read as "say that again"), what the message is at this step instead: the
+    answer (the question's form, next, takes it), more answer after "add anything else?", or
+    whatever the kind fallback makes of it (a piece of the answer, a theme's name ...). None for
+    the command itself, typed or pressed."""
+    if is_short_reply(tracker, intents):
+        return None
+    if tracker.active_loop_name == "answer_form":
+        return []
+    if tracker.get_slot("stage") == "add_more":
+        return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
+    return [FollowupAction("action_kind_fallback")]
 
 
 def typed_at_theme_step(dispatcher, tracker) -> Optional[list]:

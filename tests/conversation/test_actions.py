@@ -246,7 +246,7 @@ def test_repeat_sends_the_last_messages_again_with_buttons(app):
               {"event": "bot", "text": "Do you want to take part?",
                "data": {"buttons": [{"title": "Yes", "payload": "/affirm"}]}},
               {"event": "user", "text": "repeat"}]
-    _, _, dispatcher = run(control.ActionRepeat(), tracker(intent="repeat", events=events))
+    _, _, dispatcher = run(control.ActionRepeat(), tracker(intent="repeat", text="repeat", events=events))
     assert dispatcher.messages[0]["text"] == "Do you want to take part?"
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/affirm"
 
@@ -261,12 +261,12 @@ def test_repeat_after_help_shows_what_the_chat_waits_for_not_the_help_again(app)
               {"event": "bot", "text": "Do you want to take part?",
                "data": {"buttons": [{"title": "Yes", "payload": "/affirm"}]}},
               {"event": "user", "text": "say that again"}]
-    _, _, dispatcher = run(control.ActionRepeat(), tracker(intent="repeat", events=events))
+    _, _, dispatcher = run(control.ActionRepeat(), tracker(intent="repeat", text="say that again", events=events))
     assert [(m["text"], m["buttons"]) for m in dispatcher.messages] == \
         [("Do you want to take part?", [{"title": "Yes", "payload": "/affirm"}])]
     # Help with nothing after it (the very first message) is the help again.
     events = [{"event": "user", "text": "help"}, help_message, {"event": "user", "text": "repeat"}]
-    _, _, dispatcher = run(control.ActionRepeat(), tracker(intent="repeat", events=events))
+    _, _, dispatcher = run(control.ActionRepeat(), tracker(intent="repeat", text="repeat", events=events))
     assert [m["text"] for m in dispatcher.messages] == ["You can type, or press a button."]
 
 
@@ -723,3 +723,20 @@ def test_a_stop_in_other_words_still_pauses(app, text):
     said, _, _ = run(control.ActionPause(), tracker(intent="stop", text=text,
                                                     slots={"stage": "add_more"}))
     assert said == ["utter_pause_no_answers"]  # nothing answered yet: no "We have kept your answers"
+
+
+@pytest.mark.parametrize("action, intent, stage, active_loop, follow", [
+    (control.ActionRepeat(), "repeat", "theme_check", None, "action_kind_fallback"),
+    (control.ActionRepeat(), "help", "role", None, "action_kind_fallback"),
+    (control.ActionStartAgain(), "start_again", "question", "answer_form", None),
+    (control.ActionPrivacy(), "ask_privacy", "theme_pick", None, "action_kind_fallback"),
+])
+def test_a_command_nlu_only_guessed_is_what_the_words_are_at_that_step(app, action, intent, stage,
+                                                                       active_loop, follow):
+    """"the park" read as "say that again" (0.56): not a repeat, not a restart."""
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, events, _ = run(action, tracker(intent=intent, text="the park", confidence=0.56,
+                                          slots={"stage": stage}, active_loop=active_loop))
+    assert said == []  # the kind fallback, or the question's form, decides what they are
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ([follow] if follow else [])
+    assert app.conversation.progress("s1").consented  # nothing was started again
