@@ -24,6 +24,10 @@ UNCLASSIFIED = "unclassified"
 # Bengali, Chinese ...): a disclosure in it would be missed, so a person reads it.
 OTHER_SCRIPT = "other_script"
 OTHER_SCRIPT_MIN_LETTERS = 3
+# The category that goes with the immediate_danger flag, and the one given instead when only
+# phrases of that category were found but the danger is not now (the harm is over).
+IMMEDIATE = "immediate_danger"
+NOT_IMMEDIATE = "unsafe"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +90,12 @@ class Detector:
         evidence = _strongest_apart(found)
         # Every surviving match names its category, even one outweighed by an overlapping match.
         categories = {phrase.category: None for phrase, _, _ in sorted(found, key=lambda item: -item[1])}
-        immediate_phrase = any(phrase.immediate for phrase, _, _ in evidence)
+        # Any surviving match counts for immediacy, even one outweighed by an overlapping match
+        # ("going to jump off" outweighs "jump off", which is the immediate one).
+        immediate_phrase = any(phrase.immediate for phrase, _, _ in found)
+        if not immediate_phrase and IMMEDIATE in categories:
+            # A weaker sign of danger now ("when he is drunk"), unless the harm is over or long ago.
+            immediate_phrase = not (book.immediacy_past and book.immediacy_past.search(normalised))
         phrase_score = _noisy_or(weight for _, weight, _ in evidence)
         signals = [phrase_score, _rescale(intent_confidence, book.scoring.intent_floor, 1.0)]
         model = self.model() if normalised.strip() else None
@@ -106,9 +115,14 @@ class Detector:
             for name, pattern in book.context_categories:
                 if pattern.search(normalised):
                     categories.setdefault(name, None)
-        immediate = disclosure and (
-            immediate_phrase or bool(book.immediacy and book.immediacy.search(normalised))
-        )
+        immediate = disclosure and (immediate_phrase or self._immediacy_cue(normalised))
+        # The flag and the category agree: immediate danger is named exactly when it is flagged.
+        if immediate:
+            categories.setdefault(IMMEDIATE, None)
+        elif IMMEDIATE in categories:
+            del categories[IMMEDIATE]
+            if disclosure and not categories:
+                categories[NOT_IMMEDIATE] = None
         matched = [normalised[start:end] for _, _, (start, end) in evidence]
         return Detection(
             disclosure=disclosure,
@@ -117,6 +131,16 @@ class Detector:
             matched=matched,
             immediate_danger=immediate,
         )
+
+    def _immediacy_cue(self, normalised: str) -> bool:
+        """True when a cue of danger now ("right now", "tonight") is in the text, leaving out
+        cues inside a calm span ("it is sorted now", "i am fine now")."""
+        book = self.phrasebook
+        if book.immediacy is None:
+            return False
+        if book.immediacy_calm is not None:
+            normalised = book.immediacy_calm.sub(_MASK, normalised)
+        return book.immediacy.search(normalised) is not None
 
     def _matches(self, phrase: Phrase, normalised: str, first, found: list, negated: list) -> None:
         """Add each match of one phrase to found as (phrase, weight, span), or to negated."""
@@ -127,6 +151,10 @@ class Detector:
             if phrase.negatable and (
                 _in_scope(before, negation)
                 or (phrase.negation_inside and negation.cues.intersection(match.group(0).split()))
+            ) and not (
+                # "nobody hurts me except my brother": the exception says who does it after all.
+                negation.exceptions is not None
+                and negation.exceptions.match(normalised, match.end(), match.end() + _LOOK_BACK)
             ):
                 negated.append(match.span())
                 continue

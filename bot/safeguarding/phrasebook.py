@@ -55,6 +55,9 @@ class Scope:
     barriers: frozenset
     window: int
     cancel: frozenset = frozenset()
+    # Negation only: words after a negated phrase that name who does it after all
+    # ("nobody hurts me except my brother"); when they follow, the negation is dropped.
+    exceptions: re.Pattern | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +87,11 @@ class PhraseBook:
     scoring: Scoring
     model: ModelSettings | None = None
     source: str = ""
+    # Spans that cancel an immediacy cue inside them ("it is sorted now", "i am fine now").
+    immediacy_calm: re.Pattern | None = None
+    # Words that say the harm is over or long ago ("last year", "used to"): then a phrase of the
+    # immediate_danger category that is not itself marked immediate does not make it immediate.
+    immediacy_past: re.Pattern | None = None
 
 
 @functools.lru_cache(maxsize=8)
@@ -144,6 +152,12 @@ def build_phrasebook(raw: Mapping[str, Any], *, source: str = "", base: Path | N
                 )
             )
     immediacy = raw.get("immediacy") or ()
+    calm = past = ()
+    if isinstance(immediacy, Mapping):
+        calm = immediacy.get("calm") or ()
+        past = immediacy.get("past") or ()
+        immediacy = immediacy.get("cues") or ()
+    exceptions = negation.get("exceptions") or ()
     model = raw.get("model") or {}
     if model.get("examples"):
         def _resolve(name):
@@ -170,6 +184,7 @@ def build_phrasebook(raw: Mapping[str, Any], *, source: str = "", base: Path | N
             cues=cues,
             barriers=frozenset(negation.get("barriers") or ()),
             window=int(negation.get("window", 4)),
+            exceptions=_exceptions(exceptions, int(negation.get("exception_reach", 4)), macros),
         ),
         hypothetical=Scope(
             cues=frozenset(hypothetical.get("cues") or ()),
@@ -177,7 +192,9 @@ def build_phrasebook(raw: Mapping[str, Any], *, source: str = "", base: Path | N
             window=int(hypothetical.get("window", 8)),
             cancel=frozenset(hypothetical.get("cancel") or ()),
         ),
-        immediacy=_compile("|".join(f"(?:{cue})" for cue in immediacy), "immediacy") if immediacy else None,
+        immediacy=_alternatives(immediacy, "immediacy", macros),
+        immediacy_calm=_alternatives(calm, "immediacy calm", macros),
+        immediacy_past=_alternatives(past, "immediacy past", macros),
         context_categories=tuple(
             (name, re.compile(pattern)) for name, pattern in (raw.get("context_categories") or {}).items()
         ),
@@ -185,6 +202,26 @@ def build_phrasebook(raw: Mapping[str, Any], *, source: str = "", base: Path | N
         model=model,
         source=source,
     )
+
+
+def _alternatives(patterns, where: str, macros: Mapping[str, str]) -> re.Pattern | None:
+    """One whole-word regex matching any of patterns (None when there are none)."""
+    if not patterns:
+        return None
+    return _compile("|".join(f"(?:{_substitute(p, macros)})" for p in patterns), where)
+
+
+def _exceptions(patterns, reach: int, macros: Mapping[str, str]) -> re.Pattern | None:
+    """A regex for the text right after a negated match: up to reach words (no end of sentence,
+    no "and") and then one of the exception patterns ("except my brother", ", only my uncle")."""
+    if not patterns:
+        return None
+    alternatives = "|".join(f"(?:{_substitute(p, macros)})" for p in patterns)
+    pattern = rf"(?: (?!(?:[.!?;]|and|so|because)(?![^\W_]))\S+){{0,{reach}}}? (?:{alternatives})(?![^\W_])"
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise PhraseBookError(f"bad safeguarding pattern in negation exceptions: {error}") from error
 
 
 def _literal_words(pattern: str) -> set[str]:
