@@ -45,3 +45,92 @@ def test_a_negation_with_an_exception_is_still_a_disclosure(detector, text):
 )
 def test_a_negation_without_a_doer_after_it_still_holds(detector, text):
     assert not detector.detect(text).disclosure, text
+
+
+# --- Immediate danger: the flag follows the danger, not the word "now" ----------------------
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # reported
+        "my old school bullied me but it's sorted now",
+        "my dad hit me last year but it is fine now",
+        # variants
+        "my stepdad used to hit me but he is in prison now",
+        "the lads at college picked on me but i am ok now",
+        "my ex hit me years ago, i am safe now",
+        "my brother took my money but that has stopped now",
+        "he used to hit me when he was drunk",
+        "i was going to kill myself last year",
+        "someone followed me home last year",
+    ],
+)
+def test_harm_that_is_over_is_a_disclosure_but_not_immediate(detector, text):
+    found = detector.detect(text)
+    assert found.disclosure, text
+    assert not found.immediate_danger, text
+    assert "immediate_danger" not in found.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # reported
+        "im going to hang myself",
+        "im going to kill myself",
+        "I have the pills in my hand",
+        "he is going to hit me again when he gets home",
+        "i am going to jump off the bridge",
+        "my foster dad beats me when he is drunk",
+        # variants
+        "i'm gonna cut myself",
+        "im about to end it all",
+        "she says she will take all her tablets",
+        "he said he is going to jump in front of a train",
+        "i've got the rope ready",
+        "i am holding a blade to my wrist",
+        "she has all her pills in front of her",
+        "my brother will batter me when he comes back",
+        "my mum's boyfriend is going to beat me up tonight",
+        "he is going to kill me",
+        "i am going to take all my paracetamol",
+        "he is not safe now",
+        "i am not safe now",
+    ],
+)
+def test_danger_now_is_marked_immediate(detector, text):
+    found = detector.detect(text)
+    assert found.disclosure and found.immediate_danger, text
+    assert "immediate_danger" in found.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i am not going to kill myself",
+        "staff have my pills ready for me",
+        "I keep my pills next to me on the table",
+        "my mum will kill me if i am late",
+    ],
+)
+def test_no_danger_is_not_marked(detector, text):
+    found = detector.detect(text)
+    assert not found.disclosure and not found.immediate_danger, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dad hit me last year but it is fine now",
+        "i am going to jump off the bridge",
+        "my foster dad beats me when he is drunk",
+        "someone is following me",
+        "he takes my money",
+        "she is missing, she left with no coat",
+        "i do not know where i am and he hurts me",
+    ],
+)
+def test_the_immediate_flag_and_category_agree(detector, text):
+    found = detector.detect(text)
+    assert found.disclosure
+    assert found.immediate_danger == ("immediate_danger" in found.categories), found
