@@ -134,3 +134,39 @@ def test_the_immediate_flag_and_category_agree(detector, text):
     found = detector.detect(text)
     assert found.disclosure
     assert found.immediate_danger == ("immediate_danger" in found.categories), found
+
+
+# --- A harm word on its own, short messages and misspellings ---------------------------------
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # reported
+        "abused", "assaulted", "kicked", "punched", "beaten", "exploited",
+        "i want to kms", "i want to unalive", "my suport worker is horibble to me",
+        # variants
+        "raped", "scammed", "neglected", "groomed", "Bullied.", "strangled", "Assaulted!!",
+        "i was beaten", "i got kicked again", "bullied at school", "beaten up by some lads",
+        "abused by my uncle as a child", "stabbed", "trafficked",
+        "kms", "i am gonna kms", "he told me to kys", "they keep telling me to go die",
+        "she unalived herself and i think about doing it too", "thinking about unaliving",
+        "my carrer is horible to me", "my suport wroker is narsty to me", "i got beatn",
+    ],
+)
+def test_a_harm_word_on_its_own_or_in_a_short_message_is_a_disclosure(detector, text):
+    assert detector.detect(text).disclosure, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i walked 5 kms today",
+        "kicked out of college",
+        "I love my support worker",
+        "my suport worker is great",
+        "Touchscreen",
+        "unbeaten run for my team",
+    ],
+)
+def test_short_everyday_messages_are_not_flagged(detector, text):
+    assert not detector.detect(text).disclosure, text
