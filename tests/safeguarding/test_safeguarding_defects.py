@@ -170,3 +170,62 @@ def test_a_harm_word_on_its_own_or_in_a_short_message_is_a_disclosure(detector, 
 )
 def test_short_everyday_messages_are_not_flagged(detector, text):
     assert not detector.detect(text).disclosure, text
+
+
+# --- Near-misses: idioms, television and road safety are not disclosures ---------------------
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # reported
+        "The bus driver shouted at everyone",
+        "the film made me want to die laughing",
+        "I feel unsafe crossing the big road",
+        "I watched EastEnders and someone got stabbed",
+        # variants
+        "the man in the shop yelled at everybody",
+        "the teacher shouted at the whole class",
+        "my dad shouts at the telly when the football is on",
+        "we nearly died laughing at the panto",
+        "I nearly wet myself laughing",
+        "i almost cried laughing",
+        "i laughed my head off",
+        "I'm nervous crossing at the lights",
+        "the roundabout near the centre is dangerous",
+        "im scared of cars",
+        "the crossing by college is not safe",
+        "The lorries on our road go so fast it feels unsafe to walk to the shop",
+        "a car nearly knocked me over on the zebra crossing",
+        "on corrie someone got stabbed",
+        "someone got stabbed on eastenders last night",
+        "a man got shot in the film",
+        "i watched a horror film and a girl got kidnapped and killed",
+        "my brother plays call of duty and shoots people",
+    ],
+)
+def test_near_misses_are_not_disclosures(detector, text):
+    found = detector.detect(text)
+    assert not found.disclosure, (text, found)
+    assert not found.immediate_danger
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "staff shouted at everyone at dinner",
+        "my carer screams at everyone",
+        "the bus driver shouted at me",
+        "the man on the bus shouted at everyone and then he hit me",
+        "i watched eastenders and then my dad hit me",
+        "i watched eastenders and someone hit me",
+        "we were watching tv and he punched mum",
+        "he got stabbed on eastenders",
+        "I feel unsafe at home",
+        "i feel unsafe on the street because the lads shout at me",
+        "i am scared to cross the road since he pushed me into it",
+        "the traffic is scary and he pushes me into it",
+        "i want to die laughing is what i say but really i want to die",
+    ],
+)
+def test_harm_next_to_a_near_miss_still_counts(detector, text):
+    assert detector.detect(text).disclosure, text
