@@ -81,3 +81,29 @@ def test_unreadable_or_malformed_files_are_reported(tmp_path):
     broken.write_text("categories:\n  x:\n    patterns:\n      - {weight: 1}\n")
     with pytest.raises(PhraseBookError, match="malformed"):
         load_phrasebook(broken)
+
+
+def test_negation_exceptions_and_immediacy_calm_and_past():
+    """The mechanisms, on a tiny phrase list: an exception after a negated phrase drops the
+    negation; a calm span cancels an immediacy cue; a weak immediate_danger phrase makes a
+    disclosure immediate unless the harm is past; the flag and the category agree."""
+    detector = Detector(tiny_book(
+        negation={"window": 3, "cues": ["not", "nobody"], "barriers": [",", "and", "he"],
+                  "exceptions": ["except", "but (?:my|his) \\w+"]},
+        immediacy={"cues": ["now(?= *$)"], "calm": ["fine now"], "past": ["last year"]},
+        categories={
+            "physical": {"patterns": ["hits {victim}"]},
+            "immediate_danger": {"patterns": [{"re": "drunk", "weight": 0.3}]},
+        },
+    ))
+    assert not detector.detect("nobody hits me").disclosure
+    assert detector.detect("nobody hits me except my dad").disclosure
+    assert detector.detect("nobody hits me now but my dad").disclosure
+    assert not detector.detect("nobody hits me but i am sad").disclosure
+    assert detector.detect("he hits me now").immediate_danger
+    calm = detector.detect("he hits me but it is fine now")
+    assert calm.disclosure and not calm.immediate_danger
+    drunk = detector.detect("he hits me when drunk")
+    assert drunk.immediate_danger and "immediate_danger" in drunk.categories
+    past = detector.detect("he hits me when drunk last year")
+    assert not past.immediate_danger and past.categories == ["physical"]
