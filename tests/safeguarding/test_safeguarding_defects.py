@@ -26,6 +26,9 @@ import pytest
         "no one bullies me now but they used to",
         "nobody hits me at home except my brother",
         "nobody kicks him besides the lads at college",
+        "noone hurts me xcept my bro",
+        "nobody is nasty to me apart from my sister",
+        "i'm not bullied except by the lads at the bus stop",
     ],
 )
 def test_a_negation_with_an_exception_is_still_a_disclosure(detector, text):
