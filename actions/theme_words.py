@@ -98,8 +98,9 @@ _PICK_AGAIN = {"pick again", "clear", "clear them", "clear it", "clear my picks"
 _YES_AND = re.compile(r"^\s*(?:yes|yeah|yep|yup|aye)\b[\s,.!]*(?:and\s+|but\s+also\s+|plus\s+|also\s+)"
                       r"(?:also\s+)?(?P<rest>.+?)(?:\s+(?:too|as well|also))?\s*[.!]*\s*$", re.I)
 # "take away money", "remove being safe", "take money off": one picked theme taken back.
-_TAKE_OFF = re.compile(r"^\s*(?:please\s+)?(?:(?:take|get)\s+(?:away|off|out)|remove|unpick|un-pick|"
-                       r"untick|un-tick|delete|drop|not)\s+(?P<first>.+?)\s*[.!]*\s*$"
+_TAKE_OFF = re.compile(r"^\s*(?:please\s+)?(?:can\s+you\s+)?(?:(?:take|get)\s+(?:away|off|out|back)|remove|"
+                       r"unpick|un-pick|untick|un-tick|delete|drop|not|get\s+rid\s+of|cancel|lose|"
+                       r"i\s+(?:do\s+not|don'?t)\s+want)\s+(?P<first>.+?)(?:\s*,?\s*please)?\s*[.!]*\s*$"
                        r"|^\s*(?:please\s+)?(?:take|get)\s+(?P<second>.+?)\s+(?:away|off|out)"
                        r"(?:\s*,?\s*please)?\s*[.!]*\s*$",
                        re.I)

@@ -241,10 +241,15 @@ def pick(dispatcher, tracker, themes, keep=()) -> List:
 
 
 def take_off(dispatcher, tracker, themes) -> List:
-    """Take back themes the participant picked, and offer the themes again."""
+    """Take back themes the participant picked, and offer the themes again. One line for each
+    theme taken back; "not picked" only for themes named one by one ("remove everything" takes
+    all back, as "pick again" does, without a line for every theme)."""
     picked = list(tracker.get_slot("picked_themes") or [])
-    for theme in themes:
-        dispatcher.utter_message(response="utter_theme_taken_off" if theme.id in picked
+    if len(themes) == len(services().engagement.themes):
+        return pick_again(dispatcher, tracker)
+    taken = [theme for theme in themes if theme.id in picked]
+    for theme in taken or themes:
+        dispatcher.utter_message(response="utter_theme_taken_off" if taken
                                  else "utter_theme_not_picked", theme=theme.label)
     left = [theme_id for theme_id in picked if theme_id not in {theme.id for theme in themes}]
     offer_themes(dispatcher, left, more=bool(left))

@@ -314,12 +314,9 @@ def _wait_until_stopped(servers, stopped: Callable[[], bool] = lambda: False) ->
     while not stopped():
         time.sleep(WATCH_EVERY)
         try:
-            restarted = servers.restart_stopped()
+            servers.restart_stopped()  # each restart is logged (stderr)
         except ServerError as exc:
             raise UserError(str(exc)) from None
-        for name in restarted:
-            click.echo(f"The {name} server stopped unexpectedly and was started again "
-                       f"(logs in {servers.log_dir}).", err=True)
 
 
 def _watch_beside_the_chat(servers) -> None:

@@ -92,6 +92,7 @@ class Servers:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.log_dir / f"{name}.log", "ab")
         env = {**self.env, **RASA_QUIET, **extra_env, PARENT_PID: str(os.getpid())}
+        given = command  # kept for a restart as it was given, so bot.child is added once
         if command[:2] == [sys.executable, "-m"]:  # stops by itself if this process dies
             command = [sys.executable, "-m", "bot.child"] + command[2:]
         process = subprocess.Popen(command, cwd=self.settings.project_root, env=env,
@@ -99,7 +100,7 @@ class Servers:
                                    stdin=subprocess.DEVNULL, start_new_session=True)
         log_file.close()
         self.processes.append(process)
-        self._started[name] = (process, command, extra_env)
+        self._started[name] = (process, given, extra_env)
         return process
 
     def restart_stopped(self) -> List[str]:
@@ -117,7 +118,8 @@ class Servers:
             recent = [moment for moment in self._restarts.get(name, []) if now - moment < RESTART_WINDOW]
             if len(recent) >= MAX_RESTARTS:
                 raise ServerError(f"The {name} server keeps stopping. See {self.log_dir / (name + '.log')}.")
-            log.error("The %s server stopped (exit status %s); starting it again", name, process.returncode)
+            log.error("The %s server stopped unexpectedly (exit status %s); starting it again (its log: %s)",
+                      name, process.returncode, self.log_dir / f"{name}.log")
             _signal_group(process, signal.SIGKILL)  # anything it started goes with it
             self.processes.remove(process)
             self._restarts[name] = recent + [now]

@@ -613,9 +613,12 @@ def test_a_changed_message_is_checked_for_harm_but_never_stored_as_an_answer(ras
     assert [text for _, text in stored(services, person.sender)] == ["I like my home and my garden"]
 
 
-def test_a_disclosure_as_the_first_message_gets_the_script_and_a_way_to_start(rasa_servers, services):
+@pytest.mark.parametrize("first", ["he hits me every day",  # NLU: disclose_harm
+                                   "my uncle touches me and I dont like it"])  # NLU: share
+def test_a_disclosure_as_the_first_message_gets_the_script_and_a_way_to_start(rasa_servers, services,
+                                                                              first):
     person = Participant_(rasa_servers.rasa_url)
-    replies = person.client.send(person.sender, "he hits me every day")
+    replies = person.client.send(person.sender, first)
     words = " ".join(r.get("text") or "" for r in replies)
     assert "Thank you for telling us" in words and "999" in words
     assert [b["title"] for b in replies[-1]["buttons"]] == ["Start"]

@@ -160,3 +160,16 @@ def test_a_server_that_stops_by_itself_is_started_again_until_it_keeps_stopping(
     finally:
         servers.stop()
     assert servers.restart_stopped() == [] and servers.processes == []  # stopped: nothing restarts
+
+
+def test_a_restarted_server_runs_the_command_it_was_given(tmp_path):
+    servers = Servers(make_settings(tmp_path), tmp_path / "model.tar.gz")
+    try:
+        servers._spawn("web", [sys.executable, "-m", "bot.cli", "--help"], {}).wait(timeout=60)
+        for _ in range(2):  # it ends at once: started again, each time as it was given
+            assert servers.restart_stopped() == ["web"]
+            [again] = servers.processes
+            assert again.args[2:4] == ["bot.child", "bot.cli"]  # bot.child once, not once more each time
+            again.wait(timeout=60)
+    finally:
+        servers.stop()

@@ -734,12 +734,18 @@ def test_typed_pick_again_works_whatever_nlu_read(app, typed):
     ("take money off", ["purpose"], "utter_theme_taken_off"),
     ("not being safe", ["purpose", "security"], "utter_theme_not_picked"),
     ("remove money and having things to do", [], "utter_theme_taken_off"),
+    ("get rid of having things to do", ["security"], "utter_theme_taken_off"),
+    ("remove money please", ["purpose"], "utter_theme_taken_off"),
+    ("I don't want money", ["purpose"], "utter_theme_taken_off"),
+    ("remove everything", [], "utter_picks_cleared"),  # one line, not one for every theme
+    ("delete all", [], "utter_picks_cleared"),
 ])
 def test_a_picked_theme_can_be_taken_back_by_name(app, typed, left, said_first):
     state = _picking(app, ["purpose", "security"])
     said, after, shown = run(themes.ActionFinishPicking(), tracker(typed, intent="nlu_fallback",
                                                                     slots=state))
     assert said[0] == said_first
+    assert said.count("utter_theme_not_picked") <= 1 and said.count("utter_theme_taken_off") <= 2
     assert after["picked_themes"] == left
     offered = [b["payload"] for m in shown.messages for b in m.get("buttons", [])]
     assert sum("choose_theme" in p for p in offered) == len(app.engagement.themes) - len(left)

@@ -233,6 +233,10 @@ def test_a_button_left_on_an_older_tab_shows_the_chat_as_it_is_now(browser, word
                        message=f"no notice; page has {browser.texts()[-2:]}")
     assert QUESTION_1 in browser.texts()[-1] and "For myself" not in browser.choices()
     assert browser.texts().count("For myself") == 1  # pressed once, in the second tab
+    focused = browser.driver.execute_script(
+        "return document.activeElement.tagName + ' ' + location.href")
+    assert focused.split()[0] in ("BUTTON", "TEXTAREA"), focused
+    assert browser.focus_is_visible()
 
 
 def test_at_320_px_wide_nothing_scrolls_sideways_and_targets_stay_large(browser):

@@ -213,7 +213,7 @@
       });
       if (reply.stale) {
         // Another tab or an old page moved the chat on: show the chat as it is now.
-        window.location.assign("/?old=1#latest");
+        window.location.assign("/?old=1");  // no #latest: the way on gets focus and is shown
         return;
       }
       stopSending(!reply.ok);
@@ -370,6 +370,14 @@
       looks.filter(function (other) { return other !== look; }) : looks.concat([look]);
     applyLooks(looks);
   });
+
+  // Back here after an old button was refused (another tab moved the chat on): the page
+  // is the chat as it is now, and the way on gets focus, as after any reply.
+  if (/[?&]old=1(&|$)/.test(window.location.search)) {
+    var wayOn = messages.querySelector(".choices button") || textbox;
+    wayOn.focus({preventScroll: true});
+    wayOn.scrollIntoView({block: "nearest"});
+  }
 
   try {
     var saved = localStorage.getItem(LOOKS_KEY);
