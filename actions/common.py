@@ -80,10 +80,11 @@ def previous_message(tracker: Tracker) -> Optional[Dict[str, Any]]:
 
 def seconds_since_previous(tracker: Tracker) -> Optional[float]:
     """Seconds between the participant's message before the latest one and the latest, or None."""
-    said = [event for event in tracker.events if event.get("event") == "user"]
-    if len(said) < 2 or not said[-1].get("timestamp") or not said[-2].get("timestamp"):
+    before = previous_message(tracker)
+    latest = next((event for event in reversed(tracker.events) if event.get("event") == "user"), None)
+    if before is None or not before.get("timestamp") or not latest.get("timestamp"):
         return None
-    return said[-1]["timestamp"] - said[-2]["timestamp"]
+    return latest["timestamp"] - before["timestamp"]
 
 
 def is_command(tracker: Tracker) -> bool:

@@ -12,7 +12,8 @@ from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, en
 from actions.data_rights import delete_reply
 from actions.questions import save_more
 from actions.theme_words import is_correction
-from actions.themes import CHECK_STAGES, close_check, offer_themes, theme_step_reply, typed_at_check
+from actions.themes import (CHECK_STAGES, close_check, offer_themes, theme_step_reply, theme_words_first,
+                            typed_at_check)
 from actions.welcome import ask_again, carer_reply, not_started, person_agrees, welcome_first
 
 
@@ -70,10 +71,8 @@ class ActionStartAgain(Action):
     def name(self) -> Text:
         return "action_start_again"
 
+    @theme_words_first
     async def run(self, dispatcher, tracker, domain):
-        typed = theme_step_reply(dispatcher, tracker)  # "start picking again" is about the pick
-        if typed is not None:
-            return typed
         other = only_guessed(dispatcher, tracker, {"start_again"})
         if other is not None:
             return other
@@ -224,10 +223,8 @@ class ActionPrivacy(Action):
     def name(self) -> Text:
         return "action_privacy"
 
+    @theme_words_first
     async def run(self, dispatcher, tracker, domain):
-        typed = theme_step_reply(dispatcher, tracker)  # a theme's name read as the question
-        if typed is not None:
-            return typed
         other = only_guessed(dispatcher, tracker, {"ask_privacy"})  # "my mum reads it to me"
         if other is not None:
             return other
@@ -283,9 +280,12 @@ def screen(dispatcher, tracker, text: Optional[str] = None) -> bool:
     """Check a message that is not an answer (or these words of it) for a disclosure; give the
     calm script if so."""
     app = services()
-    detection = app.conversation.screen_message(
-        tracker.sender_id, text=(tracker.latest_message or {}).get("text") or "" if text is None else text,
-        channel=channel_of(tracker), intent_confidence=disclosure_confidence(tracker) if text is None else None)
+    if text is None:  # the message itself; NLU's reading of it counts too
+        text, confidence = (tracker.latest_message or {}).get("text") or "", disclosure_confidence(tracker)
+    else:
+        confidence = None
+    detection = app.conversation.screen_message(tracker.sender_id, text=text, channel=channel_of(tracker),
+                                                intent_confidence=confidence)
     if detection is None:
         return False
     utter_safeguarding(dispatcher, app.engagement,

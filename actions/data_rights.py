@@ -9,7 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.common import end_form_events, is_short_reply, services, stray_payload
 from actions.questions import save_more
-from actions.themes import theme_step_reply
+from actions.themes import theme_words_first
 from actions.welcome import ask_again, not_started, welcome_first
 
 
@@ -40,10 +40,8 @@ class ActionMyData(Action):
     def name(self) -> Text:
         return "action_my_data"
 
+    @theme_words_first
     async def run(self, dispatcher, tracker, domain):
-        typed = theme_step_reply(dispatcher, tracker)  # a theme's name read as "my data"
-        if typed is not None:
-            return typed
         record = services().data_rights.record(tracker.sender_id)
         if record is None:
             dispatcher.utter_message(response="utter_my_data_none")
@@ -92,10 +90,8 @@ class ActionAskDelete(Action):
     def name(self) -> Text:
         return "action_ask_delete"
 
+    @theme_words_first
     async def run(self, dispatcher, tracker, domain):
-        typed = theme_step_reply(dispatcher, tracker)  # "delete money" while picking: a theme taken off
-        if typed is not None:
-            return typed
         answered = delete_reply(tracker)  # "Yes, delete them" typed, read as asking to delete
         if answered is not None:
             return [FollowupAction(answered)]
@@ -155,12 +151,10 @@ class ActionWithdraw(Action):
     def name(self) -> Text:
         return "action_withdraw"
 
+    @theme_words_first
     async def run(self, dispatcher, tracker, domain):
         if stray_payload(tracker):  # "/nonsense" typed, guessed by NLU as leaving
             return [FollowupAction("action_kind_fallback")]
-        typed = theme_step_reply(dispatcher, tracker)  # "take out being accepted" while picking: a theme taken off
-        if typed is not None:
-            return typed
         if not is_short_reply(tracker, {"withdraw_consent"}):
             # NLU only guessed ("Can I just answer anyway?" read as leaving): ask first.
             if tracker.get_slot("stage") == "add_more":

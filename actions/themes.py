@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import functools
 from typing import List, Optional, Text
 
 from rasa_sdk import Action
@@ -108,6 +109,17 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     if _answer_id(tracker) is not None:
         services().tagging.choose(_answer_id(tracker), picked)
     return _after_check(dispatcher) + [FollowupAction("action_listen")]
+
+
+def theme_words_first(run):
+    """For the run() of an action NLU may choose for words typed at the theme check or pick
+    (a theme's name read as a greeting, "remove being safe" read as deleting): those words are
+    answered first by theme_step_reply, whichever action it is; anything else goes to run()."""
+    @functools.wraps(run)
+    async def run_after_theme_words(self, dispatcher, tracker, domain):
+        typed = theme_step_reply(dispatcher, tracker)
+        return typed if typed is not None else await run(self, dispatcher, tracker, domain)
+    return run_after_theme_words
 
 
 def check_themes(dispatcher, themes) -> None:

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (NEWS_CHANNELS, channel_of, metadata_of, seconds_since_previous, services,
                             utter_introduction)
-from actions.themes import check_themes, offer_themes, theme_step_reply
+from actions.themes import check_themes, offer_themes, theme_words_first
 
 ROLES = {"role_self": "self", "role_on_behalf": "on_behalf",
          "role_support_worker": "support_worker"}
@@ -22,13 +22,9 @@ class ActionWelcome(Action):
     def name(self) -> Text:
         return "action_welcome"
 
+    @theme_words_first
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        # At the theme check or pick, NLU may read a theme's name ("good staff", "home") as
-        # a greeting: the words pick the theme.
-        typed = theme_step_reply(dispatcher, tracker)
-        if typed is not None:
-            return typed
         app = services()
         progress = app.conversation.progress(tracker.sender_id)
         if not progress.consented:
@@ -180,10 +176,8 @@ class ActionSetRole(Action):
     def name(self) -> Text:
         return "action_set_role"
 
+    @theme_words_first
     async def run(self, dispatcher, tracker, domain):
-        typed = theme_step_reply(dispatcher, tracker)  # "take away good staff" read as a role
-        if typed is not None:
-            return typed
         role = ROLES.get((tracker.latest_message.get("intent") or {}).get("name"), "self")
         if role == "self" and tracker.get_slot("stage") == "carer_agree":
             # "They will answer for themselves": the questions that follow are for them.
@@ -273,11 +267,8 @@ class ActionSetSound(Action):
     def name(self) -> Text:
         return "action_set_sound"
 
+    @theme_words_first
     async def run(self, dispatcher, tracker, domain):
-        # At the theme check, "sounds good" or "spot on" (read as sound on) is a yes.
-        typed = theme_step_reply(dispatcher, tracker)
-        if typed is not None:
-            return typed
         sound_on = (tracker.latest_message.get("intent") or {}).get("name") == "sound_on"
         services().conversation.set_sound(tracker.sender_id, sound_on, channel=channel_of(tracker))
         dispatcher.utter_message(response=sound_response(tracker, sound_on))

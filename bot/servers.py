@@ -112,7 +112,7 @@ class Servers:
     def _restart_stopped(self) -> List[str]:
         restarted = []
         for name, (process, command, extra_env) in list(self._started.items()):
-            if process is None or process.poll() is None:
+            if process.poll() is None:
                 continue
             now = time.monotonic()
             recent = [moment for moment in self._restarts.get(name, []) if now - moment < RESTART_WINDOW]
