@@ -31,7 +31,7 @@ class ThemeFigures:
     description: str
     emoji: str
     answers: int
-    quotes: List[str]
+    quotes: List[staff_queries.Quote]  # each with the role it was given in
     actions: List[StaffAction]
     easy_name: str = ""
 

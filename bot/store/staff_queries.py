@@ -225,17 +225,27 @@ def count_unthemed(session: Session) -> int:
     ).scalar_one()
 
 
-def quotes_for_theme(session: Session, *, theme_id: str, limit: int = 3) -> List[str]:
-    """Unflagged answers with this theme, best first: a person's tag, then the highest score."""
+@dataclasses.dataclass(frozen=True)
+class Quote:
+    """An answer quoted in the report, with the role it was given in (None: not said)."""
+
+    text: str
+    role: Optional[str]
+
+
+def quotes_for_theme(session: Session, *, theme_id: str, limit: int = 3) -> List[Quote]:
+    """Unflagged answers with this theme, best first: a person's tag, then the highest score;
+    each with its role, so a carer's words are never shown as the participant's own."""
     tag = aliased(AnswerTheme)
     rows = session.execute(
-        select(Answer.text).join(tag, tag.answer_id == Answer.id)
+        select(Answer.text, _answer_role()).join(tag, tag.answer_id == Answer.id)
+        .join(Participant, Participant.id == Answer.participant_id)
         .where(tag.theme_id == theme_id, Answer.flagged == false(), _is_effective(tag))
         .order_by(case((tag.source.in_(HUMAN_SOURCES), 0), else_=1),
                   func.coalesce(tag.score, -1.0).desc(), Answer.id)
         .limit(limit)
-    ).scalars().all()
-    return list(rows)
+    ).all()
+    return [Quote(text, role) for text, role in rows]
 
 
 # ---- one participant ------------------------------------------------------------------------

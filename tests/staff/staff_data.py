@@ -238,7 +238,8 @@ def xlsx_unescape(value: str) -> str:
 class _Html(HTMLParser):
     """Collects tables (by id) and the text of block elements."""
 
-    BLOCKS = {"p", "h1", "h2", "h3", "h4", "li", "blockquote", "th", "td", "caption", "title"}
+    BLOCKS = {"p", "h1", "h2", "h3", "h4", "li", "blockquote", "th", "td", "caption", "title",
+              "figcaption"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)

@@ -194,6 +194,21 @@ def test_quotes_are_escaped_and_never_flagged(sqlite_world, tmp_path):
     assert FLAGGED_TEXT not in easy
 
 
+def test_each_quote_says_whose_words_they_are(world, tmp_path):
+    """A carer's or support worker's answer is quoted as theirs, never as the participant's."""
+    html, _ = make_report(world, tmp_path)
+    page = parse_html(html)
+    quoted = [(name, text) for name, _, text in page.blocks if name in ("blockquote", "figcaption")]
+    said_by = dict(zip([text for name, text in quoted if name == "blockquote"],
+                       [text for name, text in quoted if name == "figcaption"]))
+    assert said_by["He feels safe at home. He likes <b>the garden</b> & tea."] == \
+        "Said by a carer, for the person they care for"  # pseud-bob answered on behalf
+    assert said_by["- more buses"] == "Said by a support worker, about the people they support"
+    assert said_by["I like my friends and my job."] == "Said by the person themselves"
+    assert len([name for name, _ in quoted if name == "figcaption"]) == \
+        len([name for name, _ in quoted if name == "blockquote"])
+
+
 def test_report_lists_actions_and_is_audited(sqlite_world, tmp_path):
     html, _ = make_report(sqlite_world, tmp_path)
     page = parse_html(html)
