@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.store import queries, safeguarding_queries
 from bot.store.db import scrub_deleted
 from bot.store.models import (ERASURE_HELD, HELD_STATUSES, PURGE_HELD, Answer, Consent, Contact,
-                              Participant, SafeguardingAlert, telegram_waiting)
+                              SafeguardingAlert, telegram_waiting)
 
 log = logging.getLogger(__name__)
 ERASE_AGAIN_AFTER = (2.0, 10.0)  # Rasa saves a turn after its actions ran: erase once more
@@ -121,8 +121,9 @@ class DataRights:
         """Erase everyone inactive for this long, by the same path as a participant's request."""
         cutoff = datetime.now(timezone.utc) - older_than
         with self._sessions.begin() as session:
-            stale = [p.pseudonym for p in session.execute(select(Participant)).scalars()
-                     if _aware(p.updated_at) < cutoff and p.status not in HELD_STATUSES]
+            # Inactive: no change to their record and no answer since the cut-off.
+            stale = [pseudonym for pseudonym, status, active in queries.last_active(session)
+                     if active < cutoff and status not in HELD_STATUSES]
             deleted = held = kept = 0
             for pseudonym in stale:
                 if dry_run:
@@ -197,7 +198,3 @@ def erase_participant(session, *, pseudonym: str, held_status: str = ERASURE_HEL
     person.sound = person.wants_updates = person.language = None
     person.status = held_status
     return Erasure(True, len(doomed), len(held))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -12,6 +12,7 @@ from bot.store import queries
 from bot.store.migrate import upgrade
 from bot.store.models import Answer, AuditEntry, Participant
 from bot.store.tracker import count_events, tracker_engine
+from tests.conftest import make_settings
 
 
 def make_people(services):
@@ -23,8 +24,12 @@ def make_people(services):
             queries.save_answer(session, participant=person, question_id="q", text=f"{name} words",
                                 channel="rest", channel_message_id=f"m-{name}", flagged=flagged)
         long_ago = datetime.now(timezone.utc) - timedelta(days=400)
-        session.execute(update(Participant).where(Participant.pseudonym.in_(["old", "old-flagged"]))
+        old = session.execute(select(Participant.id).where(
+            Participant.pseudonym.in_(["old", "old-flagged"]))).scalars().all()
+        session.execute(update(Participant).where(Participant.id.in_(old))
                         .values(updated_at=long_ago))
+        session.execute(update(Answer).where(Answer.participant_id.in_(old))
+                        .values(created_at=long_ago))
 
 
 def make_events(settings):
@@ -68,6 +73,36 @@ def test_purge_dry_run_then_for_real(settings):
     assert texts == ["new words", "old-flagged words"]
     assert count_events(engine, "a") == 1
     assert [(a.actor, a.action) for a in audit] == [("Data Officer", "purge")]
+
+
+def test_a_recent_answer_keeps_a_participant_who_started_long_ago(tmp_path, database_url):
+    """Someone who said yes and chose their role over a year ago, and came back to answer last
+    week, has been active since: a purge keeps them and every answer they gave."""
+    settings = make_settings(tmp_path, database_url=database_url)
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    long_ago = datetime.now(timezone.utc) - timedelta(days=400)
+    last_week = datetime.now(timezone.utc) - timedelta(days=7)
+    with services.sessions.begin() as session:
+        person = queries.get_or_create_participant(session, pseudonym="back", engagement_id="e",
+                                                   channel="rest")
+        for key, when in (("first", long_ago), ("later", last_week)):
+            answer, _ = queries.save_answer(session, participant=person, question_id="q",
+                                            text=f"{key} words", channel="rest",
+                                            channel_message_id=f"m-{key}")
+            answer.created_at = when
+        session.flush()
+        session.execute(update(Participant).values(updated_at=long_ago))
+    env = {"COPRODUCE_VAR_DIR": str(settings.var_dir), "COPRODUCE_HASH_KEY": "test-key"}
+    base = ["--database-url", settings.database_url, "purge", "--older-than", "365d"]
+    for extra in (["--dry-run"], []):
+        result = CliRunner().invoke(main, base + extra, env=env)
+        assert result.exit_code == 0, result.output
+        assert "0 participants, 0 answers" in result.output
+    with services.sessions() as session:
+        assert sorted(session.execute(select(Answer.text)).scalars()) == ["first words",
+                                                                           "later words"]
+    services.engine.dispose()
 
 
 @pytest.mark.parametrize("age, message", [

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from typing import List, Optional, Tuple
 
 from sqlalchemy import delete, func, select, update
@@ -24,6 +25,26 @@ def lock_participant(session: Session, participant: Participant) -> Participant:
     messages from them at once take turns."""
     lock_for_writing(session)
     return session.get(Participant, participant.id, with_for_update=True, populate_existing=True)
+
+
+def last_active(session: Session) -> List[Tuple[str, Optional[str], datetime]]:
+    """(pseudonym, status, last activity in UTC) for every participant: the later of their own
+    row's last change and their latest answer, since answering does not change the row."""
+    latest = (select(Answer.participant_id, func.max(Answer.created_at).label("at"))
+              .group_by(Answer.participant_id).subquery())
+    rows = session.execute(
+        select(Participant.pseudonym, Participant.status, Participant.updated_at, latest.c.at)
+        .outerjoin(latest, latest.c.participant_id == Participant.id)
+        .order_by(Participant.id)
+    ).all()
+    return [(pseudonym, status, max(_utc(at) for at in (updated, answered) if at is not None))
+            for pseudonym, status, updated, answered in rows]
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives back naive UTC times)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None \
+        else moment.astimezone(timezone.utc)
 
 
 def get_or_create_participant(session: Session, *, pseudonym: str, engagement_id: str,

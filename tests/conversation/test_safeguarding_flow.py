@@ -138,15 +138,17 @@ def test_the_purge_takes_the_words_of_dismissed_alerts_with_the_person(app):
     from datetime import timedelta
 
     from bot.safeguarding.alerts import PURGED_TEXT
-    from bot.store.models import Participant
+    from bot.store.models import Answer, Participant
 
     consented(app)
     words = "the staff shouted at my son"
     run(questions.ActionSaveAnswer(), tracker(words, slots={"answer_text": words}))
     app.alerts.resolve(1, by="Sam", action="dismiss", note="a one-off, sorted")
-    with app.sessions.begin() as session:
+    with app.sessions.begin() as session:  # nothing from them for 400 days: record nor answers
         for person in session.execute(select(Participant)).scalars():
             person.updated_at = person.updated_at - timedelta(days=400)
+        for answer in session.execute(select(Answer)).scalars():
+            answer.created_at = answer.created_at - timedelta(days=400)
     result = app.data_rights.purge(timedelta(days=365), dry_run=False, actor="test",
                                    delete_old_events=lambda cutoff, dry: 0)
     assert result.participants == 1 and _alert_texts(app) == [PURGED_TEXT]
