@@ -54,10 +54,11 @@ class ReportData:
     people: int  # distinct people, however many roles they answered in
     people_by_role: List[Tuple[Optional[str], int]]  # role (None: not said), count
     answers: int
-    unthemed: int
+    unthemed: int  # no theme, and nobody has said none fit
     themes: List[ThemeFigures]
     questions: List[QuestionFigures]
     people_in_several_roles: int = 0  # counted under each of their roles in people_by_role
+    no_theme_fits: int = 0  # a participant or staff said none of the themes fit
 
 
 def collect_report(session: Session, engagement: Engagement, *,
@@ -95,7 +96,8 @@ def collect_report(session: Session, engagement: Engagement, *,
         people=staff_queries.count_people(session), people_by_role=roles,
         answers=sum(by_question.values()), unthemed=staff_queries.count_unthemed(session),
         themes=themes, questions=questions,
-        people_in_several_roles=staff_queries.count_people_in_several_roles(session))
+        people_in_several_roles=staff_queries.count_people_in_several_roles(session),
+        no_theme_fits=staff_queries.count_unthemed(session, decided=True))
 
 
 def _environment():

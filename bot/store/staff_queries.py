@@ -216,11 +216,13 @@ def answers_by_theme(session: Session) -> Dict[str, int]:
     return {theme_id: count for theme_id, count in rows}
 
 
-def count_unthemed(session: Session) -> int:
-    """Unflagged answers with no theme at all."""
+def count_unthemed(session: Session, *, decided: bool = False) -> int:
+    """Unflagged answers with no theme at all that nobody has decided on yet (decided: those a
+    participant or staff said fit none of the themes)."""
     return session.execute(
         select(func.count(Answer.id)).where(
             Answer.flagged == false(),
+            Answer.themes_set_by.isnot(None) if decided else Answer.themes_set_by.is_(None),
             ~select(AnswerTheme.id).where(AnswerTheme.answer_id == Answer.id).exists())
     ).scalar_one()
 

@@ -61,7 +61,7 @@ def test_report_counts_match_the_store(world, tmp_path):
         ["All people, each counted once", "4"]]
     assert page.tables["answers-by-theme"] == [
         ["Theme", "Answers"], ["Being safe", "2"], ["Having a purpose", "3"], ["Friends", "2"],
-        ["Money", "0"], ["No theme yet", "2"]]
+        ["Money", "0"], ["None of the themes (a person said so)", "0"], ["No theme yet", "2"]]
     assert page.tables["answers-by-question"] == [
         ["Question", "Answers"], ["What makes a good life for you?", "5"],
         ["What helps you to have a good life?", "3"], ["All questions", "8"]]
@@ -78,6 +78,18 @@ def test_report_counts_match_the_store(world, tmp_path):
     assert figures["answers"] == 8 and figures["unthemed"] == 2
     assert figures["themes"] == {"being_safe": 2, "purpose": 3, "friends": 2}
     assert figures["questions"] == {"good_life": 5, "what_helps": 3}
+
+
+def test_an_answer_a_person_said_fits_no_theme_is_not_waiting_for_one(world, tmp_path):
+    """'No theme yet' counts only answers nobody has decided on; an answer whose themes a person
+    set to none is counted apart, so staff do not look for work that was done."""
+    add_answer(world, "pseud-dan", "n1", role="self")
+    with world.session() as session:
+        session.get(Answer, world.answers["n1"]).themes_set_by = "participant"
+        session.commit()
+    html, _ = make_report(world, tmp_path)
+    rows = parse_html(html).tables["answers-by-theme"]
+    assert rows[-2:] == [["None of the themes (a person said so)", "1"], ["No theme yet", "2"]]
 
 
 def people_note(page) -> str:
