@@ -186,21 +186,19 @@ def _progress_bar(session, answer_filter, count_export):
 @click.pass_context
 def report(ctx: click.Context, out: str, easy_read: bool, actor: str) -> None:
     """Write the report as one HTML file you can email (charts and tables, no links needed)."""
-    from bot.staff.exports import STANDARD_OUTPUT
+    from bot.staff.exports import STANDARD_OUTPUT, ExportTargetError
     from bot.staff.report import write_report
 
-    path = None if out == "-" else Path(out)
-    if path is not None and not path.parent.is_dir():
-        raise _user_error(f"The folder {path.parent} does not exist.")
-    if path is not None and path.is_dir():
-        raise _user_error(f"Cannot write {path}: it is a folder, not an ordinary file. "
-                          "Choose a file name for --out.")
+    # Checked like an export's --out: its folder exists; a folder, device or pipe is refused.
+    path = None if out == "-" else _export_path(Path(out))
     where = path or STANDARD_OUTPUT
     with _services(ctx) as services, services.sessions() as session:
         try:
             data = write_report(session, services.engagement, out=path, actor=actor,
                                 easy_read=easy_read,
                                 stream=None if path else click.get_binary_stream("stdout"))
+        except ExportTargetError as error:  # it changed while the report was made
+            raise _user_error(str(error))
         except OSError as error:
             raise _user_error(f"Could not write {where}: {error.strerror or error}.")
         session.commit()

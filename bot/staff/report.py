@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Dict, List, Optional, Tuple
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.engagement import Engagement
 from bot.staff.actions import as_sentence
+from bot.staff.exports import export_target
 from bot.store import staff_queries
 from bot.store.models import ROLES, StaffAction, utcnow
 
@@ -124,6 +127,25 @@ def render_report(data: ReportData, *, easy_read: bool = False) -> str:
     return template.render(data=data, bar_rows=bar_rows, as_sentence=as_sentence)
 
 
+def _replace_file(out: Path, page: str) -> None:
+    """Write the page beside `out`, then rename it over `out`: a failed write (a full disk)
+    leaves the last report whole. The file is its owner's only, as it quotes answers word for
+    word; a symbolic link is followed, and anything but an ordinary file raises
+    ExportTargetError, as for an export."""
+    target = export_target(out)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                         dir=str(target.parent))
+    try:
+        with open(handle, "w", encoding="utf-8") as file:
+            file.write(page)
+        export_target(out)  # still an ordinary file (or none) just before replacing it
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise
+
+
 def write_report(session: Session, engagement: Engagement, *, out: Optional[Path], actor: str,
                  easy_read: bool = False, stream: Optional[BinaryIO] = None) -> ReportData:
     """Collect, render and write the report (out None: to the binary stream, such as standard
@@ -134,7 +156,7 @@ def write_report(session: Session, engagement: Engagement, *, out: Optional[Path
         stream.write(page.encode("utf-8"))
         stream.flush()
     else:
-        Path(out).write_text(page, encoding="utf-8")
+        _replace_file(Path(out), page)
     staff_queries.add_audit(session, actor=actor, action="report", detail={
         "file": Path(out).name if out else "standard output", "easy_read": easy_read,
         "people": data.people, "answers": data.answers})

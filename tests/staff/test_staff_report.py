@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
 from collections import Counter
 
 from click.testing import CliRunner
@@ -219,6 +225,36 @@ def test_each_quote_says_whose_words_they_are(world, tmp_path):
     assert said_by["I like my friends and my job."] == "Said by the person themselves"
     assert len([name for name, _ in quoted if name == "figcaption"]) == \
         len([name for name, _ in quoted if name == "blockquote"])
+
+
+def test_the_report_file_is_for_its_owner_only(sqlite_world, tmp_path):
+    """The report quotes answers word for word, so, like an export, only its owner can read it."""
+    make_report(sqlite_world, tmp_path)
+    assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o600
+
+
+def _small_files_only():
+    # A file may grow to 2 KB and no more: writing a bigger one fails as on a full disk.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+
+def test_a_report_that_cannot_be_written_keeps_the_last_one(sqlite_world, tmp_path):
+    """A disk that fills up half way leaves last week's report whole, and no part file."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    out = folder / "report.html"
+    out.write_text("<p>Last week's report</p>", encoding="utf-8")
+    env = {**os.environ, **sqlite_world.settings.to_env()}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "report", "--out", str(out)],
+                            env=env, capture_output=True, text=True, timeout=120,
+                            preexec_fn=_small_files_only)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"coproduce: Could not write {out}: File too large")
+    assert "Traceback" not in result.stderr
+    assert out.read_text(encoding="utf-8") == "<p>Last week's report</p>"
+    assert os.listdir(folder) == ["report.html"]
 
 
 def test_report_lists_actions_and_is_audited(sqlite_world, tmp_path):
