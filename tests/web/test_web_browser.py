@@ -424,3 +424,24 @@ def test_the_page_for_an_address_that_is_not_there_reads_well(browser, words):
     assert_accessible(browser, "not-found")
     browser.driver.find_element(By.LINK_TEXT, words["back_to_chat"]).click()
     browser.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .message"))
+
+
+def test_after_an_old_button_a_reload_does_not_say_it_was_old_again(fake_rasa, serve_web, words):
+    served = serve_web(fake_rasa.url)
+    device = Browser(served.url)
+    try:
+        device.open()
+        first_tab = device.driver.current_window_handle
+        device.driver.switch_to.new_window("tab")  # the same device: the same chat
+        device.open()
+        device.press("Yes")
+        device.driver.switch_to.window(first_tab)
+        next(e for e in device.driver.find_elements(By.CSS_SELECTOR, ".choices button")
+             if e.text == "No").click()
+        device.wait.until(lambda d: device.notice() == words["old_button"])
+        device.driver.refresh()  # later, on the same page: nothing is wrong now
+        device.wait.until(lambda d: device.texts()[-1:] == ["You pressed /affirm."])
+        assert device.notice() == ""
+        assert "old=" not in device.driver.current_url
+    finally:
+        device.close()

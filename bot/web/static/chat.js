@@ -374,6 +374,8 @@
   // Back here after an old button was refused (another tab moved the chat on): the page
   // is the chat as it is now, and the way on gets focus, as after any reply.
   if (/[?&]old=1(&|$)/.test(window.location.search)) {
+    // The notice is for this visit only: loading the page again must not say it again.
+    window.history.replaceState(null, "", "/");
     var wayOn = messages.querySelector(".choices button") || textbox;
     wayOn.focus({preventScroll: true});
     wayOn.scrollIntoView({block: "nearest"});
