@@ -15,9 +15,10 @@ from bot.rest_client import RasaUnavailable
 from bot.web import security
 from bot.web.history import EVENTS_PER_ENTRY, rebuild
 from bot.web.render import (LOOKS, NO_STORE, entry_json, looks_of, new_message_id,
-                            render_page, set_looks_cookie)
+                            notice_audio_url, render_page, set_looks_cookie)
 from bot.web.state import CHAT, WebChat
 from bot.web.transcript import Entry, Transcript
+from bot.web.words import NOTICES
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,23 @@ async def audio(request: web.Request) -> web.StreamResponse:
                                                 "Cache-Control": cache})
 
 
+async def notice_audio(request: web.Request) -> web.StreamResponse:
+    """One of the page's notices read aloud, as MP3: the same words for everyone."""
+    chat = request.app[CHAT]
+    field = request.match_info["field"]
+    if field not in NOTICES:
+        raise web.HTTPNotFound(text=chat.words.audio_failed)
+    try:
+        sound = await chat.synthesize(getattr(chat.words, field), None)
+    except Exception:  # a voice that breaks must not break the page
+        log.exception("Could not read a notice aloud")
+        sound = None
+    if sound is None:
+        raise web.HTTPServiceUnavailable(text=chat.words.audio_failed)
+    return web.FileResponse(sound.mp3, headers={"Content-Type": "audio/mpeg",
+                                                "Cache-Control": "private, max-age=86400"})
+
+
 async def saved_file(request: web.Request) -> web.StreamResponse:
     """A file the assistant gave this session, such as the participant's record; others get 404."""
     chat = request.app[CHAT]
@@ -236,6 +254,7 @@ def answer(request: web.Request, visitor: Visitor, *, status: int = 200, notice:
     chat = request.app[CHAT]
     if "application/json" in request.headers.get("Accept", ""):
         body = {"ok": not notice, "notice": notice, "csrf": visitor.csrf, "stale": stale,
+                "notice_audio": notice_audio_url(chat, notice),
                 "message_id": message_id if notice else new_message_id(),
                 # The script replaces the messages on the page instead of adding to them.
                 "erased": visitor.transcript.was_erased_by(entries or []),

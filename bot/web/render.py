@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import AbstractSet, Iterable, List
+from typing import AbstractSet, Iterable, List, Optional
 
 from aiohttp import web
 
@@ -36,6 +36,12 @@ def audio_url(entry: Entry) -> str:
     return f"/audio/{entry.id}.mp3"
 
 
+def notice_audio_url(chat: WebChat, notice: str) -> Optional[str]:
+    """Where the page fetches a notice read aloud, or None for a notice that has no audio."""
+    field = chat.words.notice_field(notice) if notice else None
+    return f"/audio/words/{field}.mp3" if field else None
+
+
 def file_url(entry: Entry) -> str:
     """Where the page fetches a file the assistant gave, such as the participant's record."""
     return f"/files/{entry.file.id}"
@@ -67,6 +73,7 @@ def render_page(chat: WebChat, request: web.Request, transcript: Transcript, *, 
         first_new_id=first_new.id if first_new else "", audio_url=audio_url, file_url=file_url,
         csrf=csrf, turn=chat.button_turn(transcript),
         message_id=message_id or new_message_id(), looks=looks_of(request), notice=notice,
+        notice_audio=notice_audio_url(chat, notice),
         kept=kept, max_chars=chat.max_chars, static=chat.static_versions)
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status,
                         headers=NO_STORE)

@@ -51,6 +51,11 @@ CONTROLS = (
 )
 
 
+# The page's notices (its own words when sending went wrong) that can be heard, like every
+# message: each has a Listen button. "Sorry, I cannot read this out loud" is not among them.
+NOTICES = ("send_failed", "too_long", "no_words", "resting", "old_button")
+
+
 class MissingWords(LookupError):
     """domain.yml lacks responses the web page needs."""
 
@@ -91,6 +96,10 @@ class PageWords:
     def controls(self) -> Tuple[Tuple[str, str], ...]:
         """The page's own buttons as (what it sends to Rasa, its words), in order."""
         return tuple((payload, getattr(self, field)) for payload, field in CONTROLS)
+
+    def notice_field(self, notice: str) -> Optional[str]:
+        """The name of the notice with these words (see NOTICES), or None for any other."""
+        return next((field for field in NOTICES if getattr(self, field) == notice), None)
 
     def control_title(self, payload: str) -> Optional[str]:
         """The words of the page's own button that sends this, or None for any other."""

@@ -256,6 +256,30 @@ def test_when_rasa_rests_the_page_says_so_and_keeps_the_words(closed_url, serve_
                      "message_id": page.hidden["message_id"]}
 
 
+def test_a_notice_can_be_heard_like_every_message(closed_url, serve_web, tmp_path, words):
+    speech = FakeSpeech(tmp_path)
+    served = serve_web(closed_url, speech=speech)
+    browser, page = visit(served)
+    assert page.notice == words["resting"]
+    [listen] = page.listen_links  # no message yet: the one Listen is the notice's
+    clip = browser.get(served.url + listen)
+    assert clip.status_code == 200 and clip.headers["Content-Type"] == "audio/mpeg"
+    assert speech.read[-1] == words["resting"]
+    link = next(attributes for tag, attributes in page.tags
+                if tag == "a" and attributes.get("href") == listen)
+    assert link["aria-describedby"] == "notice-text"
+    reply = post(browser, served, page, json=True, text="My answer").json()
+    assert browser.get(served.url + reply["notice_audio"]).status_code == 200
+    empty = post(browser, served, page, json=True, text="   ").json()
+    assert empty["notice"] == words["no_words"]
+    browser.get(served.url + empty["notice_audio"])
+    assert speech.read[-1] == words["no_words"]
+    for field in ("send_failed", "too_long", "old_button"):  # the script shows these itself
+        assert browser.get(f"{served.url}/audio/words/{field}.mp3").status_code == 200
+        assert speech.read[-1] == words[field]
+    assert browser.get(served.url + "/audio/words/help.mp3").status_code == 404
+
+
 def test_listen_serves_this_pages_messages_as_mp3_only(fake_rasa, serve_web):
     served = serve_web(fake_rasa.url)
     browser, page = visit(served)

@@ -293,10 +293,29 @@ def test_when_rasa_rests_the_browser_shows_a_kind_message_and_keeps_the_text(
         assert device.notice() == words["resting"]
         assert box.get_attribute("aria-invalid") is None  # nothing is wrong with their words
         assert box.get_attribute("value") == "My answer is friends"
+        check_notice_can_be_heard(device)
         assert_accessible(device, "09-error-rasa-resting")
+        box.clear()
+        box.send_keys(Keys.ENTER)  # a notice the script shows by itself can be heard too
+        device.wait.until(lambda d: device.notice() == words["no_words"])
+        check_notice_can_be_heard(device)
     finally:
         device.close()
         served.stop()
+
+
+def check_notice_can_be_heard(device: Browser) -> None:
+    """The notice has one Listen button after it, described by the notice, that plays."""
+    [listen] = device.driver.find_elements(By.CSS_SELECTOR, "#notice-listen .listen")
+    assert listen.tag_name == "button" and listen.text == "Listen"
+    assert listen.get_attribute("aria-describedby") == "notice-text"
+    assert device.driver.find_element(By.ID, "notice-text").text == device.notice()
+    listen.click()
+    audio = device.driver.find_element(By.CSS_SELECTOR, "#notice-listen audio")
+    device.wait.until(lambda d: d.execute_script(
+        "const a = arguments[0]; return a.currentTime > 0 || a.ended;", audio),
+        message="the notice did not play")
+    assert device.driver.execute_script("return arguments[0].error", audio) is None
 
 
 def test_while_a_reply_is_slow_the_page_shows_it_is_sending(fake_rasa, serve_web, words):

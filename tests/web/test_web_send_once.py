@@ -139,7 +139,7 @@ def test_an_empty_message_gets_a_kind_notice_and_is_not_sent(fake_rasa, serve_we
         assert response.status_code == 400
         refused = read_page(response.text)
         assert refused.notice == words["no_words"]
-        assert '<div id="notice" class="notice" role="alert"><p>' in response.text
+        assert '<div id="notice" class="notice" role="alert"><p id="notice-text">' in response.text
         assert 'aria-describedby="message-hint notice" aria-invalid="true"' in response.text
         assert refused.hidden["message_id"] == page.hidden["message_id"]
         assert refused.texts == page.texts  # the conversation is still there

@@ -13,6 +13,7 @@
   var textbox = document.getElementById("message");
   var messages = document.getElementById("messages");
   var notice = document.getElementById("notice");
+  var noticeListen = document.getElementById("notice-listen");
   var status = document.getElementById("status");
   var log = document.getElementById("log");
   var busy = false;
@@ -24,13 +25,28 @@
 
   // Messages and notices --------------------------------------------------------------
 
-  function showNotice(text) {
+  // A notice can be heard like every message: its Listen button sits just after it, outside
+  // the alert, so the alert says only the notice. audio: its address (none for some notices).
+  function showNotice(text, audio) {
+    if (playing && noticeListen.contains(playing.button)) {
+      stopPlaying();
+    }
     notice.textContent = "";
+    noticeListen.textContent = "";
     if (text) {
       var paragraph = document.createElement("p");
+      paragraph.id = "notice-text";
       paragraph.textContent = text;
       notice.appendChild(paragraph);
     }
+    if (text && audio) {
+      noticeListen.appendChild(listenButton("notice-text", audio));
+    }
+  }
+
+  // The notices the script shows by itself, read aloud by the server (see NOTICES there).
+  function noticeAudio(name) {
+    return "/audio/words/" + name + ".mp3";
   }
 
   // The notice describes the box while it is about the words in it; only "too long" or no
@@ -44,12 +60,12 @@
     }
   }
 
-  function listenButton(id, url) {
+  function listenButton(describedBy, url) {
     var button = document.createElement("button");
     button.type = "button";
     button.className = "listen";
     button.dataset.audio = url;
-    button.setAttribute("aria-describedby", "t-" + id);
+    button.setAttribute("aria-describedby", describedBy);
     button.textContent = words.listen;
     return button;
   }
@@ -97,7 +113,7 @@
     item.appendChild(speaker);
     item.appendChild(text);
     if (entry.audio) {
-      item.appendChild(listenButton(entry.id, entry.audio));
+      item.appendChild(listenButton("t-" + entry.id, entry.audio));
     }
     if (entry.file) {
       item.appendChild(fileLink(entry.id, entry.file));
@@ -217,7 +233,7 @@
         return;
       }
       stopSending(!reply.ok);
-      showNotice(reply.notice);
+      showNotice(reply.notice, reply.notice_audio);
       markTextbox(!reply.ok && typed,
                   reply.notice === words.tooLong || reply.notice === words.noWords);
       if (reply.erased) {
@@ -231,7 +247,7 @@
       }
     }).catch(function () {
       stopSending(true);
-      showNotice(words.sendFailed);
+      showNotice(words.sendFailed, noticeAudio("send_failed"));
     });
   }
 
@@ -243,13 +259,13 @@
     }
     var text = textbox.value.trim();
     if (!text) {
-      showNotice(words.noWords);
+      showNotice(words.noWords, noticeAudio("no_words"));
       markTextbox(true, true);
       textbox.focus();
       return;
     }
     if (Array.from(text).length > maxChars) {
-      showNotice(words.tooLong);
+      showNotice(words.tooLong, noticeAudio("too_long"));
       markTextbox(true, true);
       textbox.focus();
       return;
@@ -312,7 +328,7 @@
     return audio;
   }
 
-  messages.addEventListener("click", function (event) {
+  function listen(event) {
     var button = event.target.closest(".listen");
     if (!button) {
       return;
@@ -332,12 +348,14 @@
       stopPlaying();
       showNotice(words.audioFailed);
     });
-  });
+  }
+
+  messages.addEventListener("click", listen);
+  noticeListen.addEventListener("click", listen);
 
   // Links to the MP3 work without the script; with it they become Listen buttons.
-  messages.querySelectorAll("a.listen").forEach(function (link) {
-    var id = link.closest(".message").dataset.id;
-    link.replaceWith(listenButton(id, link.getAttribute("href")));
+  document.querySelectorAll("a.listen").forEach(function (link) {
+    link.replaceWith(listenButton(link.getAttribute("aria-describedby"), link.getAttribute("href")));
   });
 
   // Page looks: bigger text and yellow on black, remembered on this device. ---------------
