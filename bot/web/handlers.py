@@ -101,6 +101,9 @@ async def send(request: web.Request) -> web.StreamResponse:
         return answer(request, visitor, status=413, notice=chat.words.too_long, **kept)
     async with visitor.transcript.lock:  # a second copy of a post waits here, then is seen
         await read_back(chat, visitor)  # a page open before a restart keeps working
+        if not (control or payload) and chat.is_old_button(visitor.transcript, turn) \
+                and visitor.transcript.repeat_of(message_id, message) is None:
+            return behind(request, visitor, turn, **kept)
         return await send_once(request, visitor, message, is_button=bool(control or payload),
                                message_id=message_id, turn=turn, title=title)
 
@@ -131,6 +134,17 @@ async def send_once(request: web.Request, visitor: Visitor, message: str, *, is_
                       message_id=message_id)
     transcript.remember_sent(message_id, message)
     return answer(request, visitor, entries=entries)
+
+
+def behind(request: web.Request, visitor: Visitor, turn: str, *, kept: str,
+           message_id: str) -> web.StreamResponse:
+    """Words typed on a page the chat has moved on from (in another tab) are kept in the box, not
+    sent: they would answer a question the participant has not seen. The page is shown as it is."""
+    log.info("Kept words typed on a web chat page that was behind the chat")
+    number = turn.partition(":")[2]
+    missed = visitor.transcript.entries_after(int(number) if number.isdigit() else 0)
+    return answer(request, visitor, status=409, notice=request.app[CHAT].words.chat_moved,
+                  entries=missed, kept=kept, message_id=message_id)
 
 
 async def audio(request: web.Request) -> web.StreamResponse:
@@ -254,6 +268,7 @@ def answer(request: web.Request, visitor: Visitor, *, status: int = 200, notice:
     chat = request.app[CHAT]
     if "application/json" in request.headers.get("Accept", ""):
         body = {"ok": not notice, "notice": notice, "csrf": visitor.csrf, "stale": stale,
+                "turn": chat.button_turn(visitor.transcript),
                 "notice_audio": notice_audio_url(chat, notice),
                 "message_id": message_id if notice else new_message_id(),
                 # The script replaces the messages on the page instead of adding to them.

@@ -170,6 +170,10 @@ class Transcript:
         """True when the entry belongs to the newest exchange (whose buttons still work)."""
         return entry.turn == self.turn
 
+    def entries_after(self, turn: int) -> List[Entry]:
+        """The messages of every exchange after this one (what a page that is behind missed)."""
+        return [entry for entry in self.entries if entry.turn > turn]
+
     def first_of_latest(self) -> Optional[Entry]:
         """The first message of the newest exchange, where a page without JavaScript jumps to."""
         return next((entry for entry in self.entries if entry.turn == self.turn), None)

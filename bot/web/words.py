@@ -29,6 +29,7 @@ RESPONSES = {
     "not_here": "utter_web_not_here",
     "back_to_chat": "utter_web_back_to_chat",
     "old_button": "utter_web_old_button",
+    "chat_moved": "utter_web_chat_moved",
     "sending": "utter_web_sending",
     "controls_label": "utter_web_controls_label",
     "help": "utter_web_help",
@@ -53,7 +54,7 @@ CONTROLS = (
 
 # The page's notices (its own words when sending went wrong) that can be heard, like every
 # message: each has a Listen button. "Sorry, I cannot read this out loud" is not among them.
-NOTICES = ("send_failed", "too_long", "no_words", "resting", "old_button")
+NOTICES = ("send_failed", "too_long", "no_words", "resting", "old_button", "chat_moved")
 
 
 class MissingWords(LookupError):
@@ -84,6 +85,7 @@ class PageWords:
     not_here: str
     back_to_chat: str
     old_button: str
+    chat_moved: str
     sending: str
     controls_label: str
     help: str

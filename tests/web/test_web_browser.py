@@ -304,12 +304,15 @@ def test_when_rasa_rests_the_browser_shows_a_kind_message_and_keeps_the_text(
         served.stop()
 
 
-def check_notice_can_be_heard(device: Browser) -> None:
-    """The notice has one Listen button after it, described by the notice, that plays."""
+def check_notice_can_be_heard(device: Browser, plays: bool = True) -> None:
+    """The notice has one Listen button after it, described by the notice, that plays (unless
+    the voice is a fake one whose clip no browser can play)."""
     [listen] = device.driver.find_elements(By.CSS_SELECTOR, "#notice-listen .listen")
     assert listen.tag_name == "button" and listen.text == "Listen"
     assert listen.get_attribute("aria-describedby") == "notice-text"
     assert device.driver.find_element(By.ID, "notice-text").text == device.notice()
+    if not plays:
+        return
     listen.click()
     audio = device.driver.find_element(By.CSS_SELECTOR, "#notice-listen audio")
     device.wait.until(lambda d: d.execute_script(
@@ -462,5 +465,35 @@ def test_after_an_old_button_a_reload_does_not_say_it_was_old_again(fake_rasa, s
         device.wait.until(lambda d: device.texts()[-1:] == ["You pressed /affirm."])
         assert device.notice() == ""
         assert "old=" not in device.driver.current_url
+    finally:
+        device.close()
+
+
+def test_words_typed_in_a_tab_the_chat_moved_on_from_stay_in_the_box(fake_rasa, serve_web,
+                                                                      words):
+    served = serve_web(fake_rasa.url)
+    device = Browser(served.url)
+    try:
+        device.open()
+        device.say("ask me a question")  # the fake asks question 1, with Skip
+        device.wait_for_choice("Skip this question")
+        first_tab = device.driver.current_window_handle
+        device.driver.switch_to.new_window("tab")  # the same device: the same chat
+        device.open()
+        device.press("Skip this question")
+        device.wait_for_message("Question 2")
+        device.driver.switch_to.window(first_tab)  # still shows question 1
+        box = device.driver.find_element(By.ID, "message")
+        box.send_keys("My answer to one", Keys.ENTER)
+        device.wait.until(lambda d: device.notice() == words["chat_moved"])
+        assert box.get_attribute("value") == "My answer to one" and device.active() == box
+        assert device.texts()[-1] == "Question 2: what helps you?"  # what this tab missed
+        assert device.choices() == ["Skip this question"]
+        assert [body["message"] for body in fake_rasa.received][-1] == "/skip"
+        check_notice_can_be_heard(device, plays=False)
+        assert_accessible(device, "13-chat-moved-on")
+        box.send_keys(Keys.ENTER)  # now they have seen question 2: the words go through
+        device.wait_for_message("You said: My answer to one")
+        assert device.notice() == ""
     finally:
         device.close()

@@ -180,3 +180,32 @@ def test_a_button_on_a_page_from_before_a_restart_still_works(fake_rasa, serve_w
     page = asked(browser, served, page)
     response = post(browser, served, page, payload="/skip", turn="0ldpage0:7")  # another run's page
     assert response.status_code == 303 and messages_sent(fake_rasa)[-1] == "/skip"
+
+
+def test_words_typed_on_a_page_the_chat_moved_on_from_are_kept_not_sent(fake_rasa, serve_web,
+                                                                        words):
+    served = serve_web(fake_rasa.url)
+    browser, page = visit(served)
+    old_tab = asked(browser, served, page)
+    new_tab = reload(browser, served)  # the same device, a second tab moves on
+    assert post(browser, served, new_tab, payload="/skip").status_code == 303
+    sent = messages_sent(fake_rasa)
+    # The first tab still shows question 1: its answer would go to question 2, unseen.
+    kept = post(browser, served, old_tab, text="My answer to one", turn=old_tab.hidden["turn"])
+    assert kept.status_code == 409
+    shown = read_page(kept.text)
+    assert shown.notice == words["chat_moved"] and shown.textarea == "My answer to one"
+    assert shown.texts[-1] == "Question 2: what helps you?"
+    assert messages_sent(fake_rasa) == sent
+    as_json = post(browser, served, old_tab, json=True, text="My answer to one",
+                   turn=old_tab.hidden["turn"]).json()
+    assert as_json["ok"] is False and as_json["notice"] == words["chat_moved"]
+    assert as_json["notice_audio"] == "/audio/words/chat_moved.mp3"
+    assert [entry["text"] for entry in as_json["entries"]] == [  # what the page missed
+        "Skip this question", "Question 2: what helps you?"]
+    assert as_json["entries"][-1]["choices"] and as_json["turn"] == shown.hidden["turn"]
+    assert messages_sent(fake_rasa) == sent
+    # With the page as it is now, the same words go through.
+    assert post(browser, served, shown, text="My answer to one",
+                turn=shown.hidden["turn"]).status_code == 303
+    assert messages_sent(fake_rasa) == sent + ["My answer to one"]

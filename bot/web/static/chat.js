@@ -227,6 +227,7 @@
       document.querySelectorAll("input[name='message_id']").forEach(function (input) {
         input.value = reply.message_id;
       });
+      field("turn").value = reply.turn;  // typed words say which exchange the page shows
       if (reply.stale) {
         // Another tab or an old page moved the chat on: show the chat as it is now.
         window.location.assign("/?old=1");  // no #latest: the way on gets focus and is shown
@@ -270,7 +271,7 @@
       textbox.focus();
       return;
     }
-    send({text: text}, text, true, null);
+    send({text: text, turn: field("turn").value}, text, true, null);
   });
 
   textbox.addEventListener("keydown", function (event) {
