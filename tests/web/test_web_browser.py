@@ -497,3 +497,24 @@ def test_words_typed_in_a_tab_the_chat_moved_on_from_stay_in_the_box(fake_rasa, 
         assert device.notice() == ""
     finally:
         device.close()
+
+
+def test_the_buttons_focused_after_a_reply_are_named_by_the_question(fake_rasa, serve_web):
+    served = serve_web(fake_rasa.url)
+    device = Browser(served.url)
+    try:
+        device.open()  # the server draws the first buttons; the script adds the next ones
+        for step in ("server", "script"):
+            group = device.driver.find_element(By.CSS_SELECTOR, ".choices")
+            label = device.driver.find_element(By.ID, group.get_attribute("aria-labelledby"))
+            assert group.get_attribute("role") == "group", step
+            assert label.text == device.texts()[-1], step  # the question these buttons answer
+            device.say("ask me a question")
+            device.wait_for_choice("Skip this question")
+        assert device.active().text == "Skip this question"
+        assert device.driver.execute_script(
+            "return arguments[0].closest('[role=group]').getAttribute('aria-labelledby')",
+            device.active()).startswith("t-")
+        assert_accessible(device, "14-buttons-named-by-question")
+    finally:
+        device.close()

@@ -81,9 +81,13 @@
     return link;
   }
 
-  function choicesForm(choices, turn) {
+  // The buttons are a group named by the message they answer: focus moves to the first one
+  // when a reply comes, and a screen reader then says the question too, not only "Yes".
+  function choicesForm(id, choices, turn) {
     var form = document.createElement("form");
     form.className = "choices";
+    form.setAttribute("role", "group");
+    form.setAttribute("aria-labelledby", "t-" + id);
     form.method = "post";
     form.action = "/send";
     form.dataset.turn = turn || "";
@@ -119,7 +123,7 @@
       item.appendChild(fileLink(entry.id, entry.file));
     }
     if (entry.choices && entry.choices.length) {
-      item.appendChild(choicesForm(entry.choices, entry.turn));
+      item.appendChild(choicesForm(entry.id, entry.choices, entry.turn));
     }
     return item;
   }
