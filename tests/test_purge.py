@@ -41,12 +41,16 @@ def make_events(settings):
     events.metadata.create_all(engine)
     with engine.begin() as connection:
         connection.execute(events.insert(), [
+            {"sender_id": "a", "type_name": "user", "timestamp": time.time() - 401 * 86400, "data": "{}"},
             {"sender_id": "a", "type_name": "user", "timestamp": time.time() - 400 * 86400, "data": "{}"},
-            {"sender_id": "a", "type_name": "user", "timestamp": time.time(), "data": "{}"}])
+            # A conversation still going keeps its old events: Rasa needs them to know the step.
+            {"sender_id": "b", "type_name": "user", "timestamp": time.time() - 400 * 86400, "data": "{}"},
+            {"sender_id": "b", "type_name": "user", "timestamp": time.time(), "data": "{}"}])
     return engine
 
 
-def test_purge_dry_run_then_for_real(settings):
+def test_purge_dry_run_then_for_real(tmp_path, database_url):
+    settings = make_settings(tmp_path, database_url=database_url)
     upgrade(settings.database_url)
     services = build_services(settings)
     make_people(services)
@@ -56,7 +60,7 @@ def test_purge_dry_run_then_for_real(settings):
     dry = CliRunner().invoke(main, base + ["--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
     assert dry.output.splitlines() == [
-        "Would remove: 1 participant, 1 answer, 1 chat event older than 365 days.",
+        "Would remove: 1 participant, 1 answer, 2 chat events older than 365 days.",
         "Would keep for the safeguarding lead: 1 answer from 1 participant (the rest of their "
         "data would go; see `coproduce safeguarding list`)."]
     with services.sessions() as session:
@@ -64,14 +68,14 @@ def test_purge_dry_run_then_for_real(settings):
     real = CliRunner().invoke(main, base + ["--by", "Data Officer"], env=env)
     assert real.exit_code == 0, real.output
     assert real.output.splitlines() == [
-        "Removed: 1 participant, 1 answer, 1 chat event older than 365 days.",
+        "Removed: 1 participant, 1 answer, 2 chat events older than 365 days.",
         "Kept for the safeguarding lead: 1 answer from 1 participant (the rest of their data is "
         "gone; see `coproduce safeguarding list`)."]
     with services.sessions() as session:
         texts = sorted(session.execute(select(Answer.text)).scalars())
         audit = session.execute(select(AuditEntry)).scalars().all()
     assert texts == ["new words", "old-flagged words"]
-    assert count_events(engine, "a") == 1
+    assert count_events(engine, "a") == 0 and count_events(engine, "b") == 2
     assert [(a.actor, a.action) for a in audit] == [("Data Officer", "purge")]
 
 

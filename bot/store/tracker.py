@@ -142,11 +142,15 @@ def replies_to(engine: Engine, sender_id: str, message_id: str, *,
 
 
 def delete_older_than(engine: Engine, cutoff_timestamp: float, dry_run: bool = False) -> int:
-    """Delete (or, on a dry run, count) every stored event older than this Unix time."""
+    """Delete (or, on a dry run, count) the stored events of every conversation whose newest
+    event is older than this Unix time. A conversation still going keeps its older events too:
+    without them Rasa would forget where it is (the role, the step), as if it had begun again."""
     events = _events(engine)
     if events is None:
         return 0
-    old = events.c.timestamp < cutoff_timestamp
+    quiet = select(events.c.sender_id).group_by(events.c.sender_id) \
+        .having(func.max(events.c.timestamp) < cutoff_timestamp)
+    old = events.c.sender_id.in_(quiet)
     with engine.begin() as connection:
         if dry_run:
             return connection.execute(select(func.count()).select_from(events).where(old)).scalar_one()
