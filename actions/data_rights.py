@@ -111,7 +111,11 @@ class ActionDeleteMyData(Action):
         return "action_delete_my_data"
 
     async def run(self, dispatcher, tracker, domain):
+        # Read before the erasure takes it: a transport that reads messages aloud (Telegram)
+        # cannot look the choice up afterwards, and the goodbye must still be heard.
+        sound = bool(services().conversation.sound_preference(tracker.sender_id))
         erasure = services().data_rights.erase(tracker.sender_id)
+        erased = {"erased": True, "sound": sound}
         # The chat itself is erased even when answers are held for the lead: a transport that
         # shows the chat so far (the web chat) clears it on this sign, Rasa's `custom`.
         if erasure.answers_held:
@@ -122,9 +126,9 @@ class ActionDeleteMyData(Action):
                 dispatcher.utter_message(response="utter_deletion_held_many",
                                          count=str(erasure.answers_held))
             dispatcher.utter_message(response="utter_deleted_others" if erasure.answers_deleted
-                                     else "utter_deleted_chat", json_message={"erased": True})
+                                     else "utter_deleted_chat", json_message=erased)
         else:
-            dispatcher.utter_message(response="utter_deleted", json_message={"erased": True})
+            dispatcher.utter_message(response="utter_deleted", json_message=erased)
         return [SlotSet("stage", "deleted")]
 
 

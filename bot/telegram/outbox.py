@@ -66,7 +66,8 @@ class Outbox:
             if on_sent is not None:
                 on_sent(number)
         self.read_aloud(chat_id, sender,
-                        [r["text"] for r in replies if (r.get("text") or "").strip()])
+                        [r["text"] for r in replies if (r.get("text") or "").strip()],
+                        sound=_sound_choice(replies))
 
     async def send_text(self, chat_id: int, message: Outgoing) -> Optional[Message]:
         """Send one text message, with its buttons as an inline keyboard."""
@@ -110,19 +111,24 @@ class Outbox:
         except Exception as exc:  # noqa: BLE001 - cosmetic only
             log.debug("Could not show typing: %s", exc)
 
-    def read_aloud(self, chat_id: int, sender: str, texts: List[str]) -> None:
-        """Send the texts as voice notes after any earlier ones, if the participant has sound on."""
+    def read_aloud(self, chat_id: int, sender: str, texts: List[str],
+                   sound: Optional[bool] = None) -> None:
+        """Send the texts as voice notes after any earlier ones, if the participant has sound on
+        (`sound`: the choice as the replies gave it, when the store no longer has it)."""
         if self._speech is None or self._sound_preference is None or not texts:
             return
         task = self.background(self._read_aloud(chat_id, sender, texts,
-                                                self._voice_tails.get(chat_id)), "voice notes")
+                                                self._voice_tails.get(chat_id), sound),
+                               "voice notes")
         self._voice_tails[chat_id] = task
         task.add_done_callback(lambda done: self._voice_tails.pop(chat_id, None)
                                if self._voice_tails.get(chat_id) is done else None)
 
     async def _read_aloud(self, chat_id: int, sender: str, texts: List[str],
-                          previous: Optional[asyncio.Task]) -> None:
-        if not await asyncio.to_thread(self._sound_preference, sender):
+                          previous: Optional[asyncio.Task], sound: Optional[bool] = None) -> None:
+        if sound is None:
+            sound = await asyncio.to_thread(self._sound_preference, sender)
+        if not sound:
             return
         loop = asyncio.get_running_loop()
         renders = [loop.run_in_executor(self._speech_pool, self._speech.synthesize, text,
@@ -224,6 +230,16 @@ class Outbox:
             for task in pending:
                 task.cancel()
         self._speech_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _sound_choice(replies: Sequence[dict]) -> Optional[bool]:
+    """The participant's sound choice when a reply carries it (`custom.sound`, sent with an
+    erasure, after which the store no longer knows it), else None."""
+    for reply in replies:
+        custom = reply.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("sound"), bool):
+            return custom["sound"]
+    return None
 
 
 def _seconds(value) -> float:

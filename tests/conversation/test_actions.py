@@ -542,11 +542,13 @@ def test_hello_a_minute_later_is_not_welcomed_back(app):
     assert said == ["utter_welcome_back"]
 
 
-@pytest.mark.parametrize("words, held", [("My friends", False),
-                                         ("someone hurts me at night", True)])
-def test_deleting_tells_transports_the_chat_was_erased(app, words, held):
+@pytest.mark.parametrize("words, held, sound", [("My friends", False, False),
+                                                ("someone hurts me at night", True, False),
+                                                ("My friends", False, True)])
+def test_deleting_tells_transports_the_chat_was_erased(app, words, held, sound):
     from actions import data_rights
 
+    app.conversation.set_sound("s1", sound)
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
     run(questions.ActionSaveAnswer(), tracker(intent="share", text=words,
@@ -557,9 +559,10 @@ def test_deleting_tells_transports_the_chat_was_erased(app, words, held):
     assert said == (["utter_deletion_held", "utter_deleted_chat"] if held else ["utter_deleted"])
     assert slot(events, "stage") == "deleted"
     # Only the last message carries the sign, so a transport clears the chat before showing
-    # every reply of this turn (the held notice too); the held answer stays for the lead.
+    # every reply of this turn (the held notice too); the held answer stays for the lead. It
+    # carries the sound choice too, which the erasure took: the goodbye is read aloud if wanted.
     assert [m.get("custom") or None for m in dispatcher.messages] == [None] * held + [
-        {"erased": True}]
+        {"erased": True, "sound": sound}]
     record = app.data_rights.record("s1")
     assert ([a["text"] for a in record["answers"]] if record else []) == ([words] if held else [])
 

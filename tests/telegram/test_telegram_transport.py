@@ -563,3 +563,39 @@ def test_a_typed_yes_to_deleting_takes_the_delete_buttons_away(fake_api, start_b
     di.ask(lambda: di.say("yes"), "We have deleted")
     fake_api.wait_for(lambda: not _titles(fake_api.messages[1018][asked["message_id"]]), 5,
                       "the delete buttons to go after the erasure")
+
+
+def test_the_goodbye_after_an_erasure_is_read_aloud_if_sound_was_on(fake_api, start_bot,
+                                                                    stub_settings):
+    """The erasure takes the sound choice from the store before the replies come: the replies
+    carry it, so a participant who listens hears that their answers are deleted."""
+    from bot.speech import build_speech_service
+
+    speech = build_speech_service(stub_settings)
+
+    def erasing(sound):
+        def reply(text):
+            return [{"text": "We have deleted your answers and this chat."},
+                    {"custom": {"erased": True, "sound": sound}}]
+        return reply
+
+    start_bot(stub_settings, rasa=StubRasa(erasing(True)), speech=speech)
+    ivy = fake_api.user(1019)  # no participant in the store: the erasure took it
+    ivy.ask(lambda: ivy.say("yes"), "We have deleted")
+    fake_api.wait_for(ivy.voices, 20, "the goodbye read aloud")
+    assert len(ivy.voices()) == 1
+
+
+def test_no_voice_after_an_erasure_when_sound_was_off(fake_api, start_bot, stub_settings):
+    from bot.speech import build_speech_service
+
+    rasa = StubRasa(lambda text: [{"text": "We have deleted your answers and this chat."},
+                                  {"custom": {"erased": True, "sound": False}}])
+    bot = start_bot(stub_settings, rasa=rasa, speech=build_speech_service(stub_settings))
+    jo = fake_api.user(1020)
+    # Even a choice the store still holds (another transport may erase later) yields to it.
+    bot.services.conversation.set_sound(
+        bot.services.pseudonymizer.pseudonym("1020", channel="telegram"), True, channel="telegram")
+    jo.ask(lambda: jo.say("yes"), "We have deleted")
+    time.sleep(2.0)
+    assert jo.voices() == []
