@@ -19,7 +19,7 @@ from bot.rest_client import RasaUnavailable
 from bot.telegram.kept import KeptMessages
 from bot.telegram.outbox import Outbox
 from bot.telegram.render import Outgoing
-from bot.telegram.words import MESSAGE_KEPT, RASA_RESTING, SEND_AGAIN, TAKING_LONG, Wording
+from bot.telegram.words import MESSAGE_KEPT, RESTING_KEPT, SEND_AGAIN, TAKING_LONG, Wording
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class Relay:
                         self.kept.keep(waiting)  # written already, unless the store failed
                         await self.kept.written(waiting)
                         if item.kept_at is None:  # a resumed message was announced before
-                            await self.say(item.chat_id, item.sender, RASA_RESTING, MESSAGE_KEPT)
+                            await self.say(item.chat_id, item.sender, RESTING_KEPT)
                     if time.monotonic() + delay > deadline:
                         return None
                     await asyncio.sleep(delay)

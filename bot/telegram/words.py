@@ -17,7 +17,9 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "mydata": ("/my_data", "utter_menu_mydata"),
     "delete": ("/delete_my_data", "utter_menu_delete"),
 }
-RASA_RESTING = "utter_server_resting"
+# Said once when Rasa stops answering: it rests, and the message is kept (not "try again",
+# which the web chat says, as it keeps nothing: here a second copy would be an answer twice).
+RESTING_KEPT = "utter_resting_kept"
 MESSAGE_KEPT = "utter_message_kept"
 SEND_AGAIN = "utter_send_again"
 TAKING_LONG = "utter_taking_long"
@@ -25,7 +27,7 @@ CANNOT_OPEN = "utter_cannot_open_that"
 CANNOT_LISTEN = "utter_cannot_listen_yet"
 ONLY_THE_WORDS = "utter_only_the_words"
 ONLY_IN_PRIVATE = "utter_only_in_private"
-FIXED_RESPONSES = (RASA_RESTING, MESSAGE_KEPT, SEND_AGAIN, TAKING_LONG, CANNOT_OPEN, CANNOT_LISTEN,
+FIXED_RESPONSES = (RESTING_KEPT, MESSAGE_KEPT, SEND_AGAIN, TAKING_LONG, CANNOT_OPEN, CANNOT_LISTEN,
                    ONLY_THE_WORDS, ONLY_IN_PRIVATE) \
     + tuple(described for _, described in COMMANDS.values())
 

@@ -307,11 +307,13 @@ def test_when_rasa_stays_away_the_participant_is_asked_to_send_again(fake_api, s
               patience=1.5)
     gus = fake_api.user(1012)
     gus.say("hello")
-    gus.wait_for_text(response_text(telegram_domain, "utter_server_resting"))
-    gus.wait_for_text(response_text(telegram_domain, "utter_message_kept"))
+    gus.wait_for_text(response_text(telegram_domain, "utter_resting_kept"))
     gus.wait_for_text(response_text(telegram_domain, "utter_send_again"), timeout=10)
+    # One message says both: resting, and the message is kept. Never "try again soon", which
+    # would have the participant send it twice.
     assert gus.texts() == [response_text(telegram_domain, name) for name in
-                           ("utter_server_resting", "utter_message_kept", "utter_send_again")]
+                           ("utter_resting_kept", "utter_send_again")]
+    assert not any("try again" in text for text in gus.texts()[:1])
 
 
 def _kept_rows(settings):
@@ -331,10 +333,11 @@ def _stop_while_rasa_rests(fake_api, start_bot, settings, domain, user_id, *word
 
     bot = start_bot(settings, rasa=RasaChannel(f"http://127.0.0.1:{_free_port()}"), speech=None)
     person = fake_api.user(user_id)
-    kept = response_text(domain, "utter_message_kept")
+    kept = {response_text(domain, "utter_resting_kept"), response_text(domain, "utter_message_kept")}
     for count, text in enumerate(words, 1):
         person.say(text)
-        fake_api.wait_for(lambda: person.texts().count(kept) == count, 10, f"message {count} kept")
+        fake_api.wait_for(lambda: sum(t in kept for t in person.texts()) == count, 10,
+                          f"message {count} kept")
     bot.stop()
     return person
 
@@ -395,7 +398,7 @@ def test_kept_messages_leave_no_row_when_the_store_is_slow(fake_api, start_bot, 
     start_bot(stub_settings, rasa=rasa, speech=None)
     max_ = fake_api.user(1018)
     max_.say("one")
-    max_.wait_for_text(response_text(telegram_domain, "utter_server_resting"))
+    max_.wait_for_text(response_text(telegram_domain, "utter_resting_kept"))
     max_.say("two")
     max_.wait_for_text("You sent: two")
     fake_api.wait_for(lambda: not _kept_rows(stub_settings), 10, "no kept message to be left")
