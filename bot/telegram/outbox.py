@@ -113,8 +113,8 @@ class Outbox:
 
     def read_aloud(self, chat_id: int, sender: str, texts: List[str],
                    sound: Optional[bool] = None) -> None:
-        """Send the texts as voice notes after any earlier ones, if the participant has sound on
-        (`sound`: the choice as the replies gave it, when the store no longer has it)."""
+        """Send the texts as voice notes after any earlier ones, unless the participant chose no
+        sound (`sound`: the choice as the replies gave it, when the store no longer has it)."""
         if self._speech is None or self._sound_preference is None or not texts:
             return
         task = self.background(self._read_aloud(chat_id, sender, texts,
@@ -128,6 +128,11 @@ class Outbox:
                           previous: Optional[asyncio.Task], sound: Optional[bool] = None) -> None:
         if sound is None:
             sound = await asyncio.to_thread(self._sound_preference, sender)
+        if sound is None:
+            # No choice yet: read aloud, so someone who cannot read hears the offer of sound
+            # (and anything said before they choose). A voice note never plays by itself.
+            # Only in a private chat: Telegram gives groups negative ids.
+            sound = chat_id > 0
         if not sound:
             return
         loop = asyncio.get_running_loop()

@@ -236,6 +236,7 @@ def test_voice_notes_follow_the_text_and_upload_once(fake_api, start_bot, stub_s
                     speech=slow)
     di = fake_api.user(1009)
     sender = bot.services.pseudonymizer.pseudonym("1009", channel="telegram")
+    bot.services.conversation.set_sound(sender, False, channel="telegram")
     di.ask(lambda: di.say("no sound yet"), "You said no sound yet.")
     time.sleep(0.5)
     assert di.voices() == [] and slow.calls == []
@@ -602,3 +603,31 @@ def test_no_voice_after_an_erasure_when_sound_was_off(fake_api, start_bot, stub_
     jo.ask(lambda: jo.say("yes"), "We have deleted")
     time.sleep(2.0)
     assert jo.voices() == []
+
+
+def test_before_any_sound_choice_messages_are_read_aloud(fake_api, start_bot, stub_settings,
+                                                         telegram_domain):
+    """Someone who cannot read must hear the offer of sound ("Do you want me to read my
+    messages out loud?"), and anything said before they choose; in a group, nothing is read."""
+    from fake_bot_api import BOT_ID
+
+    from bot.speech import build_speech_service
+
+    offer = response_text(telegram_domain, "utter_ask_sound")
+    bot = start_bot(stub_settings, rasa=StubRasa(lambda text: [{"text": offer}]),
+                    speech=build_speech_service(stub_settings))
+    kay = fake_api.user(1021)
+    kay.ask(lambda: kay.command("start"), offer)
+    fake_api.wait_for(kay.voices, 20, "the offer of sound read aloud")
+    kay.ask(kay.sticker, response_text(telegram_domain, "utter_cannot_open_that"))
+    fake_api.wait_for(lambda: len(kay.voices()) == 2, 20, "the kind reply read aloud")
+    bot.services.conversation.set_sound(
+        bot.services.pseudonymizer.pseudonym("1021", channel="telegram"), False, channel="telegram")
+    kay.ask(lambda: kay.say("no sound"), offer)
+    group = -100888
+    kay.in_group(group, new_chat_members=[{"id": BOT_ID, "is_bot": True, "first_name": "Coproduce",
+                                           "username": "coproduce_test_bot"}])
+    fake_api.wait_for(lambda: fake_api.messages.get(group), 20, "the private-chat reply")
+    time.sleep(2.0)
+    assert len(kay.voices()) == 2  # the choice is kept to
+    assert not [m for m in fake_api.messages[group].values() if "voice" in m]
