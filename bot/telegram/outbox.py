@@ -12,7 +12,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
 from bot.telegram.keyboards import Keyboards
-from bot.telegram.render import Document, Outgoing, outgoing_messages
+from bot.telegram.render import Document, Outgoing, outgoing_messages, spoken_words
 from bot.telegram.state import TelegramState
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Outbox:
             if on_sent is not None:
                 on_sent(number)
         self.read_aloud(chat_id, sender,
-                        [r["text"] for r in replies if (r.get("text") or "").strip()],
+                        [spoken_words(r) for r in replies if (r.get("text") or "").strip()],
                         sound=_sound_choice(replies))
 
     async def send_text(self, chat_id: int, message: Outgoing) -> Optional[Message]:

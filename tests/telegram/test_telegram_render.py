@@ -75,3 +75,21 @@ def test_file_names_are_safe_and_carry_the_project_name():
     assert file_name("../../etc/pass wd.json") == "coproduce-pass-wd.json"
     assert file_name("coproduce-export.json") == "coproduce-export.json"
     assert file_name("") == "coproduce-data.json"
+
+
+def test_a_voice_note_says_the_buttons_the_words_do_not_say():
+    from bot.telegram.render import spoken_words
+
+    pick = {"text": "Which ones is it about? Press all that fit.",
+            "buttons": [{"title": "🛡️ Being safe", "payload": '/choose_theme{"theme":"being_safe"}'},
+                        {"title": "⭐ Having things to do", "payload": '/choose_theme{"theme":"purpose"}'}]}
+    assert spoken_words(pick) == ("Which ones is it about? Press all that fit.\n🛡️ Being safe.\n"
+                                  "⭐ Having things to do.")
+    done = {"text": "When you are done, press That is all. If none of them fit, press None of these.",
+            "buttons": [{"title": "That is all", "payload": "/themes_done"},
+                        {"title": "None of these", "payload": "/no_theme"}]}
+    assert spoken_words(done) == done["text"]  # the words name both buttons already
+    yes_no = {"text": "Do you want to take part?",
+              "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]}
+    assert spoken_words(yes_no) == "Do you want to take part?\nYes.\nNo."
+    assert spoken_words({"text": "Thank you. You said: Now I know"}) == "Thank you. You said: Now I know"

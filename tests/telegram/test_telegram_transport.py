@@ -631,3 +631,23 @@ def test_before_any_sound_choice_messages_are_read_aloud(fake_api, start_bot, st
     time.sleep(2.0)
     assert len(kay.voices()) == 2  # the choice is kept to
     assert not [m for m in fake_api.messages[group].values() if "voice" in m]
+
+
+def test_a_voice_note_names_the_buttons_to_press(fake_api, start_bot, stub_settings):
+    """Someone who listens instead of reading hears what each theme button says."""
+    from bot.speech import build_speech_service
+
+    speech = build_speech_service(stub_settings)
+    heard = SlowSpeech(lambda text: speech.synthesize(text, "en"))
+    pick = [{"text": "Which ones is it about? Press all that fit.",
+             "buttons": [{"title": "🛡️ Being safe", "payload": '/choose_theme{"theme":"being_safe"}'},
+                         {"title": "⭐ Having things to do",
+                          "payload": '/choose_theme{"theme":"purpose"}'}]}]
+    bot = start_bot(stub_settings, rasa=StubRasa(lambda text: pick), speech=heard)
+    lee = fake_api.user(1022)
+    bot.services.conversation.set_sound(
+        bot.services.pseudonymizer.pseudonym("1022", channel="telegram"), True, channel="telegram")
+    lee.ask(lambda: lee.say("no"), "Which ones")
+    fake_api.wait_for(lee.voices, 20, "the voice note")
+    assert [text for text, _ in heard.calls] == [
+        "Which ones is it about? Press all that fit.\n🛡️ Being safe.\n⭐ Having things to do."]
