@@ -113,7 +113,7 @@ class ActionDeleteMyData(Action):
     async def run(self, dispatcher, tracker, domain):
         # Read before the erasure takes it: a transport that reads messages aloud (Telegram)
         # cannot look the choice up afterwards, and the goodbye must still be heard.
-        sound = bool(services().conversation.sound_preference(tracker.sender_id))
+        sound = services().conversation.sound_preference(tracker.sender_id)  # None: never chosen
         erasure = services().data_rights.erase(tracker.sender_id)
         erased = {"erased": True, "sound": sound}
         # The chat itself is erased even when answers are held for the lead: a transport that

@@ -544,11 +544,14 @@ def test_hello_a_minute_later_is_not_welcomed_back(app):
 
 @pytest.mark.parametrize("words, held, sound", [("My friends", False, False),
                                                 ("someone hurts me at night", True, False),
-                                                ("My friends", False, True)])
+                                                ("My friends", False, True),
+                                                ("My friends", False, None)])
 def test_deleting_tells_transports_the_chat_was_erased(app, words, held, sound):
+    """sound None: never chosen, which a transport reads aloud as before any choice."""
     from actions import data_rights
 
-    app.conversation.set_sound("s1", sound)
+    if sound is not None:
+        app.conversation.set_sound("s1", sound)
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
     run(questions.ActionSaveAnswer(), tracker(intent="share", text=words,

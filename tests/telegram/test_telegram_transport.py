@@ -569,10 +569,12 @@ def test_a_typed_yes_to_deleting_takes_the_delete_buttons_away(fake_api, start_b
                       "the delete buttons to go after the erasure")
 
 
+@pytest.mark.parametrize("sound", [True, None])
 def test_the_goodbye_after_an_erasure_is_read_aloud_if_sound_was_on(fake_api, start_bot,
-                                                                    stub_settings):
+                                                                    stub_settings, sound):
     """The erasure takes the sound choice from the store before the replies come: the replies
-    carry it, so a participant who listens hears that their answers are deleted."""
+    carry it, so a participant who listens hears that their answers are deleted. None: they
+    never chose, so it is read aloud as everything before a choice is."""
     from bot.speech import build_speech_service
 
     speech = build_speech_service(stub_settings)
@@ -583,7 +585,7 @@ def test_the_goodbye_after_an_erasure_is_read_aloud_if_sound_was_on(fake_api, st
                     {"custom": {"erased": True, "sound": sound}}]
         return reply
 
-    start_bot(stub_settings, rasa=StubRasa(erasing(True)), speech=speech)
+    start_bot(stub_settings, rasa=StubRasa(erasing(sound)), speech=speech)
     ivy = fake_api.user(1019)  # no participant in the store: the erasure took it
     ivy.ask(lambda: ivy.say("yes"), "We have deleted")
     fake_api.wait_for(ivy.voices, 20, "the goodbye read aloud")
