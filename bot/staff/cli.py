@@ -8,7 +8,7 @@ import re
 import sys
 from datetime import datetime, time, timezone
 from pathlib import Path
-from typing import Optional
+from typing import Dict, List, Optional, Tuple
 
 import click
 
@@ -324,6 +324,19 @@ def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_p
     _show_notify_result(result, dry_run)
 
 
+def _grouped(hard_to_read) -> Dict[Tuple[str, ...], List[str]]:
+    """The recipients of each list of reading problems, in the order they came."""
+    groups: Dict[Tuple[str, ...], List[str]] = {}
+    for pseudonym, problems in hard_to_read:
+        groups.setdefault(tuple(problems), []).append(pseudonym)
+    return groups
+
+
+def _first_few(pseudonyms: List[str], shown: int = 3) -> str:
+    more = len(pseudonyms) - shown
+    return ", ".join(pseudonyms[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def _show_notify_result(result, dry_run: bool) -> None:
     if result.earlier_unconfirmed and not result.resent_unconfirmed:
         click.echo(f"{result.earlier_unconfirmed} update message(s) from an earlier run may "
@@ -331,9 +344,11 @@ def _show_notify_result(result, dry_run: bool) -> None:
                    "--resend-unconfirmed to send them again.")
     elif result.resent_unconfirmed:
         click.echo(f"Sending {result.resent_unconfirmed} unconfirmed update message(s) again.")
-    for pseudonym, problems in result.hard_to_read:
-        click.echo(f"Warning: the message to {pseudonym} may be hard to read: "
-                   + "; ".join(problems), err=True)
+    for problems, pseudonyms in _grouped(result.hard_to_read).items():
+        # The same update gives every recipient the same problems: say them once.
+        to = (f"the message to {pseudonyms[0]}" if len(pseudonyms) == 1 else
+              f"the messages to {len(pseudonyms)} participants ({_first_few(pseudonyms)})")
+        click.echo(f"Warning: {to} may be hard to read: " + "; ".join(problems), err=True)
     if dry_run:
         for pseudonym, message in result.previews:
             buttons = ", ".join(f"[{title}]" for title, _ in message.buttons)

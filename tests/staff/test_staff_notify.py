@@ -315,3 +315,19 @@ def test_news_to_send_still_needs_the_token(sqlite_world, update_domain):
     dry = run_coproduce_notify(settings, update_domain, "--dry-run")
     assert dry.exit_code == 0
     assert dry.stdout.splitlines()[-1] == "Dry run: 2 message(s) would be sent."
+
+
+def test_a_reading_warning_shared_by_many_recipients_is_one_line(capsys):
+    """An update hard to read gives every recipient the same problems: one line says so, not
+    one line per participant; different problems keep their own line."""
+    from bot.staff.cli import _show_notify_result
+    from bot.staff.notify import NotifyResult
+
+    long_sentence = ["a sentence has 22 words (15 at most)"]
+    result = NotifyResult(sent=["p1", "p2", "p3", "p4", "p5"], hard_to_read=[
+        (name, long_sentence) for name in ("p1", "p2", "p3", "p4")] + [("p5", ["grade 9"])])
+    _show_notify_result(result, dry_run=False)
+    assert capsys.readouterr().err.splitlines() == [
+        "Warning: the messages to 4 participants (p1, p2, p3 and 1 more) may be hard to read: "
+        "a sentence has 22 words (15 at most)",
+        "Warning: the message to p5 may be hard to read: grade 9"]
