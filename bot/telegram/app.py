@@ -20,6 +20,7 @@ from bot.telegram.rasa import RasaChannel
 from bot.telegram.relay import Relay
 from bot.telegram.seen import SeenGuard
 from bot.telegram.state import TelegramState
+from bot.telegram.updates import TolerantBot
 from bot.telegram.words import COMMANDS, Wording
 
 log = logging.getLogger(__name__)
@@ -66,15 +67,16 @@ def build_application(settings: Settings, services: Services, *, speech=None,
                                  f"{', '.join(missing)}; the Telegram bot needs them.")
     state = TelegramState(services.engine, bot_id=settings.telegram_bot_token.split(":")[0])
     requests = (AiohttpRequest(connection_pool_size=256), AiohttpRequest(connection_pool_size=1))
-    builder = (Application.builder().token(settings.telegram_bot_token).job_queue(None)
-               .concurrent_updates(False)  # handlers only queue work; order per chat matters
-               .request(requests[0]).get_updates_request(requests[1]))
-    if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
+    urls = {}
     if settings.telegram_base_url:
-        base_url, base_file_url = api_urls(settings.telegram_base_url)
-        builder = builder.base_url(base_url).base_file_url(base_file_url)
-    application = builder.build()
+        urls["base_url"], urls["base_file_url"] = api_urls(settings.telegram_base_url)
+    bot = TolerantBot(settings.telegram_bot_token, request=requests[0],
+                      get_updates_request=requests[1],
+                      rate_limiter=AIORateLimiter(max_retries=FLOOD_RETRIES) if rate_limit else None,
+                      **urls)
+    application = (Application.builder().bot(bot).job_queue(None)
+                   .concurrent_updates(False)  # handlers only queue work; order per chat matters
+                   .build())
     outbox = Outbox(application.bot, state, speech=speech,
                     sound_preference=services.conversation.sound_preference)
     tracker = TrackerReader(settings)  # what Rasa answered before a crash (Relay.resume)

@@ -3,6 +3,7 @@ duplicates, odd messages, voice notes, files and the webhook."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 
@@ -653,3 +654,19 @@ def test_a_voice_note_names_the_buttons_to_press(fake_api, start_bot, stub_setti
     fake_api.wait_for(lee.voices, 20, "the voice note")
     assert [text for text, _ in heard.calls] == [
         "Which ones is it about? Press all that fit.\n🛡️ Being safe.\n⭐ Having things to do."]
+
+
+def test_an_update_that_cannot_be_read_is_passed_over(fake_api, start_bot, stub_settings, caplog):
+    """One update python-telegram-bot cannot read (here a message with no chat and no date)
+    must not stop every later one, nor put the participant's words in the log."""
+    caplog.set_level(logging.INFO)  # at DEBUG the library logs every request, words and all
+    start_bot(stub_settings, rasa=StubRasa(), speech=None)
+    broken = fake_api.push({"message": {"message_id": 1, "text": "private words zebra"}})
+    sam = fake_api.user(1031)
+    sam.ask(lambda: sam.say("hello"), "You sent: hello")
+    assert not any("private words zebra" in record.getMessage() for record in caplog.records)
+    assert any(f"Passed over Telegram update {broken['update_id']}" in record.getMessage()
+               for record in caplog.records)
+    # Polling moved past it: the broken update is not fetched again and again.
+    offsets = [call.params.get("offset") for call in fake_api.calls_to("getUpdates")]
+    assert any(offset and int(offset) > broken["update_id"] for offset in offsets)
