@@ -305,6 +305,13 @@ class ActionSafeguarding(Action):
         typed = typed_at_theme_step(dispatcher, tracker)  # NLU may read "money" as harm
         if typed is not None:
             return typed
+        agrees = carer_reply(tracker)  # "not yet, I need to ask him", read by NLU as harm
+        if agrees is not None:
+            # A clear yes or no to the carer's question: only its words are screened.
+            if screen(dispatcher, tracker, text=(tracker.latest_message or {}).get("text") or ""):
+                return after_disclosure(dispatcher, tracker)
+            return person_agrees(dispatcher, tracker, agrees) + [
+                FollowupAction("answer_form" if agrees else "action_listen")]
         if screen(dispatcher, tracker):
             return after_disclosure(dispatcher, tracker)
         # The detector did not agree with NLU: still never a dead end.

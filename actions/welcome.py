@@ -228,12 +228,6 @@ def carer_reply(tracker: Tracker) -> Optional[bool]:
     if _CARER_YES.match(text) and not _NEGATIONS & set(re.findall(r"[a-z']+", text.lower())):
         return True
     return None
-    text = (tracker.latest_message or {}).get("text") or ""
-    if _CARER_YES.match(text) and not _CARER_NO.search(text[3:]) and "not" not in text.lower().split():
-        return True
-    if _CARER_NO.match(text):
-        return False
-    return None
 
 
 def sound_response(tracker: Tracker, sound_on: bool) -> str:

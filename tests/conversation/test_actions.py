@@ -11,7 +11,7 @@ from actions import control, questions, welcome
 from tests.conversation.conftest import PICK_THEMES
 from bot.settings import PROJECT_ROOT
 from bot.store import queries
-from bot.store.models import Answer, Participant
+from bot.store.models import Answer, Participant, SafeguardingAlert
 
 
 def tracker(sender="s1", *, intent="greet", text="hi", slots=None, message_id="m1",
@@ -746,3 +746,31 @@ def test_a_command_nlu_only_guessed_is_what_the_words_are_at_that_step(app, acti
     assert said == []  # the kind fallback, or the question's form, decides what they are
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ([follow] if follow else [])
     assert app.conversation.progress("s1").consented  # nothing was started again
+
+
+@pytest.mark.parametrize("text, agrees, said", [
+    ("not yet, I need to ask him", False, ["utter_carer_ask_first"]),
+    ("yes he is happy", True, ["utter_carer_thanks"])])
+def test_a_carers_yes_or_no_that_nlu_read_as_harm_answers_the_question(app, text, agrees, said):
+    """NLU read "not yet, I need to ask him" as a disclosure (0.85): at the carer's question a
+    clear yes or no is its answer, and only its words are screened, so no alert is raised."""
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_on_behalf"))
+    said_now, events, _ = run(control.ActionSafeguarding(),
+                              tracker(intent="disclose_harm", text=text, confidence=0.85,
+                                      slots={"stage": "carer_agree"}))
+    assert said_now == said
+    assert app.conversation.progress("s1").person_agrees is agrees
+    with app.sessions() as session:
+        assert session.execute(select(SafeguardingAlert)).all() == []
+
+
+def test_a_carers_no_that_discloses_harm_is_still_screened(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_on_behalf"))
+    said, _, _ = run(control.ActionSafeguarding(),
+                     tracker(intent="disclose_harm", text="no, his brother hits him", confidence=0.9,
+                             slots={"stage": "carer_agree"}))
+    assert any(name.startswith("utter_safeguarding") for name in said)
+    with app.sessions() as session:
+        assert len(session.execute(select(SafeguardingAlert)).all()) == 1
