@@ -97,7 +97,8 @@ class Detector:
             # A weaker sign of danger now ("when he is drunk"), unless the harm is over or long ago.
             immediate_phrase = not (book.immediacy_past and book.immediacy_past.search(normalised))
         phrase_score = _noisy_or(weight for _, weight, _ in evidence)
-        signals = [phrase_score, _rescale(intent_confidence, book.scoring.intent_floor, 1.0)]
+        signals = [phrase_score, _rescale(intent_confidence, book.scoring.intent_floor,
+                                                book.scoring.intent_weight)]
         model = self.model() if normalised.strip() else None
         if model is not None:
             vote = _rescale(model.probability(normalised), book.model.floor, book.model.weight)

@@ -44,6 +44,7 @@ class Scoring:
 
     threshold: float = 0.5
     intent_floor: float = 0.3
+    intent_weight: float = 1.0  # the most the intent signal gives, at confidence 1
     hypothetical_factor: float = 0.4
 
 

@@ -44,13 +44,17 @@ def test_round_trip_keeps_fields_and_adds_disclosure_and_score():
 
 
 def test_details_and_intent_confidence():
-    stdin = json.dumps({"text": "hello", "intent_confidence": 0.95}) + "\n"
-    stdin += json.dumps({"text": "he's outside now"}) + "\n"
-    result = run_check(stdin, "--details")
+    """NLU's confidence strengthens a weak sign ("he shouts a lot" alone is not flagged) but
+    never flags on its own: it read "I have a boyfriend. He makes me happy." as harm."""
+    lines = [{"text": "hello", "intent_confidence": 0.95},
+             {"text": "he shouts a lot"}, {"text": "he shouts a lot", "intent_confidence": 0.95},
+             {"text": "he's outside now"}]
+    result = run_check("".join(json.dumps(line) + "\n" for line in lines), "--details")
     assert result.exit_code == 0, result.stderr
-    first, second = [json.loads(line) for line in result.stdout.splitlines()]
-    assert first["disclosure"] is True and first["categories"] == ["unclassified"]
-    assert second["immediate_danger"] is True and second["matched"] == ["he is outside now"]
+    hello, weak, weak_and_nlu, outside = [json.loads(line) for line in result.stdout.splitlines()]
+    assert hello["disclosure"] is False and weak["disclosure"] is False
+    assert weak_and_nlu["disclosure"] is True
+    assert outside["immediate_danger"] is True and outside["matched"] == ["he is outside now"]
 
 
 @pytest.mark.parametrize(

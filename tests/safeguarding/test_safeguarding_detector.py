@@ -222,11 +222,14 @@ def test_detection_fields(detector):
     assert found.immediate_danger is False
 
 
-def test_high_intent_confidence_raises_the_flag_and_low_does_not(detector):
-    text = "things are difficult at the moment"
-    assert not detector.detect(text).disclosure
-    assert detector.detect(text, intent_confidence=0.9).disclosure
-    assert not detector.detect(text, intent_confidence=0.2).disclosure
+def test_high_intent_confidence_strengthens_a_weak_sign_and_never_flags_alone(detector):
+    weak = "he shouts a lot"
+    assert not detector.detect(weak).disclosure
+    assert detector.detect(weak, intent_confidence=0.9).disclosure
+    assert not detector.detect(weak, intent_confidence=0.2).disclosure
+    # NLU read everyday answers as harm (0.97): on its own it never raises the flag.
+    for text in ("things are difficult at the moment", "I have a boyfriend. He makes me happy."):
+        assert not detector.detect(text, intent_confidence=0.99).disclosure
     # a low confidence never lowers a phrase match
     assert detector.detect("he hits me", intent_confidence=0.0).disclosure
 
