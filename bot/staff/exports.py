@@ -103,6 +103,11 @@ class ExportResult:
     answer_filter: AnswerFilter
 
 
+# The Counts sheet's rows for answers without a theme: no theme id is empty or has a space.
+NO_THEME_YET = ""
+NONE_FIT = " none"
+
+
 class Counts:
     """Answers per theme by role and by question, gathered while the rows stream past."""
 
@@ -112,9 +117,10 @@ class Counts:
         self.rows = 0
 
     def add(self, row: ExportRow) -> None:
-        """Count one exported answer under each of its themes ('' for none)."""
+        """Count one exported answer under each of its themes (NO_THEME_YET, or NONE_FIT when a
+        person said none of the themes fit)."""
         self.rows += 1
-        for theme in row.theme_ids or [""]:
+        for theme in row.theme_ids or [NONE_FIT if row.themes_set_by else NO_THEME_YET]:
             by_role = self.by_role.setdefault(theme, {})
             by_role[role_label(row.role)] = by_role.get(role_label(row.role), 0) + 1
             by_question = self.by_question.setdefault(theme, {})
@@ -265,8 +271,10 @@ class _XlsxWriter(_Writer):
 def _theme_rows(engagement: Engagement, counts: Counts) -> List[tuple]:
     """(theme id, label) for every theme: the engagement's first, then others found, then none."""
     known = [(theme.id, theme.name) for theme in engagement.themes]
-    found = sorted(theme for theme in counts.by_role if theme and not engagement.theme_by_id(theme))
-    return known + [(theme, theme) for theme in found] + [("", "(no theme)")]
+    found = sorted(theme for theme in counts.by_role
+                   if theme not in (NO_THEME_YET, NONE_FIT) and not engagement.theme_by_id(theme))
+    return known + [(theme, theme) for theme in found] + [
+        (NONE_FIT, "(none of the themes: a person said so)"), (NO_THEME_YET, "(no theme yet)")]
 
 
 def _write_counts(book, sheet, engagement: Engagement, counts: Counts, bold) -> None:
@@ -309,7 +317,7 @@ def _write_table(sheet, top: int, title: str, columns: List[str], themes: List[t
     for column, header in enumerate(headers):
         sheet.write_string(top + 1, column, header, bold)
     for offset, (theme_id, label) in enumerate(themes, start=top + 2):
-        sheet.write_string(offset, 0, theme_id)
+        sheet.write_string(offset, 0, "" if theme_id in (NO_THEME_YET, NONE_FIT) else theme_id)
         sheet.write_string(offset, 1, label)
         row_counts = counts.get(theme_id, {})
         for column, name in enumerate(columns, start=2):

@@ -249,30 +249,40 @@ def test_xlsx_strings_stay_strings(sqlite_world, tmp_path):
 
 
 def test_xlsx_counts_sheet_and_chart(world, tmp_path):
-    """The second sheet counts themes by role and by question, with a chart of the first."""
+    """The second sheet counts themes by role and by question, with a chart of the first. An
+    answer a person said fits none of the themes is not counted as waiting for a theme."""
+    from sqlalchemy import update
+
+    from bot.store.models import Answer
+
+    with world.services.sessions.begin() as session:  # Bob pressed "None of these" for a4
+        session.execute(update(Answer).where(Answer.id == world.answers["a4"])
+                        .values(themes_set_by="participant"))
     out = tmp_path / "all.xlsx"
     run_export(world, "--format", "xlsx", "--out", str(out))
     book = read_xlsx(out)
     assert [name for name in book if name != "_files"] == ["Answers", "Counts"]
     counts = [[cell.value for cell in row] for row in book["Counts"]]
     assert counts[0] == ["Answers in this export: 8"]
-    by_role = counts[counts.index(["Answers by theme and role"]) + 1:][:6]
+    by_role = counts[counts.index(["Answers by theme and role"]) + 1:][:7]
     assert by_role == [
         ["Theme id", "Theme", "self", "on behalf", "support worker", "not said", "Total"],
         ["being_safe", "Being safe", 1, 1, 0, 0, 2],
         ["purpose", "Having a purpose", 2, 0, 1, 0, 3],
         ["friends", "Friends", 1, 0, 1, 0, 2],
         ["money", "Money", 0, 0, 0, 0, 0],
-        ["", "(no theme)", 1, 1, 0, 0, 2],
+        ["", "(none of the themes: a person said so)", 0, 1, 0, 0, 1],
+        ["", "(no theme yet)", 1, 0, 0, 0, 1],
     ]
-    by_question = counts[counts.index(["Answers by theme and question"]) + 1:][:6]
+    by_question = counts[counts.index(["Answers by theme and question"]) + 1:][:7]
     assert by_question == [
         ["Theme id", "Theme", "good_life", "what_helps", "Total"],
         ["being_safe", "Being safe", 1, 1, 2],
         ["purpose", "Having a purpose", 3, 0, 3],
         ["friends", "Friends", 2, 0, 2],
         ["money", "Money", 0, 0, 0],
-        ["", "(no theme)", 0, 2, 2],
+        ["", "(none of the themes: a person said so)", 0, 1, 1],
+        ["", "(no theme yet)", 0, 1, 1],
     ]
     assert "xl/charts/chart1.xml" in book["_files"]
 
