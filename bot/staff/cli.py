@@ -121,6 +121,11 @@ def export(ctx: click.Context, fmt, out: str, theme_ids, question_ids, since, un
                      engagement.question_by_id, "question")
         with services.sessions() as session, _progress_bar(session, answer_filter,
                                                            count_export) as progress:
+            if path is None and progress is None:
+                # Standard output gets nothing (not even the CSV header) before the database
+                # has answered once: a database without its tables is one error line alone.
+                count_export(session, answer_filter=answer_filter)
+                session.rollback()
             try:
                 result = export_answers(session, engagement, fmt=fmt, out=path,
                                         answer_filter=answer_filter, actor=actor,

@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import pty
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -410,15 +411,27 @@ def test_odd_answers_still_export(sqlite_world, tmp_path, caplog):
     assert "longer than an XLSX cell can hold" in caplog.text
 
 
-def test_database_not_ready_is_one_line(tmp_path):
-    """An empty, unmigrated database gives one clear line, not a traceback."""
+@pytest.mark.parametrize("out", ["a.csv", "-"])
+def test_database_not_ready_is_one_line(tmp_path, out):
+    """An empty, unmigrated database gives one clear line, not a traceback; standard output
+    gets nothing, not even the CSV header."""
     from sqlalchemy.engine import make_url
 
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path)
-    Path(make_url(settings.database_url).database).touch()  # there, but never set up
-    result = CliRunner(mix_stderr=False).invoke(export, ["--out", str(tmp_path / "a.csv")],
+    database = make_url(settings.database_url).database
+    with sqlite3.connect(database) as connection:  # there, but never set up: another app's
+        connection.execute("CREATE TABLE notes (words TEXT)")
+    if out == "-":  # a real process: what it buffered for standard output is written at exit
+        process = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "--database-url", settings.database_url, "export",
+             "--out", "-", "--format", "csv"], capture_output=True, cwd=tmp_path,
+            env={**os.environ, "COPRODUCE_VAR_DIR": str(tmp_path)}, timeout=120)
+        assert process.returncode == 1 and process.stdout == b""
+        assert process.stderr.decode().startswith("coproduce: The database could not do that")
+        return
+    result = CliRunner(mix_stderr=False).invoke(export, ["--out", str(tmp_path / out)],
                                                 obj=settings)
     assert result.exit_code == 1
     assert len(result.stderr.splitlines()) == 1
