@@ -205,3 +205,12 @@ def question_events(next_question: Optional[object], dispatcher: CollectingDispa
         return [SlotSet("stage", "done"), SlotSet("adding_more", False)]
     return [SlotSet("stage", "question"), SlotSet("adding_more", False),
             SlotSet("answer_text", None)]
+
+
+def delete_question(tracker: Tracker) -> str:
+    """The response that asks to confirm deleting: about their answers, or, when nothing of
+    theirs is kept (no answer, nothing held for the safety lead), about this chat."""
+    record = services().data_rights.record(tracker.sender_id)
+    kept = record and (record.get("answers") or record.get("kept_for_safety_lead"))
+    return "utter_ask_delete" if kept else "utter_ask_delete_chat"
+

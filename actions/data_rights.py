@@ -7,7 +7,7 @@ from typing import Optional, Text
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
 
-from actions.common import end_form_events, is_short_reply, services, stray_payload
+from actions.common import delete_question, end_form_events, is_short_reply, services, stray_payload
 from actions.questions import save_more
 from actions.themes import theme_words_first
 from actions.welcome import ask_again, not_started, welcome_first
@@ -95,10 +95,9 @@ class ActionAskDelete(Action):
         answered = delete_reply(tracker)  # "Yes, delete them" typed, read as asking to delete
         if answered is not None:
             return [FollowupAction(answered)]
+        dispatcher.utter_message(response=delete_question(tracker))
         if tracker.get_slot("stage") == "confirm_delete":  # asked again: keep where they were
-            dispatcher.utter_message(response="utter_ask_delete")
             return end_form_events(tracker)
-        dispatcher.utter_message(response="utter_ask_delete")
         return end_form_events(tracker) + [
             SlotSet("stage_before_delete", tracker.get_slot("stage")),
             SlotSet("stage", "confirm_delete")]
@@ -127,8 +126,9 @@ class ActionDeleteMyData(Action):
                                          count=str(erasure.answers_held))
             dispatcher.utter_message(response="utter_deleted_others" if erasure.answers_deleted
                                      else "utter_deleted_chat", json_message=erased)
-        else:
-            dispatcher.utter_message(response="utter_deleted", json_message=erased)
+        else:  # nothing was kept but the chat: it is the chat that went
+            dispatcher.utter_message(response="utter_deleted" if erasure.answers_deleted
+                                     else "utter_deleted_chat", json_message=erased)
         return [SlotSet("stage", "deleted")]
 
 

@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (NEWS_CHANNELS, channel_of, metadata_of, seconds_since_previous, services,
-                            utter_introduction)
+from actions.common import (NEWS_CHANNELS, channel_of, delete_question, metadata_of,
+                            seconds_since_previous, services, utter_introduction)
 from actions.themes import check_themes, offer_themes, theme_words_first
 
 ROLES = {"role_self": "self", "role_on_behalf": "on_behalf",
@@ -112,6 +112,9 @@ def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker,
     """Ask again what the chat waits for at this stage (default: the tracker's); say nothing
     when it waits for nothing."""
     stage = stage or tracker.get_slot("stage")
+    if stage == "confirm_delete":
+        dispatcher.utter_message(response=delete_question(tracker))
+        return []
     if stage in FIXED_PROMPTS:
         dispatcher.utter_message(response=FIXED_PROMPTS[stage])
         return []
@@ -131,7 +134,7 @@ def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker,
 
 # Stages whose question is always the same message.
 FIXED_PROMPTS = {"sound": "utter_ask_sound", "consent": "utter_ask_consent",
-                 "safeguard": "utter_safeguarding_carry_on", "confirm_delete": "utter_ask_delete"}
+                 "safeguard": "utter_safeguarding_carry_on"}
 # Stages where the chat waits for a reply that ask_where_they_were can ask for again.
 WAITING_STAGES = ("role", "carer_agree", "theme_check", "theme_pick", "add_more")
 # A "hello" this soon after the last message is part of the same visit: no "Welcome back".

@@ -604,7 +604,7 @@ def test_not_understood_at_the_delete_question_asks_it_again(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     said, _, _ = run(control.ActionKindFallback(), tracker(intent="nlu_fallback", text="maybe",
                                                           slots={"stage": "confirm_delete"}))
-    assert said == ["utter_not_understood", "utter_ask_delete"]
+    assert said == ["utter_not_understood", "utter_ask_delete_chat"]  # no answers kept
 
 
 @pytest.mark.parametrize("text, intent, action", [
@@ -631,8 +631,29 @@ def test_asking_to_delete_again_keeps_where_the_chat_was(app):
     said, events, _ = run(data_rights.ActionAskDelete(), tracker(
         intent="delete_my_data", text="/delete_my_data",
         slots={"stage": "confirm_delete", "stage_before_delete": "add_more"}))
-    assert said == ["utter_ask_delete"]
+    assert said == ["utter_ask_delete_chat"]
     assert slot(events, "stage_before_delete") == "unset"  # still add_more
+
+
+def test_deleting_with_no_answers_kept_is_about_the_chat(app):
+    """'Do you want us to delete your answers?' to someone who gave none was a puzzle: they
+    are asked about the chat, and told the chat is deleted; with an answer, about answers."""
+    from actions import data_rights
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    ask = tracker(intent="delete_my_data", text="/delete_my_data", slots={"stage": "question"})
+    assert run(data_rights.ActionAskDelete(), ask)[0] == ["utter_ask_delete_chat"]
+    said, _, _ = run(data_rights.ActionDeleteMyData(), tracker(
+        intent="affirm", text="/affirm", slots={"stage": "confirm_delete"}))
+    assert said == ["utter_deleted_chat"]
+    run(welcome.ActionGiveConsent(), tracker(sender="s2", intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(sender="s2", intent="role_self"))
+    run(questions.ActionSaveAnswer(), tracker(sender="s2", intent="share", text="My friends",
+                                              slots={"answer_text": "My friends"}))
+    asked = tracker(sender="s2", intent="delete_my_data", text="/delete_my_data",
+                    slots={"stage": "add_more"})
+    assert run(data_rights.ActionAskDelete(), asked)[0] == ["utter_ask_delete"]
 
 
 @pytest.mark.parametrize("action, intent, text, said", [
