@@ -93,8 +93,8 @@ def parse_moment(value: Optional[str], option: str, *,
 def export(ctx: click.Context, fmt, out: str, theme_ids, question_ids, since, until,
            include_flagged: bool, actor: str) -> None:
     """Export answers word for word, one row per answer, to CSV, XLSX or JSON."""
-    from bot.staff.exports import (STANDARD_OUTPUT, STREAM_FORMATS, ExportTargetError,
-                                   export_answers)
+    from bot.staff.exports import STANDARD_OUTPUT, STREAM_FORMATS, export_answers
+    from bot.staff.files import ExportTargetError
     from bot.store.staff_queries import AnswerFilter, count_export
 
     path = None if out == "-" else _export_path(Path(out))
@@ -145,7 +145,7 @@ def export(ctx: click.Context, fmt, out: str, theme_ids, question_ids, since, un
 
 def _export_path(out: Path) -> Path:
     """The --out file, checked: its folder exists, and it is not a folder, device or pipe."""
-    from bot.staff.exports import ExportTargetError, export_target
+    from bot.staff.files import ExportTargetError, export_target
 
     if not out.parent.is_dir():
         raise _user_error(f"The folder {out.parent} does not exist.")
@@ -191,7 +191,8 @@ def _progress_bar(session, answer_filter, count_export):
 @click.pass_context
 def report(ctx: click.Context, out: str, easy_read: bool, actor: str) -> None:
     """Write the report as one HTML file you can email (charts and tables, no links needed)."""
-    from bot.staff.exports import STANDARD_OUTPUT, ExportTargetError
+    from bot.staff.exports import STANDARD_OUTPUT
+    from bot.staff.files import ExportTargetError
     from bot.staff.report import write_report
 
     # Checked like an export's --out: its folder exists; a folder, device or pipe is refused.

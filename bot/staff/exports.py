@@ -6,15 +6,13 @@ import dataclasses
 import io
 import json
 import logging
-import os
-import stat
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Dict, List, Optional, TextIO
 
 from sqlalchemy.orm import Session
 
 from bot.engagement import Engagement
+from bot.staff.files import export_target, written_beside
 from bot.store import staff_queries
 from bot.store.staff_queries import AnswerFilter, ExportRow
 
@@ -59,38 +57,6 @@ def themes_cell(row: ExportRow) -> str:
     if not row.tags and row.themes_set_by:
         return f"none ({row.themes_set_by})"
     return "; ".join(f"{theme} ({source})" for theme, source in row.tags)
-
-
-class ExportTargetError(ValueError):
-    """The --out path exists but is not an ordinary file (a folder, device, fifo or socket)."""
-
-
-def export_target(out: Path) -> Path:
-    """The file an export to `out` writes: symbolic links followed; refused unless it is missing
-    or an ordinary file, since the export replaces it by renaming a finished file over it."""
-    target = Path(os.path.realpath(out))
-    try:
-        mode = os.stat(target).st_mode
-    except FileNotFoundError:
-        return target
-    except OSError as error:  # e.g. a loop of symbolic links
-        raise ExportTargetError(f"Cannot write {out}: {error.strerror or error}.") from None
-    if not stat.S_ISREG(mode):
-        raise ExportTargetError(f"Cannot write {out}: it is {_kind_of(mode)}, not an ordinary "
-                                "file. Choose a file name for --out.")
-    return target
-
-
-def _kind_of(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -353,21 +319,9 @@ def export_answers(session: Session, engagement: Engagement, *, fmt: str, out: O
     else:
         out = export_target(Path(out))
         staff_queries.begin_snapshot(session)
-        # mkstemp makes the file readable by its owner only, which suits answers kept word for
-        # word
-        handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part",
-                                             dir=str(out.parent))
-        try:
-            os.close(handle)
-            writer = _WRITERS[fmt](Path(temporary), engagement,
-                                   flag_column=answer_filter.include_flagged)
+        with written_beside(out) as temporary:
+            writer = _WRITERS[fmt](temporary, engagement, flag_column=answer_filter.include_flagged)
             counts = _write_rows(session, writer, answer_filter, progress)
-            export_target(out)  # still an ordinary file (or none) just before replacing it
-            os.replace(temporary, out)
-        except BaseException:
-            if os.path.lexists(temporary):
-                os.unlink(temporary)
-            raise
     staff_queries.add_audit(session, actor=actor, action="export", detail={
         "format": fmt, "file": out.name if out else STANDARD_OUTPUT, "rows": counts.rows,
         "filters": describe_filter(answer_filter)})

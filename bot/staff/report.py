@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Dict, List, Optional, Tuple
@@ -13,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.engagement import Engagement
 from bot.staff.actions import as_sentence
-from bot.staff.exports import export_target
+from bot.staff.files import written_beside
 from bot.store import staff_queries
 from bot.store.models import ROLES, StaffAction, utcnow
 
@@ -128,22 +126,10 @@ def render_report(data: ReportData, *, easy_read: bool = False) -> str:
 
 
 def _replace_file(out: Path, page: str) -> None:
-    """Write the page beside `out`, then rename it over `out`: a failed write (a full disk)
-    leaves the last report whole. The file is its owner's only, as it quotes answers word for
-    word; a symbolic link is followed, and anything but an ordinary file raises
-    ExportTargetError, as for an export."""
-    target = export_target(out)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                         dir=str(target.parent))
-    try:
-        with open(handle, "w", encoding="utf-8") as file:
-            file.write(page)
-        export_target(out)  # still an ordinary file (or none) just before replacing it
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write the page to `out` as an export is written (see written_beside): the last report
+    stays whole if this one fails, and anything but an ordinary file raises ExportTargetError."""
+    with written_beside(out) as temporary:
+        temporary.write_text(page, encoding="utf-8")
 
 
 def write_report(session: Session, engagement: Engagement, *, out: Optional[Path], actor: str,

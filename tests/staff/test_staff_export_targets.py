@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.staff.exports import ExportTargetError, export_answers
+from bot.staff.exports import export_answers
+from bot.staff.files import ExportTargetError
 from bot.store import staff_queries
 from bot.store.staff_queries import AnswerFilter
 
