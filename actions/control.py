@@ -293,33 +293,14 @@ def screen(dispatcher, tracker, text: Optional[str] = None) -> bool:
     return True
 
 
-class ActionSafeguarding(Action):
-    """A message that may disclose harm outside the questions: alert the lead, stay calm."""
+class ActionSafeguarding(ActionKindFallback):
+    """A message NLU read as a disclosure of harm outside the questions: screened as every
+    message the kind fallback reads is (NLU's confidence strengthens the detector's signs),
+    then, if the detector finds none, read as what the words are at this step ("not yet, I
+    need to ask him" at the carer's question, "money" at the theme check ...)."""
 
     def name(self) -> Text:
         return "action_safeguarding"
-
-    async def run(self, dispatcher, tracker, domain):
-        if tracker.get_slot("stage") == "add_more":
-            return save_more(dispatcher, tracker)  # more words to the question, screened there
-        typed = typed_at_theme_step(dispatcher, tracker)  # NLU may read "money" as harm
-        if typed is not None:
-            return typed
-        agrees = carer_reply(tracker)  # "not yet, I need to ask him", read by NLU as harm
-        if agrees is not None:
-            # A clear yes or no to the carer's question: only its words are screened.
-            if screen(dispatcher, tracker, text=(tracker.latest_message or {}).get("text") or ""):
-                return after_disclosure(dispatcher, tracker)
-            return person_agrees(dispatcher, tracker, agrees) + [
-                FollowupAction("answer_form" if agrees else "action_listen")]
-        if screen(dispatcher, tracker):
-            return after_disclosure(dispatcher, tracker)
-        # The detector did not agree with NLU: still never a dead end.
-        corrected = correction(dispatcher, tracker)
-        if corrected is not None:
-            return corrected
-        not_understood(dispatcher, tracker)
-        return ask_again(dispatcher, tracker)
 
 
 def not_understood(dispatcher, tracker) -> None:

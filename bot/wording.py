@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Dict, List
 
@@ -48,3 +49,17 @@ def response_text(domain_path: Path, name: str, **values: str) -> str:
         raise KeyError(f"domain.yml has no response called {name}")
     text = variations[0].get("text", "")
     return text.format(**values) if values else text
+
+
+def spoken_words(reply: dict) -> str:
+    """What a reply's voice note says: its words, then each button's title that the words do not
+    say already, so someone who does not read knows what there is to press."""
+    text = (reply.get("text") or "").strip()
+    if not text:
+        return ""
+    titles = []
+    for button in reply.get("buttons") or []:
+        title = str(button.get("title") or "").strip()
+        if title and not re.search(r"(?<!\w)" + re.escape(title) + r"(?!\w)", text, re.IGNORECASE):
+            titles.append(title if title[-1] in ".?!" else title + ".")
+    return "\n".join([text, *titles])

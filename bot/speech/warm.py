@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List
 
-from bot.wording import read_domain_file
+from bot.wording import read_domain_file, spoken_words
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ class WarmCounts:
 
 
 def domain_texts(domain_path: Path) -> List[str]:
-    """Every distinct response text in a domain file or folder, in order of appearance."""
+    """Every distinct response text in a domain file or folder, in order of appearance, and
+    each as a voice note says it (its words, then the buttons' titles they do not say)."""
     seen: dict = {}
     for path in _domain_files(Path(domain_path)):
         responses = read_domain_file(path).get("responses") or {}
@@ -36,6 +37,7 @@ def domain_texts(domain_path: Path) -> List[str]:
                 text = variation.get("text") if isinstance(variation, dict) else None
                 if isinstance(text, str) and text.strip():
                     seen.setdefault(text, None)
+                    seen.setdefault(spoken_words(variation), None)
     return list(seen)
 
 

@@ -12,8 +12,9 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
 from bot.telegram.keyboards import Keyboards
-from bot.telegram.render import Document, Outgoing, outgoing_messages, spoken_words
+from bot.telegram.render import Document, Outgoing, outgoing_messages
 from bot.telegram.state import TelegramState
+from bot.wording import spoken_words
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

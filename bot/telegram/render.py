@@ -113,20 +113,6 @@ def _head(word: str, limit: int) -> str:
     return word[:end]
 
 
-def spoken_words(reply: dict) -> str:
-    """What a reply's voice note says: its words, then each button's title that the words do not
-    say already, so someone who does not read knows what there is to press."""
-    text = (reply.get("text") or "").strip()
-    if not text:
-        return ""
-    titles = []
-    for button in reply.get("buttons") or []:
-        title = str(button.get("title") or "").strip()
-        if title and not re.search(r"(?<!\w)" + re.escape(title) + r"(?!\w)", text, re.IGNORECASE):
-            titles.append(title if title[-1] in ".?!" else title + ".")
-    return "\n".join([text, *titles])
-
-
 def fits_callback(payload: str) -> bool:
     """True when a payload can travel as Telegram callback data as it is."""
     return (len(payload.encode("utf-8")) <= CALLBACK_LIMIT

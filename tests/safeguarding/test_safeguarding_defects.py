@@ -78,6 +78,13 @@ def test_harm_that_is_over_is_a_disclosure_but_not_immediate(detector, text):
 @pytest.mark.parametrize(
     "text",
     [
+        # the first cases (danger now, in so many words)
+        "he's outside now",
+        "I'm scared to go home tonight",
+        "please help he is hitting me right now",
+        "im going to kill myself tonight",
+        "I've taken all my pills",
+        "he has a knife",
         # reported
         "im going to hang myself",
         "im going to kill myself",

@@ -185,22 +185,6 @@ def test_carer_or_worker_speaking_of_the_person_they_support(detector, text, cat
     assert category in found.categories
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "he's outside now",
-        "I'm scared to go home tonight",
-        "please help he is hitting me right now",
-        "im going to kill myself tonight",
-        "I've taken all my pills",
-        "he has a knife",
-    ],
-)
-def test_immediate_danger_is_flagged(detector, text):
-    found = detector.detect(text)
-    assert found.disclosure and found.immediate_danger
-
-
 @pytest.mark.parametrize("text", ["he takes my money", "my dad hit me last year", "I cut myself"])
 def test_disclosure_without_immediate_danger(detector, text):
     found = detector.detect(text)

@@ -37,6 +37,23 @@ def test_warm_domain_renders_fixed_texts_and_skips_placeholders(make_service, tm
     assert service.cached("Goodbye for now.") is not None
 
 
+def test_warm_domain_renders_what_a_voice_note_says_of_buttons(make_service, tmp_path):
+    """A Telegram voice note says the buttons' titles its words do not: rendered ahead too."""
+    domain = tmp_path / "domain.yml"
+    domain.write_text(textwrap.dedent("""\
+        version: "3.1"
+        responses:
+          utter_ask:
+            - text: "Do you want to take part?"
+              buttons:
+                - {title: "Yes", payload: /affirm}
+                - {title: "No", payload: /deny}
+        """))
+    service = make_service(tts="espeak")
+    assert warm_domain(service, domain, progress=False).rendered == 2
+    assert service.cached("Do you want to take part?\nYes.\nNo.") is not None
+
+
 def test_cli_say_and_warm(tmp_path):
     domain = tmp_path / "domain.yml"
     domain.write_text(DOMAIN)

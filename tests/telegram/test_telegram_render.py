@@ -78,7 +78,7 @@ def test_file_names_are_safe_and_carry_the_project_name():
 
 
 def test_a_voice_note_says_the_buttons_the_words_do_not_say():
-    from bot.telegram.render import spoken_words
+    from bot.wording import spoken_words
 
     pick = {"text": "Which ones is it about? Press all that fit.",
             "buttons": [{"title": "🛡️ Being safe", "payload": '/choose_theme{"theme":"being_safe"}'},

@@ -143,17 +143,15 @@ class Browser:
         """Click the choice button with this title (and wait for more messages, unless told
         not to: after an erasure the page holds fewer)."""
         self.wait_for_choice(title)
-        count = len(self.texts())
-        button = next(e for e in self.driver.find_elements(By.CSS_SELECTOR, ".choices button")
-                      if e.text == title)
-        button.click()
-        if wait:
-            self.wait_for_reply(count)
+        self._click(".choices button", title, wait)
 
     def press_control(self, title: str, *, wait: bool = True) -> None:
         """Click one of the page's own buttons (Help, Say that again ...) and wait for the reply."""
+        self._click("#controls button", title, wait)
+
+    def _click(self, selector: str, title: str, wait: bool) -> None:
         count = len(self.texts())
-        button = next(e for e in self.driver.find_elements(By.CSS_SELECTOR, "#controls button")
+        button = next(e for e in self.driver.find_elements(By.CSS_SELECTOR, selector)
                       if e.text == title)
         button.click()
         if wait:
