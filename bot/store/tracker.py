@@ -182,6 +182,15 @@ class TrackerReader:
                         "starts afresh: %s", _reason(error))
             return []
 
+    def has_talked(self, sender: str) -> Optional[bool]:
+        """Whether Rasa keeps any message of this conversation; None if the store cannot be read."""
+        try:
+            return bool(recent_messages(self._connect(), sender, limit=1))
+        except Exception as error:  # noqa: BLE001 - then nobody is told the chat is new
+            log.warning("Could not read Rasa's tracker store to see whether a chat is new: %s",
+                        _reason(error))
+            return None
+
     def replies_to(self, sender: str, message_id: str) -> Optional[List[dict]]:
         """Rasa's replies to that message (see replies_to); None if Rasa has not answered it or
         the store cannot be read."""

@@ -97,7 +97,7 @@ async def on_button(update: Update, context: Context) -> None:
 
 async def on_voice(update: Update, context: Context) -> None:
     """Say kindly that voice messages cannot be heard yet."""
-    context.bot_data["relay"].submit(incoming(update, context, fixed_reply=CANNOT_LISTEN))
+    await say_and_start(update, context, CANNOT_LISTEN)
 
 
 async def on_something_else(update: Update, context: Context) -> None:
@@ -108,7 +108,19 @@ async def on_something_else(update: Update, context: Context) -> None:
         context.bot_data["relay"].submit(incoming(update, context, fixed_reply=ONLY_THE_WORDS))
         context.bot_data["relay"].submit(incoming(update, context, text=caption))
         return
-    context.bot_data["relay"].submit(incoming(update, context, fixed_reply=CANNOT_OPEN))
+    await say_and_start(update, context, CANNOT_OPEN)
+
+
+async def say_and_start(update: Update, context: Context, fixed_reply: str) -> None:
+    """Send a kind fixed reply; when it is the chat's very first message, start the chat after
+    it, so "press a button" has buttons to press (as /start gives them)."""
+    item, relay = incoming(update, context, fixed_reply=fixed_reply), context.bot_data["relay"]
+    new_chat = not relay.is_busy(item.chat_id) and await asyncio.to_thread(
+        context.bot_data["tracker"].has_talked, item.sender) is False
+    relay.submit(item)
+    if new_chat:
+        relay.submit(dataclasses.replace(item, text=COMMANDS["start"][0], fixed_reply=None,
+                                         message_id=item.message_id + "-start"))
 
 
 async def on_edited(update: Update, context: Context) -> None:

@@ -81,6 +81,10 @@ class Relay:
             worker = asyncio.ensure_future(self._work(item.chat_id))
             self._workers[item.chat_id] = worker
 
+    def is_busy(self, chat_id: int) -> bool:
+        """True while a message of this chat waits or is being answered."""
+        return chat_id in self._queues
+
     async def _work(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         item: Optional[Incoming] = None

@@ -61,7 +61,7 @@ def build_web_app(settings: Settings, services=None, speech=None, *,
     app.router.add_get("/", handlers.page)
     app.router.add_post("/send", handlers.send)
     app.router.add_post("/preferences", handlers.preferences)
-    app.router.add_get(r"/audio/{entry_id:[0-9a-f]{16}}.mp3", handlers.audio)
+    app.router.add_get(r"/audio/{sound:[0-9a-f]{16}}.mp3", handlers.audio)
     app.router.add_get(r"/audio/words/{field:[a-z_]+}.mp3", handlers.notice_audio)
     app.router.add_get(r"/files/{file_id:[0-9a-f]{32}}", handlers.saved_file)
     app.router.add_get("/health", handlers.health)

@@ -60,7 +60,8 @@ async def page(request: web.Request) -> web.StreamResponse:
     # The script came back here after an old button was refused: say why the page changed.
     notice = chat.words.old_button if request.query.get("old") == "1" and not visitor.is_new else ""
     async with visitor.transcript.lock:
-        await read_back(chat, visitor)
+        if not visitor.is_new:
+            await read_back(chat, visitor.sender, visitor.transcript)
         if not visitor.transcript:
             _, notice = await exchange(chat, visitor, GREETING, said=None, message_id=None)
     return visitor.finish(request, render_page(chat, request, visitor.transcript,
@@ -100,7 +101,8 @@ async def send(request: web.Request) -> web.StreamResponse:
     if len(text) > chat.max_chars:
         return answer(request, visitor, status=413, notice=chat.words.too_long, **kept)
     async with visitor.transcript.lock:  # a second copy of a post waits here, then is seen
-        await read_back(chat, visitor)  # a page open before a restart keeps working
+        if not visitor.is_new:  # a page open before a restart keeps working
+            await read_back(chat, visitor.sender, visitor.transcript)
         if not (control or payload) and chat.is_old_button(visitor.transcript, turn) \
                 and visitor.transcript.repeat_of(message_id, message) is None:
             return behind(request, visitor, turn, **kept)
@@ -151,7 +153,11 @@ async def audio(request: web.Request) -> web.StreamResponse:
     """One of the assistant's messages read aloud, as MP3, for the page that showed it."""
     chat = request.app[CHAT]
     sender, transcript = own_transcript(request)
-    entry = transcript.helper_entry(request.match_info["entry_id"]) if transcript else None
+    if sender and transcript is None:  # a page open before a restart: read the chat back first
+        transcript = chat.transcripts.get(sender)
+        async with transcript.lock:
+            await read_back(chat, sender, transcript)
+    entry = transcript.spoken_entry(request.match_info["sound"]) if transcript else None
     if entry is None or not entry.text:
         raise web.HTTPNotFound(text=chat.words.audio_failed)
     try:
@@ -161,7 +167,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
         sound = None
     if sound is None:
         raise web.HTTPServiceUnavailable(text=chat.words.audio_failed)
-    if transcript.helper_entry(entry.id) is None:  # erased while it was being read
+    if transcript.spoken_entry(entry.sound) is None:  # erased while it was being read
         raise web.HTTPNotFound(text=chat.words.audio_failed)
     # A message with the participant's own words is not kept by the browser: an erasure
     # must leave no copy of it on the device.
@@ -225,18 +231,16 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-async def read_back(chat: WebChat, visitor: Visitor) -> None:
+async def read_back(chat: WebChat, sender: str, transcript: Transcript) -> None:
     """Once per transcript, show a returning visitor their conversation as Rasa kept it."""
-    transcript = visitor.transcript
-    if visitor.is_new or transcript or transcript.read_back:
+    if transcript or transcript.read_back:
         return
     transcript.read_back = True
-    read = functools.partial(chat.history.messages, visitor.sender,
+    read = functools.partial(chat.history.messages, sender,
                              limit=EVENTS_PER_ENTRY * transcript.entries.maxlen)
     events = await asyncio.get_running_loop().run_in_executor(None, read)
     rebuild(transcript, events, greeting=GREETING)
-    chat.warm([entry for entry in transcript.entries if transcript.is_latest(entry)],
-              visitor.sender)
+    chat.warm([entry for entry in transcript.entries if transcript.is_latest(entry)], sender)
 
 
 async def exchange(chat: WebChat, visitor: Visitor, message: str, *, said: Optional[str],

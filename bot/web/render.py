@@ -33,7 +33,7 @@ def set_looks_cookie(response: web.StreamResponse, looks: Iterable[str]) -> None
 
 def audio_url(entry: Entry) -> str:
     """Where the page fetches an assistant's message read aloud."""
-    return f"/audio/{entry.id}.mp3"
+    return f"/audio/{entry.sound}.mp3"
 
 
 def notice_audio_url(chat: WebChat, notice: str) -> Optional[str]:

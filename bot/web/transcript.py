@@ -59,6 +59,9 @@ class Entry:
     turn: int
     choices: Tuple[Choice, ...] = ()
     file: Optional[SavedFile] = None
+    # Where its words are heard (/audio/<sound>.mp3): the same for the same words of the same
+    # participant, so a page open before a restart still finds them in the transcript read back.
+    sound: str = ""
 
     @property
     def from_helper(self) -> bool:
@@ -94,7 +97,8 @@ def file_from(message: dict) -> Optional[SavedFile]:
 class Transcript:
     """One participant's messages in order; a lock keeps their sends one at a time."""
 
-    def __init__(self, max_entries: int):
+    def __init__(self, max_entries: int, sound_salt: str = ""):
+        self.sound_salt = sound_salt  # the Rasa sender: no one else can work out the addresses
         self.entries: collections.deque = collections.deque(maxlen=max_entries)
         self.turn = 0
         self.lock = asyncio.Lock()
@@ -125,7 +129,8 @@ class Transcript:
             choices = choices_from(message)
             saved = file_from(message)
             if text or choices:
-                added.append(Entry(_new_id(), HELPER, text, self.turn, choices, saved))
+                added.append(Entry(_new_id(), HELPER, text, self.turn, choices, saved,
+                                   sound=_sound_key(self.sound_salt, text) if text else ""))
             elif saved and added and added[-1].from_helper and added[-1].file is None:
                 # Rasa sends a file apart from the words that offer it: show it under them.
                 added[-1] = dataclasses.replace(added[-1], file=saved)
@@ -178,10 +183,10 @@ class Transcript:
         """The first message of the newest exchange, where a page without JavaScript jumps to."""
         return next((entry for entry in self.entries if entry.turn == self.turn), None)
 
-    def helper_entry(self, entry_id: str) -> Optional[Entry]:
-        """The assistant's message with this id, if it is still on the page."""
+    def spoken_entry(self, sound: str) -> Optional[Entry]:
+        """The assistant's message heard at this address, if it is still on the page."""
         return next((entry for entry in self.entries
-                     if entry.id == entry_id and entry.from_helper), None)
+                     if entry.sound and entry.sound == sound and entry.from_helper), None)
 
     def saved_file(self, file_id: str) -> Optional[SavedFile]:
         """The file with this id, if this participant was given it and it is still on the page."""
@@ -209,7 +214,7 @@ class Transcripts:
         """The transcript for a sender, made empty on first use."""
         transcript = self._by_sender.pop(sender, None)
         if transcript is None:  # not `or`: an empty transcript is falsy, and keeps its lock
-            transcript = Transcript(self.max_entries)
+            transcript = Transcript(self.max_entries, sound_salt=sender)
         self._by_sender[sender] = transcript
         while len(self._by_sender) > self.max_conversations:
             self._by_sender.popitem(last=False)
@@ -228,8 +233,14 @@ def _digest(message: str) -> bytes:
     return hashlib.sha256(message.encode("utf-8")).digest()[:16]
 
 
+def _sound_key(salt: str, text: str) -> str:
+    # A digest of the sender and the words: another page cannot work it out, and the words
+    # cannot be read back from an address in a log.
+    return hashlib.sha256(f"{salt}\0{text}".encode("utf-8")).hexdigest()[:16]
+
+
 def _new_id() -> str:
-    # Random, so one page cannot guess the audio address of another participant's message.
+    # Random: the page's name for one message, unique on the page.
     return secrets.token_hex(8)
 
 

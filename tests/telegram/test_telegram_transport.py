@@ -2,6 +2,7 @@
 duplicates, odd messages, voice notes, files and the webhook."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -134,6 +135,47 @@ def test_things_that_are_not_words_get_a_kind_reply(fake_api, start_bot, stub_se
     al = fake_api.user(1006)
     al.ask(lambda: getattr(al, send)(), response_text(telegram_domain, reply))
     assert rasa.sent == []
+
+
+def rasa_tracker_store(settings):
+    """Rasa's own SQL tracker store on the settings' tracker database (it makes the table)."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    from bot.servers import tracker_store_config
+
+    config = tracker_store_config(settings)
+    return SQLTrackerStore(domain=Domain.empty(), dialect=config["dialect"], db=config["db"],
+                           host=config.get("url"), port=config.get("port"))
+
+
+@pytest.mark.parametrize("send, reply", [("sticker", "utter_cannot_open_that"),
+                                         ("voice", "utter_cannot_listen_yet")])
+def test_a_first_message_that_is_not_words_is_answered_then_the_chat_starts(
+        fake_api, start_bot, stub_settings, telegram_domain, send, reply):
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    store = rasa_tracker_store(stub_settings)  # as Rasa leaves it: no conversation yet
+    rasa = StubRasa(buttons_reply)
+    bot = start_bot(stub_settings, rasa=rasa, speech=None)
+    new = fake_api.user(1040)
+    new.ask(lambda: getattr(new, send)(), response_text(telegram_domain, reply))
+    # "Please type, or press a button": the chat starts, so there are buttons to press.
+    started = new.wait_for_text("take part")
+    assert [b["text"] for row in started["reply_markup"]["inline_keyboard"] for b in row] == ["Yes", "No"]
+    assert new.texts() == [response_text(telegram_domain, reply), "Do you want to take part?"]
+    assert [sent["text"] for sent in rasa.sent] == ["/start"]
+
+    # Someone Rasa has talked with before gets the kind reply only: their buttons are there.
+    known = fake_api.user(1041)
+    tracker = DialogueStateTracker(bot.services.pseudonymizer.pseudonym("1041", channel="telegram"), [])
+    tracker.update(UserUttered("hello", intent={"name": "greet"}))
+    asyncio.run(store.save(tracker))
+    store.engine.dispose()
+    known.ask(lambda: getattr(known, send)(), response_text(telegram_domain, reply))
+    time.sleep(0.5)
+    assert len(known.texts()) == 1 and [sent["text"] for sent in rasa.sent] == ["/start"]
 
 
 def test_in_a_group_the_bot_says_it_talks_only_in_private_and_reads_nothing(fake_api, start_bot,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
+import requests
 from aiohttp import web
 
 from bot.app import build_services
@@ -244,6 +245,29 @@ def test_a_page_open_before_the_restart_still_sends_its_buttons(settings, rasa, 
     assert reply["entries"][1]["choices"] == [{"title": SKIP[1], "payload": SKIP[0]}]
     assert rasa.messages()[-2:] == [ASK_ME, "/skip"]  # no hello in between
     assert reload(browser, server).texts[:-2] == before.texts
+
+
+def test_a_page_open_before_the_restart_can_still_listen(settings, rasa, chat_server):
+    server = chat_server(settings, rasa.url)
+    browser, page = visit(server)
+    _, before = talk(browser, server, page)
+    server.restart()
+    # Listen on the old page is the first request after the restart: its words are read back.
+    for link in before.listen_links:
+        clip = browser.get(server.url + link)
+        assert clip.status_code == 200 and clip.headers["Content-Type"] == "audio/mpeg", link
+    # The same addresses on the page after the restart, and still none for another device.
+    assert reload(browser, server).listen_links == before.listen_links
+    assert requests.get(server.url + before.listen_links[-1]).status_code == 404
+    # Erased: the old page's Listen finds nothing, also after another restart.
+    sender = rasa.received[-1]["sender"]
+    engine = tracker_engine(settings)
+    try:
+        delete_conversation(engine, sender)
+    finally:
+        engine.dispose()
+    server.restart()
+    assert browser.get(server.url + before.listen_links[-1]).status_code == 404
 
 
 def test_an_erased_conversation_is_not_rebuilt(settings, rasa, chat_server):
