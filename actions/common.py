@@ -56,6 +56,9 @@ def message_id_of(tracker: Tracker) -> str:
 
 
 COMMAND_WORD_SHARE = 0.6
+# Leaving acts at once, so every word must be one leaving uses: "I don't want to go to college
+# any more" at a question is an answer, not a wish to stop taking part.
+COMMAND_WORD_SHARE_BY_INTENT = {"withdraw_consent": 1.0}
 _WORDS = re.compile(r"[a-z']+")
 
 
@@ -130,7 +133,8 @@ def is_short_reply(tracker: Tracker, intents: Set[str]) -> bool:
         return False
     # A real answer that NLU mistook for a command uses words the command never uses.
     known = command_vocabulary().get(name, set())
-    return sum(word in known for word in words) / len(words) >= COMMAND_WORD_SHARE
+    share = COMMAND_WORD_SHARE_BY_INTENT.get(name, COMMAND_WORD_SHARE)
+    return sum(word in known for word in words) / len(words) >= share
 
 
 def disclosure_confidence(tracker: Tracker) -> Optional[float]:

@@ -161,6 +161,8 @@ class ActionWithdraw(Action):
             return [FollowupAction("action_kind_fallback")]
         if not is_short_reply(tracker, {"withdraw_consent"}):
             # NLU only guessed ("Can I just answer anyway?" read as leaving): ask first.
+            if tracker.active_loop_name == "answer_form":
+                return []  # at a question the words are the answer: the form keeps and screens them
             if tracker.get_slot("stage") == "add_more":
                 # After "Do you want to add anything else?", typed words are more answer.
                 return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]

@@ -106,9 +106,15 @@ _TAKE_OFF = re.compile(r"^\s*(?:please\s+)?(?:can\s+you\s+)?(?:(?:take|get)\s+(?
                        re.I)
 # "Good" and the like at the check: the themes shown are right (NLU may read "good" as a
 # greeting, "spot on" or "sounds good" as sound on).
+# "That is all" is the button's own title: while picking, the picks are done; at the check,
+# the themes shown are right.
+_DONE = {"that is all", "that's all", "thats all", "that is all thanks", "that's all thanks",
+         "thats all thanks", "that is all thank you", "that's all thank you", "that's it",
+         "thats it", "that is it", "that's it thanks", "thats it thanks", "all done", "done",
+         "finished", "i'm done", "im done", "i am done", "i have finished", "no more",
+         "nothing else", "no others", "no more thanks", "that will do", "that'll do"}
 _RIGHT = {"good", "great", "perfect", "spot on", "sounds good", "sounds right", "lovely",
-          "brilliant", "cool", "nice", "excellent", "exactly", "that's it", "thats it",
-          "that is it", "yes that's it", "yes thats it", "all good", "good thanks",
+          "brilliant", "cool", "nice", "excellent", "exactly", "yes that's it", "yes thats it", "all good", "good thanks",
           "good thank you", "yes thanks", "yes thank you", "correct", "that's correct",
           "thats correct", "that's right", "thats right", "that is right", "yes that's right",
           "yes thats right", "yes right", "yes correct", "bang on", "you got it", "yes good",
@@ -138,12 +144,13 @@ def only_small_words(text: str) -> bool:
 
 def typed_reply(text: str) -> str:
     """What words typed at the theme check or pick mean, whatever NLU read them as: "none"
-    (none of the themes), "not sure", "no", "pick again", "right" ("good", "spot on": a yes
-    at the check), "unclear" (thanks: not a yes or no, so the buttons come again), or "" for
-    anything else."""
+    (none of the themes), "not sure", "no", "pick again", "done" ("that is all", "finished"),
+    "right" ("good", "spot on": a yes at the check), "unclear" (thanks: not a yes or no, so
+    the buttons come again), or "" for anything else."""
     phrase = plain_words(text)
     for meaning, phrases in (("none", _NONE_OF_THEM), ("not sure", _NOT_SURE), ("no", _WRONG),
-                             ("pick again", _PICK_AGAIN), ("right", _RIGHT), ("unclear", _THANKS)):
+                             ("pick again", _PICK_AGAIN), ("done", _DONE), ("right", _RIGHT),
+                             ("unclear", _THANKS)):
         if phrase in phrases:
             return meaning
     if only_small_words(phrase):  # "no it is not right", "yes it is", "it is not"

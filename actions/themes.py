@@ -83,6 +83,8 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
         return pick(dispatcher, tracker, named, keep=tracker.get_slot("checking_themes") or []) \
             + [FollowupAction("action_listen")]
     meaning = typed_reply(text)
+    if meaning == "done" and stage == "theme_check":  # "that's it": the themes shown are right
+        meaning = "right"
     if meaning == "right" and stage == "theme_check":
         return _confirm(dispatcher, tracker) + [FollowupAction("action_listen")]
     if meaning == "right":  # "yes" while picking: the buttons are the way on
@@ -103,6 +105,10 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
         offer_themes(dispatcher)
         return [SlotSet("stage", "theme_pick"), SlotSet("picked_themes", []),
                 FollowupAction("action_listen")]
+    if meaning == "done" and not picked:  # "That is all" before any pick: as the button says
+        dispatcher.utter_message(response="utter_none_picked_yet")
+        offer_themes(dispatcher)
+        return [FollowupAction("action_listen")]
     if meaning == "not sure" and not picked:
         return _after_check(dispatcher) + [FollowupAction("action_listen")]
     # None of them (none picked), or what was picked is all: the participant's own choice.

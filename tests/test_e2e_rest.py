@@ -580,6 +580,30 @@ def test_a_disclosure_gets_the_calm_script_and_an_alert(rasa_servers, services):
     assert answer.flagged and alert.status == "open"
 
 
+@pytest.mark.parametrize("answer", ["I don't want to go to college any more",
+                                    "I do not want to do cooking any more"])
+def test_not_wanting_something_any_more_is_an_answer_not_leaving(rasa_servers, services, answer):
+    person, _ = start(rasa_servers)
+    reply = person.say(answer)
+    assert "not taking part" not in reply and "You said: " + answer in reply
+    assert stored(services, person.sender) == [("good_life", answer)]
+
+
+def test_not_wanting_to_see_someone_any_more_is_screened_not_taken_as_leaving(rasa_servers, services):
+    from bot.store.models import SafeguardingAlert
+
+    person, _ = start(rasa_servers)
+    reply = person.say("I do not want to see him any more")
+    assert "not taking part" not in reply and "Thank you for telling us" in reply
+    with services.sessions() as session:
+        answer = session.execute(select(Answer).where(
+            Answer.text == "I do not want to see him any more")).scalar_one()
+        alert = session.execute(select(SafeguardingAlert).where(
+            SafeguardingAlert.answer_id == answer.id)).scalar_one()
+    assert answer.flagged and alert.status == "open"
+    assert services.conversation.progress(person.sender).consented  # still taking part
+
+
 def test_an_answer_in_letters_the_detector_cannot_read_goes_to_a_person(rasa_servers, services):
     from bot.store.models import SafeguardingAlert
 

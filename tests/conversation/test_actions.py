@@ -405,8 +405,11 @@ def test_a_real_yes_or_no_after_add_more_moves_on(app, text, intent):
     ("I changed my mind about taking part", True),
     ("I want to stop taking part", True),
     ("I don't want to do the questions any more", True),
-    # NLU's guess alone is not enough: the words must be the ones leaving uses.
+    # NLU's guess alone is not enough: the words must be the ones leaving uses, every one.
     ("my brother changed his job and the pay was better", False),
+    ("I do not want to see him any more", False),
+    ("I don't want to go to college any more", False),
+    ("I don't want to do swimming any more", False),
 ])
 def test_leaving_in_a_sentence_steers_the_chat_but_an_answer_stays_an_answer(text, leaves):
     from actions.common import is_command
@@ -451,6 +454,18 @@ def test_a_guess_at_leaving_is_checked_before_consent_is_withdrawn(app):
         assert said == ["utter_withdrawn"] and slot(events, "stage") == "declined"
         assert not app.conversation.progress("s1").consented
         run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+
+
+def test_leaving_in_other_words_at_a_question_is_the_answer(app):
+    from actions import data_rights
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    said, events, _ = run(data_rights.ActionWithdraw(),
+                          tracker(intent="withdraw_consent", text="I don't want to go to college any more",
+                                  confidence=0.97, active_loop="answer_form"))
+    assert said == [] and events == []  # the question's form, next, keeps and screens the words
+    assert app.conversation.progress("s1").consented
 
 
 def test_a_guess_at_leaving_after_add_more_is_kept_as_more_answer(app):

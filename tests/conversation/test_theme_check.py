@@ -631,6 +631,17 @@ def test_theme_names_typed_in_a_list_are_all_picked_and_not_stored_as_an_answer(
      "confirmed"),
     ("theme_check", [], "Both", "nlu_fallback", ["utter_thanks_for_checking", "utter_ask_add_more"],
      "confirmed"),
+    # "That is all", the button's own words, typed: the picks are done.
+    ("theme_pick", ["purpose"], "That is all", "share",
+     ["utter_thanks_for_checking", "utter_ask_add_more"], "picked"),
+    ("theme_pick", ["purpose"], "that's all thanks", "deny",
+     ["utter_thanks_for_checking", "utter_ask_add_more"], "picked"),
+    ("theme_pick", ["purpose"], "that's it", "affirm",
+     ["utter_thanks_for_checking", "utter_ask_add_more"], "picked"),
+    ("theme_pick", [], "that's all", "nlu_fallback",
+     ["utter_none_picked_yet", "utter_pick_themes", "utter_pick_themes_done"], "auto"),
+    ("theme_check", [], "that's it", "nlu_fallback",
+     ["utter_thanks_for_checking", "utter_ask_add_more"], "confirmed"),
 ])
 def test_typed_replies_at_the_theme_step_mean_what_they_say_whatever_nlu_read(
         app, stage, picked, text, intent, said, themes_after):
