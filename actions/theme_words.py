@@ -97,6 +97,12 @@ _PICK_AGAIN = {"pick again", "clear", "clear them", "clear it", "clear my picks"
 # "yes and being accepted too", "yeah, money as well": the themes shown are right, and more.
 _YES_AND = re.compile(r"^\s*(?:yes|yeah|yep|yup|aye)\b[\s,.!]*(?:and\s+|but\s+also\s+|plus\s+|also\s+)"
                       r"(?:also\s+)?(?P<rest>.+?)(?:\s+(?:too|as well|also))?\s*[.!]*\s*$", re.I)
+# "no its about money", "wrong, it is about my job", "no, money": a no, then what it is about.
+_NO_BUT = re.compile(r"^\s*(?:no+|nope|nah|wrong|not right|not really|that'?s wrong|that is wrong|"
+                     r"that'?s not right|that is not right|it'?s not|it is not|not that)\b[\s,.!:;-]*"
+                     r"(?:it'?s\s+not\s+that\b[\s,.!;-]*)?(?P<rest>.+?)\s*[.!]*\s*$", re.I)
+_ABOUT_FIRST = re.compile(r"^\s*(?:(?:but\s+)?(?:it'?s|it is|its|this is|that'?s|that is|it)\s+)?"
+                          r"(?:(?:really|more|all|actually)\s+)?(?:about\s+)?", re.I)
 # "take away money", "remove being safe", "take money off": one picked theme taken back.
 _TAKE_OFF = re.compile(r"^\s*(?:please\s+)?(?:can\s+you\s+)?(?:(?:take|get)\s+(?:away|off|out|back)|remove|"
                        r"unpick|un-pick|untick|un-tick|delete|drop|not|get\s+rid\s+of|cancel|lose|"
@@ -170,6 +176,15 @@ def taken_off(text: str) -> Optional[str]:
     """The words after "take away", "remove" and the like ("take money off": "money"), else None."""
     match = _TAKE_OFF.match(text)
     return (match.group("first") or match.group("second")) if match else None
+
+
+def no_but(text: str) -> Optional[str]:
+    """What a no says the answer is about instead ("no its about money": "money"), else None."""
+    match = _NO_BUT.match(text or "")
+    if not match:
+        return None
+    rest = _ABOUT_FIRST.sub("", match.group("rest"), count=1).strip()
+    return rest or None
 
 
 def yes_and(text: str) -> Optional[str]:

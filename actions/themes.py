@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import abc
 import functools
+import re
 from typing import List, Optional, Text
 
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.common import is_payload, previous_message, seconds_since_previous, services, stray_payload
-from actions.theme_words import (is_correction, means_all_shown, only_small_words, plain_words, taken_off,
-                                 themes_named, typed_reply, yes_and)
+from actions.theme_words import (is_correction, means_all_shown, no_but, only_small_words, plain_words,
+                                 taken_off, themes_named, typed_reply, yes_and)
 
 
 def _answer_id(tracker):
@@ -77,6 +78,16 @@ def theme_step_reply(dispatcher, tracker) -> Optional[List]:
     themes = typed_themes(tracker)
     if themes:
         return pick(dispatcher, tracker, themes) + [FollowupAction("action_listen")]
+    # "no its about money": a no, and the themes it is about instead. While picking, only with
+    # "about": "no, money" there could take money back.
+    about = bool(re.search(r"\babout\b", text, re.I))
+    instead = no_but(text) if stage == "theme_check" or about else None
+    if instead:
+        named = themes_named(instead, services().engagement.themes)
+        if named:
+            return pick(dispatcher, tracker, named) + [FollowupAction("action_listen")]
+        if about and stage == "theme_check":  # "no it's about my friends": the themes to pick
+            return pick_again(dispatcher, tracker) + [FollowupAction("action_listen")]
     also = yes_and(text) if stage == "theme_check" else None
     named = themes_named(also, services().engagement.themes) if also else []
     if named:  # "yes and being accepted too": the themes shown and these

@@ -817,6 +817,38 @@ def test_a_yes_in_a_few_words_at_the_check_confirms(app, typed):
     assert tags(app, slots["checking_answer"]) == [("being_safe", "participant")]
 
 
+@pytest.mark.parametrize("typed, intent, picked", [
+    ("nope its about money", "share", ["security"]),
+    ("no its about money", "deny", ["security"]),
+    ("wrong, it is about my job", "share", ["security"]),
+    ("no it's about being safe and money", "disclose_harm", ["being_safe", "security"]),
+    ("no, money", "deny", ["security"]),
+    ("No it is about my friends", "share", []),  # names no theme: the themes to pick from
+])
+def test_a_no_with_what_it_is_about_at_the_check_starts_picking_with_it(app, typed, intent, picked):
+    from actions import control
+
+    _, slots, _ = answer(app, "I want a job")
+    assert slots["stage"] == "theme_check"
+    action = {"share": control.ActionKindFallback(), "disclose_harm": control.ActionSafeguarding(),
+              "deny": themes.ActionOfferThemes()}[intent]
+    said, after, _ = run(action, tracker(typed, intent=intent, slots=slots, message_id="m2"))
+    assert after.get("stage") == "theme_pick" and after.get("picked_themes") == picked, (said, after)
+    assert said[0] == ({1: "utter_theme_added", 2: "utter_themes_picked"}.get(len(picked))
+                       or "utter_pick_themes")
+    assert _stored(app) == [("I want a job", False)]  # not an answer
+
+
+def test_a_no_with_what_it_is_about_while_picking_picks_it(app):
+    from actions import control
+
+    _, slots, _ = answer(app, "blue")  # no theme found: picking
+    said, after, _ = run(control.ActionKindFallback(),
+                         tracker("no its about money", intent="share", slots=slots, message_id="m2"))
+    assert said[0] == "utter_theme_added" and after["picked_themes"] == ["security"]
+    assert _stored(app) == [("blue", False)]
+
+
 def test_yes_and_another_theme_at_the_check_keeps_both_for_the_pick(app):
     from actions import control
 
