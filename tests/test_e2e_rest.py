@@ -119,6 +119,39 @@ def test_the_same_message_twice_is_stored_once(rasa_servers, services):
     assert stored(services, person.sender) == [("good_life", "My cat")]
 
 
+def test_a_button_sent_twice_with_one_message_id_is_taken_once(rasa_servers, services):
+    person, reply = start(rasa_servers)
+    assert "What makes a good life for you?" in reply
+    first = person.client.send(person.sender, "/skip", message_id="skip-1")
+    assert "What helps you" in " ".join(r.get("text") or "" for r in first)
+    assert person.client.send(person.sender, "/skip", message_id="skip-1") == first
+    assert services.conversation.progress(person.sender).question_index == 1  # skipped once
+    # At the theme check: "Yes" twice confirms the themes, and does not also answer the next
+    # question ("Do you want to add anything else?").
+    assert "I think this is about" in person.say("I feel safe at home with my staff")
+    confirmed = person.client.send(person.sender, "/affirm", message_id="yes-1")
+    assert person.client.send(person.sender, "/affirm", message_id="yes-1") == confirmed
+    assert "What else" in person.say("/affirm")  # the add-more question was still waiting
+
+
+def test_one_message_sent_twice_at_once_is_answered_once(rasa_servers, services):
+    person, _ = start(rasa_servers)
+    replies = [None, None]
+
+    def send(index):
+        replies[index] = person.client.send(person.sender, "I feel safe at home with my staff",
+                                            message_id="twice-at-once")
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert replies[0] and replies[0] == replies[1]
+    assert stored(services, person.sender) == [("good_life", "I feel safe at home with my staff")]
+    assert "add anything else" in person.say("/affirm")  # one theme check: yes goes on
+
+
 def test_a_message_no_rule_expects_gets_one_reply_and_the_chat_goes_on(rasa_servers, services):
     # After "Do you want to add anything else?" no rule expects a role or a theme button:
     # Rasa's fallback answers once, and the chat is never left without replies.
