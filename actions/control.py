@@ -14,7 +14,8 @@ from actions.questions import save_more
 from actions.theme_words import is_correction
 from actions.themes import (CHECK_STAGES, close_check, offer_themes, theme_step_reply, theme_words_first,
                             typed_at_check)
-from actions.welcome import ask_again, carer_reply, not_started, person_agrees, welcome_first
+from actions.welcome import (ask_again, carer_reply, carry_on, means_carry_on, not_started, person_agrees,
+                             welcome_first)
 
 
 class ActionPause(Action):
@@ -161,6 +162,8 @@ class ActionKindFallback(Action):
             return [FollowupAction(answered)]
         if not_started(tracker):  # a first message that is not "hello": the welcome
             return await welcome_first(dispatcher, tracker, domain)
+        if means_carry_on(tracker):  # "carry on" typed, as the button after a break says
+            return await carry_on(dispatcher, tracker, domain)
         agrees = carer_reply(tracker)  # "yes he is happy", read by NLU as something else
         if agrees is not None:  # a yes goes on to the first question, as the button does
             return person_agrees(dispatcher, tracker, agrees) + [

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (NEWS_CHANNELS, channel_of, delete_question, metadata_of,
                             seconds_since_previous, services, utter_introduction)
+from actions.theme_words import plain_words
 from actions.themes import check_themes, offer_themes, theme_words_first
 
 ROLES = {"role_self": "self", "role_on_behalf": "on_behalf",
@@ -101,6 +102,27 @@ def not_started(tracker: Tracker) -> bool:
     return not any(event.get("event") == "bot" for event in before)
 
 
+# "Carry on" typed, as the button after a break says (the button itself sends /greet).
+_CARRY_ON = {"carry on", "carry on please", "lets carry on", "let's carry on", "can we carry on",
+             "i want to carry on", "i would like to carry on", "carry on with the questions",
+             "continue", "continue please", "lets continue", "let's continue", "can we continue",
+             "i want to continue", "resume", "keep going", "back to the questions"}
+
+
+def means_carry_on(tracker: Tracker) -> bool:
+    """True for "carry on", "continue" and the like, typed."""
+    return plain_words((tracker.latest_message or {}).get("text") or "") in _CARRY_ON
+
+
+async def carry_on(dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> List:
+    """What "Carry on" (hello) does: back to where they were, the question asked if that is
+    where; the turn ends there."""
+    events = await ActionWelcome().run(dispatcher, tracker, domain)
+    at_question = any(event.get("event") == "slot" and event.get("name") == "stage"
+                      and event.get("value") == "question" for event in events)
+    return events + [FollowupAction("answer_form" if at_question else "action_listen")]
+
+
 async def welcome_first(dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> List:
     """A first message that is not "hello" (help, sound on, "yes", words): the welcome, as for
     "hello", so nobody starts at a dead end; the turn ends there."""
@@ -124,10 +146,16 @@ def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker,
         if progress.status == "finished" and progress.wants_updates is None:
             dispatcher.utter_message(response="utter_ask_updates")
         return []
-    if stage not in WAITING_STAGES:
+    if stage not in WAITING_STAGES and stage not in ("question", None):
         return []
     progress = services().conversation.progress(tracker.sender_id)
     if not progress.consented:
+        return []
+    if progress.status == "paused" and stage not in WAITING_STAGES:
+        # Stopped for now: the way back, so "Say that again" never only repeats "Sorry".
+        dispatcher.utter_message(response="utter_paused")
+        return []
+    if stage not in WAITING_STAGES:
         return []
     return ask_where_they_were(dispatcher, tracker, progress, stage)
 
@@ -266,6 +294,8 @@ class ActionSetSound(Action):
 
     @theme_words_first
     async def run(self, dispatcher, tracker, domain):
+        if means_carry_on(tracker):  # "carry on" read as "sound on"
+            return await carry_on(dispatcher, tracker, domain)
         sound_on = (tracker.latest_message.get("intent") or {}).get("name") == "sound_on"
         services().conversation.set_sound(tracker.sender_id, sound_on, channel=channel_of(tracker))
         dispatcher.utter_message(response=sound_response(tracker, sound_on))

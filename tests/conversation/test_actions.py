@@ -241,6 +241,26 @@ def test_stop_then_hello_carries_on_where_they_left(app):
     assert app.conversation.progress("s1").question_index == 1
 
 
+@pytest.mark.parametrize("typed, intent", [("carry on", "sound_on"), ("Carry on please", "nlu_fallback"),
+                                           ("continue", "nlu_fallback"), ("Let's carry on!", "sound_on")])
+def test_typing_carry_on_after_stop_carries_on(app, typed, intent):
+    run(welcome.ActionChooseSound(), tracker(intent="sound_off"))
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    run(control.ActionPause(), tracker(intent="stop", active_loop="answer_form"))
+    stopped = {"stage": "question"}
+    # Not understood while stopped: the way back comes with it, so "Say that again" has it too.
+    said, _, _ = run(control.ActionKindFallback(), tracker(intent="nlu_fallback", text="blah",
+                                                           slots=stopped))
+    assert said == ["utter_not_understood", "utter_paused"]
+    action = welcome.ActionSetSound() if intent == "sound_on" else control.ActionKindFallback()
+    said, events, _ = run(action, tracker(intent=intent, text=typed, slots=stopped))
+    assert said == ["utter_welcome_back"] and slot(events, "stage") == "question"
+    assert events[-1] == {"event": "followup", "name": "answer_form", "timestamp": None}
+    assert app.conversation.progress("s1").status != "paused"
+    assert app.conversation.sound_preference("s1") is False  # "carry on" is not "sound on"
+
+
 def test_repeat_sends_the_last_messages_again_with_buttons(app):
     events = [{"event": "user", "text": "hi"},
               {"event": "bot", "text": "Do you want to take part?",
