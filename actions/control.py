@@ -8,9 +8,10 @@ from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 
 from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
-                            is_command, is_short_reply, services, utter_introduction, utter_safeguarding)
+                            is_command, is_payload, is_short_reply, services, utter_introduction,
+                            utter_safeguarding)
 from actions.data_rights import delete_reply
-from actions.questions import save_more
+from actions.questions import is_filler, save_more
 from actions.theme_words import is_correction
 from actions.themes import (CHECK_STAGES, close_check, offer_themes, theme_step_reply, theme_words_first,
                             typed_at_check)
@@ -155,6 +156,9 @@ class ActionKindFallback(Action):
         typed = typed_at_theme_step(dispatcher, tracker)
         if typed is not None:
             return typed
+        if more_after_the_end(tracker):
+            # "Oh and I forgot to say the buses are rubbish": kept with the last question.
+            return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
         if screen(dispatcher, tracker):
             return after_disclosure(dispatcher, tracker) + [FollowupAction("action_listen")]
         answered = delete_reply(tracker)  # "keep them" at "Do you want us to delete ...?"
@@ -304,6 +308,18 @@ class ActionSafeguarding(ActionKindFallback):
 
     def name(self) -> Text:
         return "action_safeguarding"
+
+
+MORE_AFTER_THE_END_WORDS = 3
+
+
+def more_after_the_end(tracker) -> bool:
+    """True for words of an answer typed after the last question (three words or more, not a
+    command, not "ok thanks"): more to say, not a message to refuse."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    return (tracker.get_slot("stage") == "done" and not is_command(tracker)
+            and len(text.split()) >= MORE_AFTER_THE_END_WORDS and not is_filler(text)
+            and not is_payload(text.strip()))
 
 
 def not_understood(dispatcher, tracker) -> None:

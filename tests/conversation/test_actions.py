@@ -94,7 +94,13 @@ def test_a_carer_whose_person_will_answer_for_themselves_can_say_so(app):
     said, _, _ = run(welcome.ActionPersonAgrees(), tracker(intent="deny"))
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
     buttons = domain["responses"][said[0]][0]["buttons"]
-    assert [b["payload"] for b in buttons] == ["/affirm", "/role_self"]
+    # They say yes, they answer for themselves, or stop for now: never a loop of "ask first".
+    assert [b["payload"] for b in buttons] == ["/affirm", "/role_self", "/stop"]
+    said, _, _ = run(control.ActionPause(), tracker(intent="stop", text="/stop",
+                                                    slots={"stage": "carer_agree"}))
+    assert said == ["utter_pause_no_answers"]
+    said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet", text="/greet"))
+    assert said == ["utter_welcome_back", "utter_ask_person_agrees"]
     said, events, _ = run(welcome.ActionSetRole(), tracker(intent="role_self"))
     assert slot(events, "stage") == "question"
     progress = app.conversation.progress("s1")
@@ -435,6 +441,25 @@ def test_leaving_in_a_sentence_steers_the_chat_but_an_answer_stays_an_answer(tex
     from actions.common import is_command
 
     assert is_command(tracker(intent="withdraw_consent", text=text, confidence=0.95)) is leaves
+
+
+def test_words_typed_after_the_last_question_are_kept_with_it(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    for _ in app.engagement.questions:
+        run(questions.ActionNextQuestion(), tracker(intent="deny"))
+    done = {"stage": "done"}
+    said, _, _ = run(control.ActionKindFallback(), tracker(
+        intent="nlu_fallback", text="Oh and I forgot to say the buses are rubbish", slots=done,
+        message_id="late-1"))
+    assert said[0] == "utter_reflect"
+    # A few words of thanks are not an answer.
+    said, _, _ = run(control.ActionKindFallback(), tracker(intent="nlu_fallback", text="ok thanks",
+                                                           slots=done, message_id="late-2"))
+    assert said[0] == "utter_not_understood"
+    with app.sessions() as session:
+        kept = [(a.question_id, a.text) for a in session.execute(select(Answer)).scalars()]
+    assert kept == [(app.engagement.questions[-1].id, "Oh and I forgot to say the buses are rubbish")]
 
 
 def test_on_telegram_the_end_offers_news(app):
