@@ -57,8 +57,9 @@ def message_id_of(tracker: Tracker) -> str:
 
 COMMAND_WORD_SHARE = 0.6
 # Leaving acts at once, so every word must be one leaving uses: "I don't want to go to college
-# any more" at a question is an answer, not a wish to stop taking part.
-COMMAND_WORD_SHARE_BY_INTENT = {"withdraw_consent": 1.0}
+# any more" at a question is an answer, not a wish to stop taking part. Asking for one's data
+# needs most of its words: "what about my day centre" is an answer.
+COMMAND_WORD_SHARE_BY_INTENT = {"withdraw_consent": 1.0, "my_data": 0.75}
 _WORDS = re.compile(r"[a-z']+")
 
 

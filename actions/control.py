@@ -11,7 +11,7 @@ from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, en
                             is_command, is_payload, is_short_reply, services, utter_introduction,
                             utter_safeguarding)
 from actions.data_rights import delete_reply
-from actions.questions import is_filler, save_more
+from actions.questions import is_filler, only_guessed, save_more
 from actions.theme_words import is_correction
 from actions.themes import (CHECK_STAGES, close_check, offer_themes, theme_step_reply, theme_words_first,
                             typed_at_check)
@@ -328,21 +328,6 @@ def not_understood(dispatcher, tracker) -> None:
     dispatcher.utter_message(response="utter_not_understood_press"
                              if tracker.get_slot("stage") in CHECK_STAGES
                              else "utter_not_understood")
-
-
-def only_guessed(dispatcher, tracker, intents) -> Optional[list]:
-    """When NLU only guessed one of these steering intents (the words are not the command's own,
-    as "the park" read as "say that again"), what the message is at this step instead: the
-    answer (the question's form, next, takes it), more answer after "add anything else?", or
-    whatever the kind fallback makes of it (a piece of the answer, a theme's name ...). None for
-    the command itself, typed or pressed."""
-    if is_short_reply(tracker, intents):
-        return None
-    if tracker.active_loop_name == "answer_form":
-        return []
-    if tracker.get_slot("stage") == "add_more":
-        return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
-    return [FollowupAction("action_kind_fallback")]
 
 
 def typed_at_theme_step(dispatcher, tracker) -> Optional[list]:

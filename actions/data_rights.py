@@ -8,7 +8,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.common import delete_question, end_form_events, is_short_reply, services, stray_payload
-from actions.questions import save_more
+from actions.questions import only_guessed, save_more
 from actions.themes import theme_words_first
 from actions.welcome import ask_again, not_started, welcome_first
 
@@ -42,6 +42,9 @@ class ActionMyData(Action):
 
     @theme_words_first
     async def run(self, dispatcher, tracker, domain):
+        other = only_guessed(dispatcher, tracker, {"my_data"})  # "what about my day centre"
+        if other is not None:
+            return other
         record = services().data_rights.record(tracker.sender_id)
         if record is None:
             dispatcher.utter_message(response="utter_my_data_none")

@@ -321,3 +321,18 @@ class ActionSkipQuestion(Action):
         dispatcher.utter_message(response=response)
         return end_form_events(tracker) + question_events(question, dispatcher, app.engagement,
                                                           tracker)
+
+
+def only_guessed(dispatcher, tracker, intents) -> Optional[list]:
+    """When NLU only guessed one of these steering intents (the words are not the command's own,
+    as "the park" read as "say that again"), what the message is at this step instead: the
+    answer (the question's form, next, takes it), more answer after "add anything else?", or
+    whatever the kind fallback makes of it (a piece of the answer, a theme's name ...). None for
+    the command itself, typed or pressed."""
+    if is_short_reply(tracker, intents):
+        return None
+    if tracker.active_loop_name == "answer_form":
+        return []
+    if tracker.get_slot("stage") == "add_more":
+        return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
+    return [FollowupAction("action_kind_fallback")]

@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import control, questions, welcome
+from actions import control, data_rights, questions, welcome
 from tests.conversation.conftest import PICK_THEMES
 from bot.settings import PROJECT_ROOT
 from bot.store import queries
@@ -443,6 +443,15 @@ def test_leaving_in_a_sentence_steers_the_chat_but_an_answer_stays_an_answer(tex
     assert is_command(tracker(intent="withdraw_consent", text=text, confidence=0.95)) is leaves
 
 
+@pytest.mark.parametrize("text, asks", [
+    ("what do you know about me", True), ("show me my data", True),
+    ("what data do you have on me", True), ("what about my day centre", False)])
+def test_asking_for_ones_data_needs_its_words_and_an_answer_stays_an_answer(text, asks):
+    from actions.common import is_command
+
+    assert is_command(tracker(intent="my_data", text=text, confidence=0.95)) is asks
+
+
 def test_words_typed_after_the_last_question_are_kept_with_it(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
@@ -476,7 +485,7 @@ def test_on_telegram_the_end_offers_news(app):
 
 
 def test_a_guess_at_leaving_is_checked_before_consent_is_withdrawn(app):
-    from actions import data_rights
+
 
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_on_behalf"))
@@ -502,7 +511,7 @@ def test_a_guess_at_leaving_is_checked_before_consent_is_withdrawn(app):
 
 
 def test_leaving_in_other_words_at_a_question_is_the_answer(app):
-    from actions import data_rights
+
 
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
@@ -514,7 +523,7 @@ def test_leaving_in_other_words_at_a_question_is_the_answer(app):
 
 
 def test_a_guess_at_leaving_after_add_more_is_kept_as_more_answer(app):
-    from actions import data_rights
+
 
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
@@ -608,7 +617,7 @@ def test_hello_a_minute_later_is_not_welcomed_back(app):
                                                 ("My friends", False, None)])
 def test_deleting_tells_transports_the_chat_was_erased(app, words, held, sound):
     """sound None: never chosen, which a transport reads aloud as before any choice."""
-    from actions import data_rights
+
 
     if sound is not None:
         app.conversation.set_sound("s1", sound)
@@ -675,7 +684,7 @@ def test_not_understood_at_the_delete_question_asks_it_again(app):
     ("no keep them please", "nlu_fallback", "action_cancel_delete"),
 ])
 def test_typed_replies_to_the_delete_question(app, text, intent, action):
-    from actions import data_rights
+
 
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     runner = data_rights.ActionAskDelete() if intent == "delete_my_data" else control.ActionKindFallback()
@@ -686,7 +695,7 @@ def test_typed_replies_to_the_delete_question(app, text, intent, action):
 
 
 def test_asking_to_delete_again_keeps_where_the_chat_was(app):
-    from actions import data_rights
+
 
     said, events, _ = run(data_rights.ActionAskDelete(), tracker(
         intent="delete_my_data", text="/delete_my_data",
@@ -698,7 +707,7 @@ def test_asking_to_delete_again_keeps_where_the_chat_was(app):
 def test_deleting_with_no_answers_kept_is_about_the_chat(app):
     """'Do you want us to delete your answers?' to someone who gave none was a puzzle: they
     are asked about the chat, and told the chat is deleted; with an answer, about answers."""
-    from actions import data_rights
+
 
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
@@ -760,7 +769,7 @@ def test_they_will_answer_for_themselves_says_the_questions_are_for_them_now(app
 
 
 def test_several_held_answers_are_counted_when_deleting(app):
-    from actions import data_rights
+
 
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     for number, words in enumerate(["my carer hits me", "he locks me in my room at night",
@@ -817,6 +826,7 @@ def test_a_stop_in_other_words_still_pauses(app, text):
     (control.ActionRepeat(), "help", "role", None, "action_kind_fallback"),
     (control.ActionStartAgain(), "start_again", "question", "answer_form", None),
     (control.ActionPrivacy(), "ask_privacy", "theme_pick", None, "action_kind_fallback"),
+    (data_rights.ActionMyData(), "my_data", "question", "answer_form", None),
 ])
 def test_a_command_nlu_only_guessed_is_what_the_words_are_at_that_step(app, action, intent, stage,
                                                                        active_loop, follow):

@@ -57,7 +57,7 @@ def answer(sender, text, message_id):
 
 def my_data(sender):
     """Ask "what do you keep about me?": (response name, count) pairs said, and the file."""
-    messages = run(data_rights.ActionMyData(), tracker(sender, intent="my_data"))
+    messages = run(data_rights.ActionMyData(), tracker(sender, intent="my_data", text="/my_data"))
     said = [(m["response"], m.get("count")) for m in messages]
     document = next(m["custom"]["document"] for m in messages if m.get("custom"))
     return said, document["data"]
