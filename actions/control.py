@@ -12,7 +12,7 @@ from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, en
                             utter_safeguarding)
 from actions.data_rights import delete_reply
 from actions.questions import is_filler, only_guessed, save_more
-from actions.theme_words import is_correction
+from actions.theme_words import is_correction, plain_words
 from actions.themes import (CHECK_STAGES, close_check, offer_themes, theme_step_reply, theme_words_first,
                             typed_at_check)
 from actions.welcome import (ask_again, carer_reply, carry_on, means_carry_on, not_started, person_agrees,
@@ -54,6 +54,9 @@ class ActionPause(Action):
         return end_form_events(tracker)
 
 
+# A whole message that is a stop, whatever NLU made of it.
+STOP_WORDS = {"stop", "stop please", "please stop", "stop for now", "i want to stop", "pause",
+              "take a break", "i need a break", "can we stop", "quit", "finish for now"}
 # Words that say the person wants to stop, even when the rest of the message is long.
 # Everyday words ("going", "later", "done") are left out: "we go to the park later" is an answer.
 _STOPPING = re.compile(r"\b(?:stop|stopping|pause|quit|bye|goodbye|finish for now|another time|"
@@ -150,6 +153,9 @@ class ActionKindFallback(Action):
     async def run(self, dispatcher, tracker, domain):
         # This also runs when no rule fits the message (Rasa's core fallback): it must end
         # the turn itself, or Rasa would run it again and again for the same message.
+        if plain_words((tracker.latest_message or {}).get("text") or "") in STOP_WORDS:
+            # "stop" that NLU was unsure of: a pause all the same
+            return await ActionPause().run(dispatcher, tracker, domain) + [FollowupAction("action_listen")]
         if tracker.get_slot("stage") == "add_more" and not is_command(tracker):
             # After "Do you want to add anything else?", typed words are simply more answer.
             return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]

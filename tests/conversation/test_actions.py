@@ -267,6 +267,18 @@ def test_typing_carry_on_after_stop_carries_on(app, typed, intent):
     assert app.conversation.sound_preference("s1") is False  # "carry on" is not "sound on"
 
 
+@pytest.mark.parametrize("first", [True, False])
+def test_stop_that_nlu_was_unsure_of_is_a_pause(app, first):
+    if not first:
+        run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+        run(welcome.ActionSetRole(), tracker(intent="role_self"))
+        run(questions.ActionSaveAnswer(), tracker(text="My friends", slots={"answer_text": "My friends"}))
+    said, events, _ = run(control.ActionKindFallback(), tracker(
+        intent="nlu_fallback", text="Stop", confidence=0.4, slots={} if first else {"stage": "add_more"}))
+    assert said == (["utter_pause_not_started"] if first else ["utter_pause"])
+    assert events[-1] == {"event": "followup", "name": "action_listen", "timestamp": None}
+
+
 def test_repeat_sends_the_last_messages_again_with_buttons(app):
     events = [{"event": "user", "text": "hi"},
               {"event": "bot", "text": "Do you want to take part?",
