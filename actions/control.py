@@ -85,7 +85,8 @@ class ActionStartAgain(Action):
         # Themes picked for the answer being checked are kept as the participant's.
         checked = close_check(tracker) if tracker.get_slot("stage") in CHECK_STAGES else []
         app.conversation.start_again(tracker.sender_id)
-        dispatcher.utter_message(response="utter_start_again")
+        dispatcher.utter_message(response="utter_start_again" if app.conversation.progress(
+            tracker.sender_id).answer_count else "utter_start_again_no_answers")
         utter_introduction(dispatcher, app.engagement)
         return checked + end_form_events(tracker) + [SlotSet("stage", "consent"),
                                            SlotSet("adding_more", False),

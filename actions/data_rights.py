@@ -142,7 +142,8 @@ class ActionCancelDelete(Action):
         return "action_cancel_delete"
 
     async def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(response="utter_delete_cancelled")
+        dispatcher.utter_message(response="utter_delete_cancelled" if delete_question(tracker) == "utter_ask_delete"
+                                 else "utter_delete_cancelled_chat")
         stage = tracker.get_slot("stage_before_delete") or "done"
         if stage == "question":  # the same question again (or "What else?"), with its buttons
             return [SlotSet("stage", stage), FollowupAction("answer_form")]
@@ -171,6 +172,8 @@ class ActionWithdraw(Action):
                 return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
             dispatcher.utter_message(response="utter_check_withdraw")
             return [FollowupAction("action_listen")]
-        services().conversation.withdraw_consent(tracker.sender_id)
-        dispatcher.utter_message(response="utter_withdrawn")
+        app = services()
+        app.conversation.withdraw_consent(tracker.sender_id)
+        dispatcher.utter_message(response="utter_withdrawn" if app.conversation.progress(
+            tracker.sender_id).answer_count else "utter_withdrawn_no_answers")
         return end_form_events(tracker) + [SlotSet("stage", "declined")]

@@ -517,7 +517,7 @@ def test_a_guess_at_leaving_is_checked_before_consent_is_withdrawn(app):
     for text in ("/withdraw_consent", "I don't want to take part any more"):
         said, events, _ = run(data_rights.ActionWithdraw(),
                               tracker(intent="withdraw_consent", text=text, confidence=0.97))
-        assert said == ["utter_withdrawn"] and slot(events, "stage") == "declined"
+        assert said == ["utter_withdrawn_no_answers"] and slot(events, "stage") == "declined"
         assert not app.conversation.progress("s1").consented
         run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
 
@@ -532,6 +532,26 @@ def test_leaving_in_other_words_at_a_question_is_the_answer(app):
                                   confidence=0.97, active_loop="answer_form"))
     assert said == [] and events == []  # the question's form, next, keeps and screens the words
     assert app.conversation.progress("s1").consented
+
+
+def test_what_is_kept_is_only_spoken_of_when_there_is_something(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    said, _, _ = run(control.ActionStartAgain(), tracker(intent="start_again", text="start again"))
+    assert said[0] == "utter_start_again_no_answers"
+    said, _, _ = run(data_rights.ActionCancelDelete(), tracker(intent="deny", text="/deny",
+                                                               slots={"stage_before_delete": "role"}))
+    assert said[0] == "utter_delete_cancelled_chat"
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    run(questions.ActionSaveAnswer(), tracker(text="My friends", slots={"answer_text": "My friends"}))
+    said, _, _ = run(control.ActionStartAgain(), tracker(intent="start_again", text="start again"))
+    assert said[0] == "utter_start_again"
+    said, _, _ = run(data_rights.ActionCancelDelete(), tracker(intent="deny", text="/deny",
+                                                               slots={"stage_before_delete": "role"}))
+    assert said[0] == "utter_delete_cancelled"
+    said, _, _ = run(data_rights.ActionWithdraw(), tracker(intent="withdraw_consent", text="/withdraw_consent"))
+    assert said == ["utter_withdrawn"]
 
 
 def test_a_guess_at_leaving_after_add_more_is_kept_as_more_answer(app):
