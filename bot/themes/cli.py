@@ -10,6 +10,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import click
 
 from bot.cli_options import ROW_ID, by_option
+from bot.themes.evaluate import unknown_themes
 from bot.themes.records import checked_record, read_labelled, unknown_themes_message
 
 log = logging.getLogger(__name__)
@@ -107,25 +108,57 @@ def _check_model_target(path: Path, *, given: bool) -> None:
         raise click.ClickException(f"Cannot write {path}: {error.strerror or error}.") from None
 
 
+def engagement_themes(settings) -> List[str]:
+    """The theme ids of the engagement (engagement.yml), in its order: what every command tags."""
+    from bot.engagement import EngagementError, load_engagement
+
+    try:
+        return [theme.id for theme in load_engagement(settings.engagement_file).themes]
+    except EngagementError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _could_not(verb: str, error: Exception) -> str:
+    """One line for a tagger that could not be loaded or trained; for a theme with too few
+    examples to learn (an engagement's new theme), what to do about it."""
+    message = f"Could not {verb} the theme tagger: {str(error).rstrip('.')}."
+    if "Too few examples" in str(error):
+        message += (" Add examples of it to data/themes/examples.jsonl, or set it on two or more "
+                    "stored answers with `coproduce themes set ANSWER_ID --theme ID`, then run "
+                    "`coproduce themes train`.")
+    return message
+
+
 def _tagger(settings, model: Optional[Path]):
     from bot.themes.encoder import EncoderUnavailable
     from bot.themes.examples import ExamplesError
     from bot.themes.loading import load_or_train
-    from bot.themes.tagger import TaggerError
+    from bot.themes.tagger import TaggerError, ThemeTagger
 
-    if model is not None and not Path(model).is_file():
-        # A mistyped --model must not quietly train (and write) a tagger somewhere new.
-        raise click.ClickException(
-            f"There is no theme tagger at {model}. Train one there with `coproduce themes train "
-            f"--model {model}`, or leave out --model to use the default one.")
+    themes = engagement_themes(settings)
+    if model is not None:
+        if not Path(model).is_file():
+            # A mistyped --model must not quietly train (and write) a tagger somewhere new.
+            raise click.ClickException(
+                f"There is no theme tagger at {model}. Train one there with `coproduce themes "
+                f"train --model {model}`, or leave out --model to use the default one.")
+        try:
+            saved = ThemeTagger.load(Path(model))
+        except TaggerError as error:
+            raise click.ClickException(f"Could not load the theme tagger: {error}") from None
+        if set(saved.theme_ids) != set(themes):  # never trained again in a file staff named
+            raise click.ClickException(
+                f"The theme tagger at {model} knows other themes ({', '.join(saved.theme_ids)}) "
+                f"than the engagement's ({', '.join(themes)}). Train it again with `coproduce "
+                f"themes train --model {model}`.")
 
     def confirmed():  # read from the store only if the tagger has to be trained
         yield from extra_examples(settings)
 
     try:
-        return load_or_train(_model_path(settings, model), extra_examples=confirmed())
+        return load_or_train(_model_path(settings, model), extra_examples=confirmed(), themes=themes)
     except (TaggerError, EncoderUnavailable, ExamplesError, OSError) as error:
-        raise click.ClickException(f"Could not load the theme tagger: {error}") from None
+        raise click.ClickException(_could_not("load", error)) from None
 
 
 @click.group("themes")
@@ -150,13 +183,15 @@ def tag(model: Optional[Path], skip_bad: bool) -> None:
     from bot.cli_options import decode_line
     from bot.themes.examples import ExamplesError, parse_json_line, text_of
 
-    tagger = _tagger(_settings(), model)
+    settings = _settings()
+    tagger = _tagger(settings, model)
+    order = engagement_themes(settings)  # the same order whoever trained the tagger
     pending: List[dict] = []
 
     def flush() -> None:
         for record, result in zip(pending, tagger.tag([record["text"] for record in pending])):
-            record["themes"] = result.themes
-            record["scores"] = result.scores
+            record["themes"] = [theme for theme in order if theme in result.themes]
+            record["scores"] = {theme: result.scores[theme] for theme in order}
             click.echo(json.dumps(record, ensure_ascii=False, allow_nan=False))
         pending.clear()
 
@@ -189,21 +224,17 @@ def tag(model: Optional[Path], skip_bad: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def evaluate_command(data_path: Path, model: Optional[Path], as_json: bool) -> None:
     """Print precision, recall and F1 per theme, and micro and macro F1, on labelled answers."""
-    from bot.engagement import EngagementError, load_engagement
-    from bot.themes.evaluate import evaluate, format_report, unknown_themes
+    from bot.themes.evaluate import evaluate, format_report
 
     settings = _settings()
     numbered = read_labelled(data_path)
     if not numbered:
         raise click.ClickException(f"No answers in {data_path}")
-    try:
-        known = [theme.id for theme in load_engagement(settings.engagement_file).themes]
-    except EngagementError as error:
-        raise click.ClickException(str(error)) from None
+    known = engagement_themes(settings)
     unknown = unknown_themes(numbered, known)
     if unknown:
         raise click.ClickException(unknown_themes_message(unknown, known, data_path))
-    report = evaluate(_tagger(settings, model), [example for _, example in numbered])
+    report = evaluate(_tagger(settings, model), [example for _, example in numbered], known)
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
@@ -221,16 +252,21 @@ def train(model: Optional[Path], examples_path: Optional[Path]) -> None:
     from bot.themes.tagger import TaggerError
 
     settings = _settings()
+    themes = engagement_themes(settings)
     path = _model_path(settings, model)
     _check_model_target(path, given=model is not None)  # before minutes of training, not after
     if examples_path is not None:
-        read_labelled(examples_path)  # a bad line stops here, before the store is read
+        numbered = read_labelled(examples_path)  # a bad line stops here, before the store is read
+        unknown = unknown_themes(numbered, themes)
+        if unknown:
+            raise click.ClickException(unknown_themes_message(unknown, themes, examples_path))
     extra = list(extra_examples(settings))
     click.echo(f"Training the theme tagger ({len(extra)} extra examples from the store) ...")
     try:
-        tagger = retrain(path, extra_examples=extra, examples_file=examples_path or EXAMPLES_FILE)
+        tagger = retrain(path, extra_examples=extra, examples_file=examples_path or EXAMPLES_FILE,
+                         themes=themes)
     except (TaggerError, EncoderUnavailable, ExamplesError, OSError) as error:
-        raise click.ClickException(f"Could not train the theme tagger: {error}") from None
+        raise click.ClickException(_could_not("train", error)) from None
     click.echo(f"Trained on {tagger.trained_on} examples; {len(tagger.theme_ids)} themes; saved to {path}")
     if is_live_model(settings, path):
         _retag_stored_answers(settings, tagger)

@@ -6,7 +6,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from bot.themes.examples import ThemeExample, as_examples, theme_ids_in
 
 
-def evaluate(tagger, examples: Iterable) -> dict:
+def evaluate(tagger, examples: Iterable, theme_ids: Sequence[str] = ()) -> dict:
     """Tag the examples' texts and compare with their themes; return a report dict.
 
     The report: {"examples": n, "themes": {id: {precision, recall, f1, support, predicted}},
@@ -14,11 +14,12 @@ def evaluate(tagger, examples: Iterable) -> dict:
     tagger's plus any the examples name that it does not know (these count as missed).
     A theme no example has gets recall None, and precision and F1 None too if the tagger never
     predicted it; macro averages skip such a theme ("themes": how many they average over).
+    theme_ids: the order of the report's themes (default: the tagger's).
     """
     examples = [example if isinstance(example, ThemeExample) else as_examples([example])[0]
                 for example in examples]
     predicted = [result.themes for result in tagger.tag([example.text for example in examples])]
-    return compare([example.themes for example in examples], predicted, tagger.theme_ids)
+    return compare([example.themes for example in examples], predicted, theme_ids or tagger.theme_ids)
 
 
 def unknown_themes(numbered: Iterable[Tuple[int, ThemeExample]], known: Sequence[str]) -> Dict[str, List[int]]:

@@ -11,6 +11,21 @@ from bot.themes import ThemeExample, load_examples, train_tagger
 from bot.themes.encoder import ENCODER_FILE, VOCAB_FILE, ensure_encoder
 
 DEV_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "themes_dev.jsonl"
+ENGAGEMENT = Path(__file__).resolve().parents[2] / "engagement.yml"
+
+
+def toy_engagement(folder: Path, theme_ids) -> Path:
+    """The project's engagement.yml with these themes instead of its own (each with a name, a
+    description and an emoji), written in folder; returns its path."""
+    import yaml
+
+    data = yaml.safe_load(ENGAGEMENT.read_text(encoding="utf-8"))
+    data["themes"] = [{"id": theme, "name": theme.title(), "description": f"About {theme}.",
+                       "emoji": "⭐"} for theme in theme_ids]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "engagement.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.themes.cli import themes
-from tests.themes.conftest import link_encoder, make_examples
+from tests.themes.conftest import link_encoder, make_examples, toy_engagement
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +19,11 @@ def var_dir(tmp_path_factory, encoder_dir, tagger):
     return var
 
 
-def run(var_dir, args, stdin=""):
-    return CliRunner(mix_stderr=False).invoke(themes, args, input=stdin,
-                                              env={"COPRODUCE_VAR_DIR": str(var_dir)})
+def run(var_dir, args, stdin="", engagement=None):
+    env = {"COPRODUCE_VAR_DIR": str(var_dir)}
+    if engagement is not None:
+        env["COPRODUCE_ENGAGEMENT_FILE"] = str(engagement)
+    return CliRunner(mix_stderr=False).invoke(themes, args, input=stdin, env=env)
 
 
 def test_tag_keeps_every_field_and_adds_themes_and_scores(var_dir):
@@ -148,7 +150,8 @@ def test_train_writes_a_model_with_the_extra_examples(var_dir, tmp_path, encoder
     examples.write_text("\n".join(json.dumps({"text": text, "themes": list(themes)})
                                    for text, themes in make_examples()))
     model = link_encoder(encoder_dir, tmp_path / "out") / "tagger.npz"
-    result = run(var_dir, ["train", "--model", str(model), "--examples", str(examples)])
+    result = run(var_dir, ["train", "--model", str(model), "--examples", str(examples)],
+                 engagement=toy_engagement(tmp_path, ["pets", "weather"]))
     assert result.exit_code == 0, result.stderr
     assert model.exists() and "pets: threshold" in result.stdout
     assert "1 extra examples" in result.stdout
@@ -163,12 +166,13 @@ def test_train_reports_a_bad_examples_file_in_one_line(var_dir, tmp_path):
 
 
 # ---- through the real `coproduce` command --------------------------------------------------
-def coproduce(var_dir, tmp_path, args, stdin=b""):
+def coproduce(var_dir, tmp_path, args, stdin=b"", engagement=None):
     """Run `coproduce` in-process on a scratch SQLite store that is not set up."""
     from bot.cli import main
 
+    where = ["--engagement", str(engagement)] if engagement is not None else []
     return CliRunner(mix_stderr=False).invoke(
-        main, ["--database-url", f"sqlite:///{tmp_path}/store.db", *args], input=stdin,
+        main, ["--database-url", f"sqlite:///{tmp_path}/store.db", *where, *args], input=stdin,
         env={"COPRODUCE_VAR_DIR": str(var_dir), "COPRODUCE_HASH_KEY": "test-key"})
 
 
@@ -230,7 +234,8 @@ def test_train_on_a_store_not_set_up_yet_uses_the_repository_examples_only(var_d
                                    for text, themes in make_examples()))
     model = link_encoder(encoder_dir, tmp_path / "out") / "tagger.npz"
     result = coproduce(var_dir, tmp_path, ["themes", "train", "--model", str(model),
-                                           "--examples", str(examples)])
+                                           "--examples", str(examples)],
+                       engagement=toy_engagement(tmp_path, ["pets", "weather"]))
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert "(0 extra examples from the store)" in result.stdout and model.exists()
     assert "training on the repository's examples only" in caplog.text + result.stderr
@@ -298,9 +303,11 @@ def train_on_the_store(world, var, model, tmp_path):
     confirmed tags add being_safe and friends, so the examples have a few of those too)."""
     from bot.cli import main
 
-    rows = make_examples() + [
+    # The made-up pets and weather examples stand for the store's engagement's friends and money.
+    rows = [(text, tuple({"pets": "friends", "weather": "money"}[theme] for theme in themes))
+            for text, themes in make_examples()] + [
         (text, ("being_safe",)) for text in ("I feel safe at home", "the street is safe at night")
-    ] + [(text, ("friends",)) for text in ("I see my friends on Friday", "my best friend visits me")]
+    ] + [(text, ("purpose",)) for text in ("I love my job at the cafe", "I help at the food bank")]
     examples = tmp_path / "examples.jsonl"
     examples.write_text("\n".join(json.dumps({"text": text, "themes": list(themes)})
                                    for text, themes in rows))
@@ -350,3 +357,48 @@ def test_train_checks_where_it_will_save_before_training(var_dir, tmp_path):
         assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
         assert "Training" not in result.stdout
     assert not (tmp_path / "nonexistent").exists()
+
+
+def test_every_command_uses_the_engagements_themes(var_dir, tmp_path, encoder_dir):
+    """A theme the engagement adds without examples is named, with what to do; a tagger file for
+    other themes is refused, not trained again in a file staff named; examples with an id the
+    engagement does not have are refused before training."""
+    seven_and_transport = toy_engagement(tmp_path / "eight", [
+        "access_to_diagnosis", "right_care_support", "security", "skilled_supporters",
+        "accepted_valued", "being_safe", "purpose", "transport"])
+    model = link_encoder(encoder_dir, tmp_path / "out") / "tagger.npz"
+    result = run(var_dir, ["train", "--model", str(model)], engagement=seven_and_transport)
+    assert result.exit_code == 1 and not model.exists()
+    assert "Could not train the theme tagger: Too few examples (fewer than 2) for: transport." \
+        in result.stderr
+    assert "`coproduce themes set ANSWER_ID --theme ID`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+    pets_and_weather = toy_engagement(tmp_path / "toy", ["pets", "weather"])
+    live = var_dir / "themes" / "tagger.npz"  # trained on the seven themes
+    result = run(var_dir, ["tag", "--model", str(live)], '{"text": "my dog"}\n',
+                 engagement=pets_and_weather)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"The theme tagger at {live} knows other themes" in result.stderr
+    assert "than the engagement's (pets, weather)" in result.stderr
+
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text(json.dumps({"text": "the bus was late", "themes": ["transport"]}) + "\n")
+    result = run(var_dir, ["train", "--model", str(model), "--examples", str(examples)])
+    assert result.exit_code == 1 and "has unknown theme id: 'transport' (line 1)" in result.stderr
+
+
+def test_tag_and_eval_list_the_themes_in_the_engagements_order(var_dir, tmp_path):
+    """Whoever trained the tagger (the assistant, or `themes train`), in the engagement's order."""
+    from bot.engagement import load_engagement
+    from tests.themes.conftest import ENGAGEMENT
+
+    order = [theme.id for theme in load_engagement(ENGAGEMENT).themes]
+    result = run(var_dir, ["tag"], '{"text": "I want a job and to feel safe"}\n')
+    tagged = json.loads(result.stdout)
+    assert list(tagged["scores"]) == order
+    assert tagged["themes"] == [theme for theme in order if theme in tagged["themes"]]
+    data = tmp_path / "labelled.jsonl"
+    data.write_text(json.dumps({"text": "I want a job", "themes": ["security"]}) + "\n")
+    result = run(var_dir, ["eval", "--data", str(data), "--json"])
+    assert list(json.loads(result.stdout)["themes"]) == order
