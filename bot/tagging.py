@@ -105,13 +105,37 @@ class TaggingService:
                                           scores={t.theme_id: t.score for t in tags})
 
     def choose(self, answer_id: int, themes: Sequence[str], source: str = "participant") -> None:
-        """A person picked these themes (possibly none) for the answer."""
+        """A person picked these themes (possibly none) for the answer; each keeps the tagger's
+        score for it beside the person's choice."""
         unknown = [t for t in themes if not self.engagement.theme_by_id(t)]
         if unknown:
             raise ValueError(f"Unknown theme: {', '.join(unknown)}")
         with self._sessions.begin() as session:
+            answer = session.get(Answer, answer_id)
+            scores = self.scores_at_hand(answer.text) if answer is not None and themes else {}
             theme_queries.set_person_tags(session, answer_id=answer_id, themes=themes,
-                                          source=source)
+                                          source=source, scores=scores)
+
+    def scores_at_hand(self, text: str) -> dict:
+        """The tagger's scores for these words, to keep beside a person's tags: from the tagger
+        in use or the saved one, never one trained for it (a person's choice does not wait);
+        {} when there is none."""
+        with self._lock:
+            if self._tagger is None and self._model_path is not None and self._model_path.exists():
+                try:
+                    self._tagger = self._reload_tagger()
+                    self._model_stamp = self._stamp()
+                except Exception as error:  # noqa: BLE001 - the tags are kept without scores
+                    log.warning("No scores for a person's themes: the saved tagger could not be "
+                                "loaded (%s)", str(error).splitlines()[0] if str(error) else error)
+            tagger = self._tagger
+        if tagger is None:
+            return {}
+        try:
+            return dict(tagger.tag([text])[0].scores)
+        except Exception as error:  # noqa: BLE001 - as above
+            log.warning("No scores for a person's themes: %s", error)
+            return {}
 
     def check_theme_ids(self, themes: Sequence[str]) -> None:
         """Raise ThemesRefused naming the ids the engagement does not have, and the ones it has."""
@@ -139,7 +163,8 @@ class TaggingService:
                 raise ThemesRefused(f"There is no answer with id {answer_id}.")
             if answer.flagged:
                 raise ThemesRefused(_held_apart(session, answer_id))
-            theme_queries.set_person_tags(session, answer_id=answer_id, themes=themes, source="staff")
+            theme_queries.set_person_tags(session, answer_id=answer_id, themes=themes, source="staff",
+                                          scores=self.scores_at_hand(answer.text) if themes else {})
             staff_queries.add_audit(session, actor=actor, action="themes_set",
                                     detail={"answer_id": answer_id, "themes": themes})
 

@@ -30,12 +30,16 @@ class KeywordTagger:
     """A small, fixed tagger so theme tests do not depend on the trained model's choices."""
 
     WORDS = {"safe": "being_safe", "job": "security", "money": "security", "staff": "skilled_supporters"}
+    # As a trained tagger does, every theme gets a score: 0.9 for a theme found, else 0.1.
+    THEMES = ("access_to_diagnosis", "right_care_support", "security", "skilled_supporters",
+              "accepted_valued", "being_safe", "purpose")
 
     def tag(self, texts):
         results = []
         for text in texts:
             found = [t for word, t in self.WORDS.items() if word in text.lower()]
-            results.append(Tags(list(dict.fromkeys(found)), {t: 0.9 for t in found}))
+            results.append(Tags(list(dict.fromkeys(found)),
+                                {t: 0.9 if t in found else 0.1 for t in self.THEMES}))
         return results
 
 

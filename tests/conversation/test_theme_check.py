@@ -90,6 +90,14 @@ def test_no_lets_the_participant_pick_themes_or_none(app):
     run(themes.ActionFinishPicking(), tracker(intent="themes_done", slots=state))
     assert tags(app, slots["checking_answer"]) == [("accepted_valued", "participant"),
                                                    ("purpose", "participant")]
+    # Each keeps the tagger's score beside the person's choice.
+    from bot.store import theme_queries
+
+    with app.sessions() as session:
+        stored = theme_queries.tags_of(session, answer_id=slots["checking_answer"])
+        scores = app.tagging.tagger().tag(["I want to feel safe"])[0].scores
+        assert {tag.theme_id: tag.score for tag in stored} == pytest.approx(
+            {"accepted_valued": scores["accepted_valued"], "purpose": scores["purpose"]})
 
 
 def test_a_theme_the_engagement_does_not_have_gets_a_word_and_the_buttons(app):
@@ -886,3 +894,30 @@ def test_a_typed_payload_of_no_intent_is_not_acted_on_whatever_nlu_guessed(app):
         assert said == [] and after == {}
     assert tags(app, slots["checking_answer"]) == [("being_safe", "auto")]  # not confirmed
     assert app.conversation.progress("s1").consented  # not withdrawn
+
+
+def test_staff_themes_keep_the_saved_taggers_scores_without_training(app, tmp_path):
+    """`themes set` in a fresh process: the saved tagger is read for the scores, never trained."""
+    from bot.store import theme_queries
+    from bot.tagging import TaggingService
+
+    _, slots, _ = answer(app, "I want a job")
+    saved = tmp_path / "tagger.npz"
+    saved.write_bytes(b"a saved tagger")
+
+    def train():
+        raise AssertionError("a staff tag must not wait for training")
+
+    staff = TaggingService(app.sessions, app.engagement, train, model_path=saved,
+                           reload_tagger=KeywordTagger)
+    staff.set_by_staff(slots["checking_answer"], ["security", "purpose"], actor="sam")
+    with app.sessions() as session:
+        stored = theme_queries.tags_of(session, answer_id=slots["checking_answer"])
+        assert sorted((tag.theme_id, tag.source, tag.score) for tag in stored) == [
+            ("purpose", "staff", pytest.approx(0.1)), ("security", "staff", pytest.approx(0.9))]
+    # No saved tagger at all: the tags are kept without scores.
+    bare = TaggingService(app.sessions, app.engagement, train, model_path=tmp_path / "none.npz")
+    bare.set_by_staff(slots["checking_answer"], ["purpose"], actor="sam")
+    with app.sessions() as session:
+        assert [(tag.theme_id, tag.score) for tag in theme_queries.tags_of(
+            session, answer_id=slots["checking_answer"])] == [("purpose", None)]
