@@ -1,6 +1,7 @@
 """The `coproduce` command line: one command group for participants' servers and for staff."""
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import os
@@ -20,6 +21,8 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 WATCH_EVERY = 1.0  # seconds between looks at the running servers
+# Errors writing the output (to standard output or a file): said in one line, never a trace.
+OUTPUT_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT}
 
 
 class LazyGroup(click.Group):
@@ -43,6 +46,19 @@ class LazyGroup(click.Group):
 class CoproduceGroup(LazyGroup):
     """The top-level group: a usage mistake, or a database or engagement problem, in any command
     is one clear line."""
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as error:  # the output could not be written: a full disk, a closed device
+            if error.errno not in OUTPUT_ERRORS:
+                raise
+            click.echo(f"coproduce: could not write the output: {error.strerror}.", err=True)
+            try:  # what is still buffered goes nowhere, not into a second error at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            sys.exit(1)
 
     def parse_args(self, ctx, args):
         try:

@@ -292,6 +292,22 @@ def test_a_usage_mistake_is_one_line_from_the_installed_command_too(tmp_path):
                              "of 'csv', 'xlsx', 'json'. See 'coproduce export --help'.\n")
 
 
+@pytest.mark.parametrize("args", [["--help"], ["actions", "list"]])
+def test_output_that_cannot_be_written_is_one_line_not_a_trace(tmp_path, args):
+    """Standard output on a full disk (/dev/full): one line on standard error, exit code 1."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    from bot.store.migrate import upgrade
+
+    upgrade(f"sqlite:///{tmp_path}/coproduce.db")  # so `actions list` has something to print
+    env = {**os.environ, "COPRODUCE_VAR_DIR": str(tmp_path), "COPRODUCE_HASH_KEY": "test-key"}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "bot.cli", *args], stdout=full,
+                                stderr=subprocess.PIPE, text=True, env=env, cwd=PROJECT_ROOT)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == "coproduce: could not write the output: No space left on device.\n"
+
+
 @pytest.mark.parametrize("args", [["--help"], ["safeguarding", "resolve", "--help"],
                                   ["themes", "--help"], []],
                          ids=["coproduce --help", "resolve --help", "themes --help", "coproduce"])
