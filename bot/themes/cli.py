@@ -175,7 +175,8 @@ def themes() -> None:
 def tag(model: Optional[Path], skip_bad: bool) -> None:
     """Read JSON Lines with a "text" field on standard input; write each back with "themes" and "scores".
 
-    All other fields are kept ("themes" and "scores" are replaced). A line that is not a JSON
+    All other fields are kept ("themes" and "scores" are replaced); blank lines are skipped,
+    so every other line gives one line out, in order. A line that is not a JSON
     object with a "text" string (or that holds NaN or Infinity) stops the command with exit
     code 1 after the lines before it are written, unless --skip-bad is given. A lone surrogate
     escape such as "\\ud800" becomes U+FFFD, the replacement character.

@@ -45,8 +45,11 @@ def read_json_lines(lines: Iterable[str], source: str = "input") -> Iterator[Tup
 def text_of(record: dict, number: int, source: str = "input") -> str:
     """The record's `text` field, checked to be a string."""
     text = record.get("text")
-    if not isinstance(text, str):
+    if "text" not in record:
         raise ExamplesError(f'{source} line {number}: missing a "text" string')
+    if not isinstance(text, str):
+        raise ExamplesError(f'{source} line {number}: "text" must be a string, not '
+                            f'{"null" if text is None else type(text).__name__}')
     return text
 
 

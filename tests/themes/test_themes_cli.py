@@ -49,7 +49,8 @@ NOT_FINITE = "line 2: not valid JSON (NaN and Infinity are not JSON numbers)"
 
 @pytest.mark.parametrize("bad, message", [("not json", "line 2: not valid JSON"),
                                           ('{"id": 3}', 'line 2: missing a "text" string'),
-                                          ('{"text": 5}', 'line 2: missing a "text" string'),
+                                          ('{"text": 5}', 'line 2: "text" must be a string, not int'),
+                                          ('{"text": null}', 'line 2: "text" must be a string, not null'),
                                           ("[1, 2]", "line 2: expected a JSON object"),
                                           ('{"text": "hi", "n": NaN}', NOT_FINITE),
                                           ('{"text": "hi", "n": [-Infinity]}', NOT_FINITE),
