@@ -91,6 +91,17 @@ def seconds_since_previous(tracker: Tracker) -> Optional[float]:
     return latest["timestamp"] - before["timestamp"]
 
 
+def seconds_since_said(tracker: Tracker, response: str) -> Optional[float]:
+    """Seconds from the last time the assistant said this response to the latest message, or
+    None if it has not said it (or the times are not known)."""
+    latest = next((event for event in reversed(tracker.events) if event.get("event") == "user"), None)
+    said = next((event for event in reversed(tracker.events) if event.get("event") == "bot"
+                 and (event.get("metadata") or {}).get("utter_action") == response), None)
+    if latest is None or said is None or not latest.get("timestamp") or not said.get("timestamp"):
+        return None
+    return latest["timestamp"] - said["timestamp"]
+
+
 def is_command(tracker: Tracker) -> bool:
     """True when the latest message steers the chat (a button, or a short command)."""
     return is_short_reply(tracker, CONTROL_INTENTS)

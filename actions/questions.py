@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 from actions.common import (YES_NO_INTENTS, channel_of, disclosure_confidence, end_form_events,
                             is_command, is_payload, is_short_reply, message_id_of,
-                            question_events, reflection, services, utter_safeguarding)
+                            question_events, reflection, seconds_since_said, services,
+                            utter_safeguarding)
 from actions.theme_words import plain_words
 from actions.themes import check_themes, offer_themes
 from bot.conversation import storable
@@ -213,6 +214,9 @@ def save_typed_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
     return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
 
 
+SLOW_DOWN_AGAIN_AFTER = 10.0  # seconds
+
+
 def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
                     text: str, asked: bool = False) -> List[Dict[Text, Any]]:
     """Save an answer (its callers have dropped control characters already); reflect it back,
@@ -223,8 +227,10 @@ def store_and_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         tracker.sender_id, text=text, channel=channel_of(tracker),
         message_id=message_id_of(tracker), intent_confidence=disclosure_confidence(tracker))
     if result.refused == "flood":
-        # One kind word per flood; the rest of the flood gets no reply and is not stored.
-        if not tracker.get_slot("slowed_down"):
+        # One kind word per flood; the rest of the flood gets no reply and is not stored. Said
+        # again to a message sent a while after it: a person sending again, as it asked.
+        since = seconds_since_said(tracker, "utter_slow_down")
+        if not tracker.get_slot("slowed_down") or (since is not None and since >= SLOW_DOWN_AGAIN_AFTER):
             dispatcher.utter_message(response="utter_slow_down")
         return [SlotSet("slowed_down", True), SlotSet("stage", "add_more")]
     if result.refused == "too_long":

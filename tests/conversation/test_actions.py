@@ -341,6 +341,23 @@ def test_a_flood_gets_one_kind_word_and_is_not_all_stored(app):
         assert len(session.execute(select(Answer)).all()) == FLOOD_ANSWERS
 
 
+def test_a_message_sent_a_while_after_slow_down_hears_it_again(app):
+    from bot.conversation import FLOOD_ANSWERS
+
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    for number in range(FLOOD_ANSWERS):
+        run(questions.ActionSaveAnswer(), tracker(slots={"answer_text": f"answer {number}"},
+                                                  message_id=f"f{number}"))
+    said_at = {"event": "bot", "text": "Please slow down", "timestamp": 100.0,
+               "metadata": {"utter_action": "utter_slow_down"}}
+    for sent_at, expected in ((105.0, []), (111.0, ["utter_slow_down"])):
+        events = [said_at, {"event": "user", "text": "again", "timestamp": sent_at}]
+        said, _, _ = run(questions.ActionSaveAnswer(), tracker(
+            slots={"answer_text": "again", "slowed_down": True}, message_id=f"again-{sent_at}",
+            events=events))
+        assert said == expected, sent_at
+
+
 def test_a_huge_message_gets_a_clear_reply_and_is_not_stored(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     said, events, _ = run(questions.ActionSaveAnswer(),
