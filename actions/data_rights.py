@@ -142,7 +142,8 @@ class ActionCancelDelete(Action):
         return "action_cancel_delete"
 
     async def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(response="utter_delete_cancelled" if delete_question(tracker) == "utter_ask_delete"
+        answers_kept = delete_question(tracker) == "utter_ask_delete"
+        dispatcher.utter_message(response="utter_delete_cancelled" if answers_kept
                                  else "utter_delete_cancelled_chat")
         stage = tracker.get_slot("stage_before_delete") or "done"
         if stage == "question":  # the same question again (or "What else?"), with its buttons

@@ -120,8 +120,8 @@ _DONE = {"that is all", "that's all", "thats all", "that is all thanks", "that's
          "finished", "i'm done", "im done", "i am done", "i have finished", "no more",
          "nothing else", "no others", "no more thanks", "that will do", "that'll do"}
 _RIGHT = {"good", "great", "perfect", "spot on", "sounds good", "sounds right", "lovely",
-          "brilliant", "cool", "nice", "excellent", "exactly", "yes that's it", "yes thats it", "all good", "good thanks",
-          "good thank you", "yes thanks", "yes thank you", "correct", "that's correct",
+          "brilliant", "cool", "nice", "excellent", "exactly", "yes that's it", "yes thats it",
+          "all good", "good thanks", "good thank you", "yes thanks", "yes thank you", "correct", "that's correct",
           "thats correct", "that's right", "thats right", "that is right", "yes that's right",
           "yes thats right", "yes right", "yes correct", "bang on", "you got it", "yes good",
           "great thanks", "perfect thanks", "lovely thanks", "good one", "yes it is",

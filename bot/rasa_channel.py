@@ -44,7 +44,8 @@ class AnsweredOnce:
     async def handle(self, message: UserMessage,
                      on_new_message: Callable[[UserMessage], Awaitable[None]]) -> None:
         """Pass the message to Rasa, unless Rasa answered it already: then give those replies."""
-        message_id = (message.metadata or {}).get("message_id") if isinstance(message.metadata, dict) else None
+        metadata = message.metadata if isinstance(message.metadata, dict) else {}
+        message_id = metadata.get("message_id")
         collector = message.output_channel
         if not message_id or type(collector) is not CollectingOutputChannel:
             await on_new_message(message)  # no id to know it by, or a streamed answer
