@@ -598,19 +598,23 @@ def test_a_message_sent_while_rasa_restarts_is_delivered_when_it_is_back():
 
 
 def test_a_disclosure_gets_the_calm_script_and_an_alert(rasa_servers, services):
-    from bot.store.models import SafeguardingAlert
-
     person, _ = start(rasa_servers)
     reply = person.say("My support worker hits me when nobody is there")
     assert "Thank you for telling us" in reply and "999" in reply and "You said" not in reply
     assert "What gets in the way" not in reply
     assert "What helps you" in person.say("/affirm")
+    assert flagged_with_an_open_alert(services, "My support worker hits me when nobody is there")
+
+
+def flagged_with_an_open_alert(services, text):
+    """True when the answer with these words is flagged and its alert waits for the lead."""
+    from bot.store.models import SafeguardingAlert
+
     with services.sessions() as session:
-        answer = session.execute(select(Answer).where(
-            Answer.text == "My support worker hits me when nobody is there")).scalar_one()
+        answer = session.execute(select(Answer).where(Answer.text == text)).scalar_one()
         alert = session.execute(select(SafeguardingAlert).where(
             SafeguardingAlert.answer_id == answer.id)).scalar_one()
-    assert answer.flagged and alert.status == "open"
+    return answer.flagged and alert.status == "open"
 
 
 @pytest.mark.parametrize("answer", ["I don't want to go to college any more",
@@ -623,17 +627,10 @@ def test_not_wanting_something_any_more_is_an_answer_not_leaving(rasa_servers, s
 
 
 def test_not_wanting_to_see_someone_any_more_is_screened_not_taken_as_leaving(rasa_servers, services):
-    from bot.store.models import SafeguardingAlert
-
     person, _ = start(rasa_servers)
     reply = person.say("I do not want to see him any more")
     assert "not taking part" not in reply and "Thank you for telling us" in reply
-    with services.sessions() as session:
-        answer = session.execute(select(Answer).where(
-            Answer.text == "I do not want to see him any more")).scalar_one()
-        alert = session.execute(select(SafeguardingAlert).where(
-            SafeguardingAlert.answer_id == answer.id)).scalar_one()
-    assert answer.flagged and alert.status == "open"
+    assert flagged_with_an_open_alert(services, "I do not want to see him any more")
     assert services.conversation.progress(person.sender).consented  # still taking part
 
 
