@@ -310,7 +310,8 @@ def list_answers(set_by: Optional[str], question_id: Optional[str], theme_id: Op
         if not answers and not as_json:
             click.echo("No answers found.")
         if len(answers) > limit:  # never cut short without a word (on stderr: JSON stays clean)
-            click.echo(f"These are the oldest {limit} answers; there are more. "
+            oldest = "This is the oldest answer" if limit == 1 else f"These are the oldest {limit} answers"
+            click.echo(f"{oldest}; there are more. "
                        f"Use --limit to see more (for example --limit {limit * 2}).", err=True)
     finally:
         services.engine.dispose()

@@ -125,6 +125,8 @@ def test_staff_list_answers_with_their_ids_to_set_themes(world):
     assert len(listed(two)) == 2
     assert two.stderr == ("These are the oldest 2 answers; there are more. Use --limit to see "
                           "more (for example --limit 4).\n")
+    assert list_answers(world, "--limit", "1", "--json").stderr.startswith(
+        "This is the oldest answer; there are more.")
     assert list_answers(world, "--limit", "8").stderr == ""  # all of them: nothing to say
     # The id a staff member reads is the one `themes set` takes.
     text = list_answers(world, "--set-by", "auto", "--limit", "1")
