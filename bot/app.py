@@ -52,15 +52,26 @@ def build_services(settings: Settings, *, existing_database: bool = False) -> Se
     conversation = ConversationService(sessions, engagement, pseudonymizer, alerts)
     tracker_engines = []
 
-    def delete_conversation(sender_id: str) -> int:
-        from bot.store.tracker import delete_conversation as delete_events, tracker_engine
+    def events_engine():
+        from bot.store.tracker import tracker_engine
 
         if not tracker_engines:
             tracker_engines.append(tracker_engine(settings))
-        return delete_events(tracker_engines[0], sender_id)
+        return tracker_engines[0]
+
+    def delete_conversation(sender_id: str) -> int:
+        from bot.store.tracker import delete_conversation as delete_events
+
+        return delete_events(events_engine(), sender_id)
+
+    def delete_written_back(sender_id: str) -> int:
+        from bot.store.tracker import delete_written_back as delete_events
+
+        return delete_events(events_engine(), sender_id)
 
     data_rights = DataRights(sessions, pseudonymizer.pseudonym, delete_conversation,
-                             audio=AudioCache(settings.audio_dir))
+                             audio=AudioCache(settings.audio_dir),
+                             delete_written_back=delete_written_back)
     tagging = TaggingService(sessions, engagement,
                              lambda: load_tagger(settings, engagement, tagging.confirmed_for_training),
                              model_path=settings.themes_model,

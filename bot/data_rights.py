@@ -34,10 +34,14 @@ class DataRights:
     """Builds a participant's record and erases it, from our store and Rasa's tracker store."""
 
     def __init__(self, sessions: sessionmaker, pseudonym: Callable[[str], str],
-                 delete_conversation: Callable[[str], int], audio=None):
+                 delete_conversation: Callable[[str], int], audio=None,
+                 delete_written_back: Optional[Callable[[str], int]] = None):
         self._sessions = sessions
         self._pseudonym = pseudonym
         self._delete_conversation = delete_conversation
+        # After the turn: only what Rasa wrote back of the erased conversation, so a new one
+        # begun straight after is kept (default: the whole conversation again).
+        self._delete_written_back = delete_written_back or delete_conversation
         self._audio = audio  # the AudioCache holding messages read aloud with their words in
 
     def record(self, sender_id: str) -> Optional[dict]:
@@ -112,7 +116,7 @@ class DataRights:
         for delay in ERASE_AGAIN_AFTER:
             time.sleep(delay)
             try:
-                self._delete_conversation(sender_id)
+                self._delete_written_back(sender_id)
             except Exception as exc:
                 log.error("Could not erase a conversation: %s", exc.__class__.__name__)
 

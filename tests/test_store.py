@@ -303,3 +303,61 @@ def test_an_unreadable_tracker_store_means_not_answered_before(tmp_path, caplog)
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "goes to Rasa again" in warnings[0].getMessage()
     reader.close()
+
+
+def test_after_an_erasure_only_what_rasa_wrote_back_goes_not_a_conversation_begun_since(
+        tmp_path, database_url):
+    """Rasa saves the erasure's turn after the action erased the conversation, writing back all
+    it still held: that goes again, up to the end of that turn. A conversation begun straight
+    after (its session start and first words) is kept; a second pass deletes nothing more."""
+    import asyncio
+    import uuid
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import (ActionExecuted, BotUttered, SessionStarted, SlotSet,
+                                         UserUttered)
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.servers import tracker_store_config
+    from bot.store.tracker import count_events, delete_written_back, recent_messages
+    from tests.conftest import make_settings
+
+    config = tracker_store_config(make_settings(tmp_path, database_url=database_url))
+    store = SQLTrackerStore(domain=Domain.empty(), dialect=config["dialect"], host=config.get("url"),
+                            port=config.get("port"), db=config["db"], username=config.get("username"),
+                            password=config.get("password"))
+    engine = store.engine
+    sender, other = "erased-" + uuid.uuid4().hex[:8], "other-" + uuid.uuid4().hex[:8]
+
+    def written_back(tracker):
+        for event in (ActionExecuted("action_session_start"), SessionStarted(),
+                      ActionExecuted("action_listen"), UserUttered("My secret words"),
+                      ActionExecuted("utter_x"), BotUttered("Thank you. You said: My secret words"),
+                      ActionExecuted("action_listen"), UserUttered("/delete_yes"),
+                      ActionExecuted("action_delete_my_data"),
+                      BotUttered("We have deleted your answers.", {"custom": {"erased": True}}),
+                      SlotSet("stage", "deleted"), ActionExecuted("action_listen")):
+            tracker.update(event)
+
+    try:
+        nothing_after = DialogueStateTracker(other, [])
+        written_back(nothing_after)
+        asyncio.run(store.save(nothing_after))
+        assert delete_written_back(engine, other) == 12
+        assert count_events(engine, other) == 0
+
+        tracker = DialogueStateTracker(sender, [])
+        written_back(tracker)
+        for event in (ActionExecuted("action_session_start"), SessionStarted(),
+                      ActionExecuted("action_listen"), UserUttered("hello"),
+                      ActionExecuted("utter_x"), BotUttered("Hello again!")):
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+        assert delete_written_back(engine, sender) == 12
+        assert [event.get("text") for event in recent_messages(engine, sender, limit=10)] == [
+            "hello", "Hello again!"]
+        assert count_events(engine, sender) == 6  # the new session's start is kept
+        assert delete_written_back(engine, sender) == 0
+    finally:
+        engine.dispose()

@@ -68,6 +68,32 @@ def delete_conversation(engine: Engine, sender_id: str) -> int:
     return deleted
 
 
+def delete_written_back(engine: Engine, sender_id: str) -> int:
+    """After an erasure, delete what Rasa wrote back when it saved the erasure's turn (the whole
+    conversation it still held): every event up to the end of the turn whose reply said the data
+    was erased (`custom.erased`), never a conversation begun after it (from its session start
+    or first message on). Nothing when no such reply is stored. Returns how many went."""
+    events = _events(engine)
+    if events is None:
+        return 0
+    mine = events.c.sender_id == sender_id
+    with engine.begin() as connection:
+        erased = connection.execute(select(func.max(events.c.id)).where(
+            mine, events.c.type_name == "bot", events.c.data.like('%"erased": true%'))).scalar()
+        if erased is None:
+            return 0
+        begun = connection.execute(select(func.min(events.c.id)).where(
+            mine, events.c.id > erased,
+            (events.c.type_name == "user") | (events.c.action_name == "action_session_start"))).scalar()
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA secure_delete=ON")  # overwrite, not just unlink
+        condition = mine if begun is None else mine & (events.c.id < begun)
+        deleted = connection.execute(delete(events).where(condition)).rowcount
+    if deleted:
+        scrub_deleted(engine)
+    return deleted
+
+
 def count_events(engine: Engine, sender_id: str) -> int:
     """How many events Rasa keeps for this conversation."""
     events = _events(engine)
