@@ -153,8 +153,10 @@ async def audio(request: web.Request) -> web.StreamResponse:
     """One of the assistant's messages read aloud, as MP3, for the page that showed it."""
     chat = request.app[CHAT]
     sender, transcript = own_transcript(request)
-    if sender and transcript is None:  # a page open before a restart: read the chat back first
-        transcript = chat.transcripts.get(sender)
+    if sender and not transcript and (transcript is None or not transcript.read_back):
+        # A page open before a restart (maybe after a notice that read nothing back): read
+        # the chat back first.
+        transcript = transcript if transcript is not None else chat.transcripts.get(sender)
         async with transcript.lock:
             await read_back(chat, sender, transcript)
     entry = transcript.spoken_entry(request.match_info["sound"]) if transcript else None
