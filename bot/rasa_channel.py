@@ -5,11 +5,12 @@ a retry after a timeout, a page posted twice) gets the replies Rasa gave the fir
 Rasa does not act on it again: a button pressed once is never taken twice ("Skip" skipping two
 questions, "Yes" confirming the themes and then answering the next question). A copy sent while
 the first is still being answered waits for it. Answers are also kept once by their message id
-in the store; this keeps the steps of the conversation once as well.
+in the store; this keeps the steps of the conversation once as well. Other words under a used id
+are a new message.
 
 Replies are remembered in this process's memory only, for a short time and for a bounded number
-of messages; replies saying the participant's data was erased are never remembered, and make
-the channel forget that participant's others. An empty answer (an action failed) is not
+of messages; replies saying the participant's data was erased (which hold none of their words)
+make the channel forget that participant's others. An empty answer (an action failed) is not
 remembered either, so sending again tries again.
 """
 from __future__ import annotations
@@ -17,16 +18,24 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
+import hashlib
 import time
 from typing import Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 
-Key = Tuple[str, str]
+Key = Tuple[str, str, str]  # sender, message id, digest of the words
 
 REMEMBER_SECONDS = 600.0
 REMEMBER_MESSAGES = 5000
+
+
+def key_of(message: UserMessage, message_id) -> Key:
+    """A message's sender, id and a digest of its words: other words under a used id (a
+    client's mistake) are a new message. A digest keeps no words in memory."""
+    words = hashlib.sha256((message.text or "").encode("utf-8")).hexdigest()[:32]
+    return str(message.sender_id), str(message_id), words
 
 
 class AnsweredOnce:
@@ -50,7 +59,7 @@ class AnsweredOnce:
         if not message_id or type(collector) is not CollectingOutputChannel:
             await on_new_message(message)  # no id to know it by, or a streamed answer
             return
-        key = (str(message.sender_id), str(message_id))
+        key = key_of(message, message_id)
         answering = self._answering.get(key)
         if answering is not None:  # the same message, still being answered: wait for it
             await answering.wait()
@@ -74,12 +83,12 @@ class AnsweredOnce:
         return copy.deepcopy(kept[1]) if kept else None
 
     def remember(self, key: Key, replies: List[dict]) -> None:
-        """Keep the replies to one message (not an empty answer, nor an erasure's)."""
+        """Keep the replies to one message (not an empty answer). An erasure's replies (which
+        hold no words of the participant's) make the channel forget every other of theirs."""
         if any((reply.get("custom") or {}).get("erased") for reply in replies
                if isinstance(reply.get("custom"), dict)):
             for other in [other for other in self._answered if other[0] == key[0]]:
                 del self._answered[other]
-            return
         if not replies:
             return
         self._answered[key] = (self.clock(), copy.deepcopy(replies))

@@ -5,7 +5,7 @@ import asyncio
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot.rasa_channel import AnsweredOnce
+from bot.rasa_channel import AnsweredOnce, key_of
 
 
 class Clock:
@@ -44,6 +44,10 @@ def answers(once, rasa, *messages):
     return [m.output_channel.messages for m in messages]
 
 
+def key(text, message_id, sender="s1"):
+    return key_of(message(text, message_id, sender), message_id)
+
+
 def test_the_same_message_id_is_answered_once_with_the_same_replies():
     once, rasa = AnsweredOnce(), Rasa()
     first, again = answers(once, rasa, message("/skip")), answers(once, rasa, message("/skip"))
@@ -51,6 +55,9 @@ def test_the_same_message_id_is_answered_once_with_the_same_replies():
     # Another id, another sender, or no id at all: Rasa answers each.
     answers(once, rasa, message("/skip", "m2"), message("/skip", sender="s2"), message("/skip", None))
     assert rasa.given == ["/skip"] * 4
+    # Other words under a used id (a client's mistake) are a new message.
+    answers(once, rasa, message("/affirm"))
+    assert rasa.given == ["/skip"] * 4 + ["/affirm"]
 
 
 def test_a_copy_sent_while_the_first_is_answered_waits_for_it():
@@ -78,11 +85,13 @@ def test_an_erasure_is_never_kept_and_forgets_that_participants_replies():
     answers(once, Rasa(), message("My cat", "a1"), message("My dog", "a2", sender="s2"))
     erased = Rasa(replies=[{"text": "Your answers are deleted."}, {"custom": {"erased": True}}])
     answers(once, erased, message("/delete_yes", "d1"))
-    assert once.replies_to(("s1", "a1")) is None and once.replies_to(("s1", "d1")) is None
-    assert once.replies_to(("s2", "a2")) == [{"recipient_id": "s2", "text": "You said My dog"}]
+    assert once.replies_to(key("My cat", "a1")) is None
+    assert once.replies_to(key("My dog", "a2", "s2")) == [{"recipient_id": "s2", "text": "You said My dog"}]
+    # The erasure's own replies are given again to a retry: they hold none of the words.
+    assert once.replies_to(key("/delete_yes", "d1"))[0]["text"] == "Your answers are deleted."
 
 
 def test_at_most_so_many_messages_are_remembered():
     once = AnsweredOnce(most=2)
     answers(once, Rasa(), *(message(f"w{n}", f"m{n}") for n in range(3)))
-    assert once.replies_to(("s1", "m0")) is None and once.replies_to(("s1", "m2")) is not None
+    assert once.replies_to(key("w0", "m0")) is None and once.replies_to(key("w2", "m2")) is not None
