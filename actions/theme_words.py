@@ -112,6 +112,8 @@ _TAKE_OFF = re.compile(r"^\s*(?:please\s+)?(?:can\s+you\s+)?(?:(?:take|get)\s+(?
                        re.I)
 # "Good" and the like at the check: the themes shown are right (NLU may read "good" as a
 # greeting, "spot on" or "sounds good" as sound on).
+_ABOUT_LAST = re.compile(r"(?:\s+(?:really|though|mate|please|i think|to be honest|tbh|mostly))+\s*[.!]*$",
+                         re.I)
 # "That is all" is the button's own title: while picking, the picks are done; at the check,
 # the themes shown are right.
 _DONE = {"that is all", "that's all", "thats all", "that is all thanks", "that's all thanks",
@@ -184,6 +186,7 @@ def no_but(text: str) -> Optional[str]:
     if not match:
         return None
     rest = _ABOUT_FIRST.sub("", match.group("rest"), count=1).strip()
+    rest = _ABOUT_LAST.sub("", rest).strip()
     return rest or None
 
 

@@ -831,6 +831,7 @@ def test_a_yes_in_a_few_words_at_the_check_confirms(app, typed):
     ("wrong, it is about my job", "share", ["security"]),
     ("no it's about being safe and money", "disclose_harm", ["being_safe", "security"]),
     ("no, money", "deny", ["security"]),
+    ("nope its more about money really", "share", ["security"]),
     ("No it is about my friends", "share", []),  # names no theme: the themes to pick from
 ])
 def test_a_no_with_what_it_is_about_at_the_check_starts_picking_with_it(app, typed, intent, picked):
