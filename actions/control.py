@@ -276,8 +276,10 @@ class ActionSetUpdates(Action):
     async def run(self, dispatcher, tracker, domain):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         wanted = intent in ("updates_yes", "affirm")
-        if wanted and channel_of(tracker) not in NEWS_CHANNELS:
-            dispatcher.utter_message(response="utter_no_news_here")
+        if channel_of(tracker) not in NEWS_CHANNELS and intent != "stop_updates":
+            # No news was offered here: a yes hears why, a no ("thanks" read as one) that all is
+            # done. "Stop news" always stops it, wherever it is asked.
+            dispatcher.utter_message(response="utter_no_news_here" if wanted else "utter_already_done")
             return []
         if not services().conversation.set_updates(tracker.sender_id, wanted):
             dispatcher.utter_message(response="utter_not_understood")

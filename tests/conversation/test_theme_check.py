@@ -242,6 +242,8 @@ def test_news_only_where_it_can_be_sent_and_can_be_stopped(app):
     answer(app, "I want to feel safe")
     said, _, _ = run(control.ActionSetUpdates(), tracker(intent="updates_yes"))  # REST: no way
     assert said == ["utter_no_news_here"]  # says so, and how to hear news instead
+    said, _, _ = run(control.ActionSetUpdates(), tracker("thanks", intent="deny"))
+    assert said == ["utter_already_done"]  # no news was offered here: not "we will not send"
     on_telegram = Tracker("s1", {}, {"intent": {"name": "updates_yes", "confidence": 1.0},
                                      "text": "/updates_yes", "metadata": {}},
                           [{"event": "user", "input_channel": "telegram"}], False, None, {},
