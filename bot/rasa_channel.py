@@ -34,7 +34,7 @@ REMEMBER_MESSAGES = 5000
 def key_of(message: UserMessage, message_id) -> Key:
     """A message's sender, id and a digest of its words: other words under a used id (a
     client's mistake) are a new message. A digest keeps no words in memory."""
-    words = hashlib.sha256((message.text or "").encode("utf-8")).hexdigest()[:32]
+    words = hashlib.sha256((message.text or "").encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return str(message.sender_id), str(message_id), words
 
 

@@ -60,6 +60,13 @@ def test_the_same_message_id_is_answered_once_with_the_same_replies():
     assert rasa.given == ["/skip"] * 4 + ["/affirm"]
 
 
+def test_words_with_half_a_character_pair_are_answered_once_too():
+    once, rasa = AnsweredOnce(), Rasa()
+    answers(once, rasa, message("my job \ud800 and money"))
+    answers(once, rasa, message("my job \ud800 and money"))
+    assert rasa.given == ["my job \ud800 and money"]
+
+
 def test_a_copy_sent_while_the_first_is_answered_waits_for_it():
     once, rasa = AnsweredOnce(), Rasa(delay=0.05)
     first, second = answers(once, rasa, message("hello"), message("hello"))
