@@ -156,6 +156,12 @@ class TaggingService:
 
         themes = list(dict.fromkeys(themes))
         self.check_theme_ids(themes)
+        scores = {}
+        if themes:  # worked out before the answer is locked: reading the tagger takes a moment
+            with self._sessions() as session:
+                answer = session.get(Answer, answer_id)
+                text = answer.text if answer is not None and not answer.flagged else None
+            scores = self.scores_at_hand(text) if text is not None else {}
         with self._sessions.begin() as session:
             # Locked (on PostgreSQL) so a flag raised meanwhile is seen before the themes go in.
             answer = session.get(Answer, answer_id, with_for_update=True)
@@ -164,7 +170,7 @@ class TaggingService:
             if answer.flagged:
                 raise ThemesRefused(_held_apart(session, answer_id))
             theme_queries.set_person_tags(session, answer_id=answer_id, themes=themes, source="staff",
-                                          scores=self.scores_at_hand(answer.text) if themes else {})
+                                          scores=scores)
             staff_queries.add_audit(session, actor=actor, action="themes_set",
                                     detail={"answer_id": answer_id, "themes": themes})
 

@@ -144,19 +144,20 @@ def _tagger(settings, model: Optional[Path]):
                 f"train --model {model}`, or leave out --model to use the default one.")
         try:
             saved = ThemeTagger.load(Path(model))
-        except TaggerError as error:
-            raise click.ClickException(f"Could not load the theme tagger: {error}") from None
+        except (TaggerError, EncoderUnavailable, OSError) as error:
+            raise click.ClickException(_could_not("load", error)) from None
         if set(saved.theme_ids) != set(themes):  # never trained again in a file staff named
             raise click.ClickException(
                 f"The theme tagger at {model} knows other themes ({', '.join(saved.theme_ids)}) "
                 f"than the engagement's ({', '.join(themes)}). Train it again with `coproduce "
                 f"themes train --model {model}`.")
+        return saved  # the file staff named, as it is (loaded once)
 
     def confirmed():  # read from the store only if the tagger has to be trained
         yield from extra_examples(settings)
 
     try:
-        return load_or_train(_model_path(settings, model), extra_examples=confirmed(), themes=themes)
+        return load_or_train(Path(settings.themes_model), extra_examples=confirmed(), themes=themes)
     except (TaggerError, EncoderUnavailable, ExamplesError, OSError) as error:
         raise click.ClickException(_could_not("load", error)) from None
 

@@ -236,7 +236,7 @@ def _digest(message: str) -> bytes:
 def _sound_key(salt: str, text: str) -> str:
     # A digest of the sender and the words: another page cannot work it out, and the words
     # cannot be read back from an address in a log.
-    return hashlib.sha256(f"{salt}\0{text}".encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(f"{salt}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _new_id() -> str:

@@ -209,3 +209,10 @@ def test_words_typed_on_a_page_the_chat_moved_on_from_are_kept_not_sent(fake_ras
     assert post(browser, served, shown, text="My answer to one",
                 turn=shown.hidden["turn"]).status_code == 303
     assert messages_sent(fake_rasa) == sent + ["My answer to one"]
+
+
+def test_a_reply_with_half_a_character_pair_still_gets_a_listen_address():
+    """Rasa's JSON can carry a lone surrogate ("\\ud800"): the address is made all the same."""
+    transcript = Transcript(max_entries=10, sound_salt="sender-1")
+    entries = transcript.add_exchange("hi", [{"text": "You said: job \ud800 money"}])
+    assert len(entries[1].sound) == 16 and transcript.spoken_entry(entries[1].sound) is entries[1]
