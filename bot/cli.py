@@ -361,9 +361,10 @@ def purge(settings: Settings, older_than, dry_run: bool, actor) -> None:
     given = older_than is not None  # an empty --older-than is a mistake, not the default
     days = _days(older_than) if given else settings.retention_days
     if not 1 <= days <= MAX_AGE_DAYS:  # further back than dates go, or no age at all
+        error = click.UsageError if given else UserError  # an argument, or a setting
         where = "--older-than" if given else "COPRODUCE_RETENTION_DAYS"
-        raise UserError(f"{where} must be from 1 to {MAX_AGE_DAYS} days (1,000 years), "
-                        f"not {older_than if given else days}.")
+        raise error(f"{where} must be from 1 to {MAX_AGE_DAYS} days (1,000 years), "
+                    f"not {older_than if given else days}.")
     services = build_services(settings, existing_database=True)
     events_engine = tracker_engine(settings)
     result = services.data_rights.purge(
@@ -391,7 +392,7 @@ def _days(text: str) -> int:
         else:
             value = int(text)
     except (ValueError, IndexError):
-        raise UserError(f"--older-than must look like 365d, 52w or 1y, not {text!r}.")
+        raise click.UsageError(f"--older-than must look like 365d, 52w or 1y, not {text!r}.")
     return value
 
 

@@ -116,7 +116,9 @@ def test_a_recent_answer_keeps_a_participant_who_started_long_ago(tmp_path, data
 def test_a_bad_age_is_one_clear_line(settings, age, message):
     result = CliRunner().invoke(main, ["--database-url", settings.database_url, "purge",
                                        "--older-than", age, "--dry-run"])
-    assert result.exit_code == 1 and message in result.output
+    assert result.exit_code == 2 and message in result.output  # a usage error, as click's own
+    assert result.output.startswith("coproduce purge: ")
+    assert result.output.endswith(" See 'coproduce purge --help'.\n")
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert len(result.output.strip().splitlines()) == 1
 

@@ -348,10 +348,10 @@ def set_themes(answer_id: int, theme_ids: Tuple[str, ...], no_theme: bool, actor
     from bot.tagging import ThemesRefused
 
     if theme_ids and no_theme:
-        raise click.ClickException("Give either --theme or --none, not both.")
+        raise click.UsageError("Give either --theme or --none, not both.")
     if not theme_ids and not no_theme:
-        raise click.ClickException("Give the answer's themes with --theme ID (once for each "
-                                   "theme), or --none if none of the themes fit.")
+        raise click.UsageError("Give the answer's themes with --theme ID (once for each "
+                               "theme), or --none if none of the themes fit.")
     chosen = list(dict.fromkeys(theme_ids))
     services = build_services(_settings(), existing_database=True)
     try:

@@ -21,6 +21,18 @@ def run(world, *args):
                                               catch_exceptions=False)
 
 
+def test_update_with_nothing_to_change_is_a_usage_error(sqlite_world):
+    """`actions update 1` alone: one line naming the command and its help, exit code 2."""
+    from bot.cli import main
+
+    env = {**sqlite_world.settings.to_env(), "TELEGRAM_BOT_TOKEN": None}
+    result = CliRunner(mix_stderr=False).invoke(main, ["actions", "update", "1"], env=env)
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert result.stderr == ("coproduce actions update: Give --text, --status or both. "
+                             "See 'coproduce actions update --help'.\n")
+    assert stored(sqlite_world, 1).revision == 1
+
+
 def stored(world, action_id):
     with world.session() as session:
         return session.get(StaffAction, action_id)
@@ -81,7 +93,6 @@ def test_hard_words_warn_but_are_kept(sqlite_world):
      "coproduce: Unknown theme id 'nope'. The themes are: being_safe, purpose, friends, money."),
     (["add", "--theme", "money", "--text", "   "], "coproduce: The action needs some words."),
     (["update", "99", "--status", "done"], "coproduce: There is no action with id 99."),
-    (["update", "1"], "coproduce: Give --text, --status or both."),
     (["add", "--theme", "money", "--text", "We will help. " * 357 + "Soon."],
      "coproduce: The action's words are too long: 5,003 characters (at most 500). "
      "Say it in a few short sentences."),

@@ -322,10 +322,6 @@ def test_flagged_export_is_announced_and_by_defaults_to_login(sqlite_world, tmp_
                           "purpose, friends, money."),
     (["--question", "nope"], "coproduce: Unknown question id 'nope'. The questions are: "
                              "good_life, what_helps."),
-    (["--since", "last week"], "coproduce: --since must be a date like 2025-03-01 or a time like "
-                               "2025-03-01T09:30:00Z, not 'last week'."),
-    (["--since", "2025-03-05", "--until", "2025-03-01"],
-     "coproduce: --since is after --until, so nothing would be exported."),
 ])
 def test_user_errors_are_one_line(sqlite_world, tmp_path, args, message):
     """A mistake prints one clear line, exits non-zero, writes no file and no audit entry."""
@@ -339,11 +335,44 @@ def test_user_errors_are_one_line(sqlite_world, tmp_path, args, message):
         assert staff_queries.audit_entries(session) == []
 
 
+EXPORT_HELP = " See 'coproduce export --help'."
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--since", "last week"], "--since must be a date like 2025-03-01 or a time like "
+                               "2025-03-01T09:30:00Z, not 'last week'."),
+    (["--since", "notadate"], "--since must be a date like 2025-03-01 or a time like "
+                              "2025-03-01T09:30:00Z, not 'notadate'."),
+    (["--until", "2025-13-01"], "--until must be a date like 2025-03-01 or a time like "
+                                "2025-03-01T09:30:00Z, not '2025-13-01'."),
+    (["--since", "2025-03-05", "--until", "2025-03-01"],
+     "--since is after --until, so nothing would be exported."),
+])
+def test_argument_mistakes_are_usage_errors(sqlite_world, tmp_path, args, message):
+    """A mistake in the command's own arguments is a usage error, as click's own are: one line
+    naming the command and its help, exit code 2, no file and no audit entry."""
+    out = tmp_path / "x.csv"
+    result = typed_export(sqlite_world, "--out", str(out), *args)
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert result.stderr.splitlines() == [f"coproduce export: {message}{EXPORT_HELP}"]
+    assert not out.exists()
+    with sqlite_world.session() as session:
+        assert staff_queries.audit_entries(session) == []
+
+
+def typed_export(world, *args):
+    """`coproduce export ARGS` through the top-level command group, as staff type it."""
+    from bot.cli import main
+
+    env = {**world.settings.to_env(), "TELEGRAM_BOT_TOKEN": None}
+    return CliRunner(mix_stderr=False).invoke(main, ["export", *args], env=env)
+
+
 def test_unknown_extension_needs_format(sqlite_world, tmp_path):
-    result = CliRunner(mix_stderr=False).invoke(export, ["--out", str(tmp_path / "x.txt")],
-                                                obj=sqlite_world.settings)
-    assert result.exit_code == 1
-    assert result.stderr.startswith("coproduce: Choose a format with --format")
+    result = typed_export(sqlite_world, "--out", str(tmp_path / "x.txt"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("coproduce export: Choose a format with --format")
+    assert result.stderr.endswith(f"{EXPORT_HELP}\n") and len(result.stderr.splitlines()) == 1
 
 
 def test_paging_crosses_batches(world):
@@ -462,24 +491,23 @@ def test_out_dash_writes_to_standard_output(sqlite_world, tmp_path, monkeypatch,
     assert json.loads(entry.detail)["file"] == "standard output"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--out", "-", "--format", "xlsx"],
-     "coproduce: Only csv or json can go to standard output (--out -); choose one with "
-     "--format, or give --out a file name for an xlsx file."),
-    (["--out", "-"], "coproduce: Only csv or json can go to standard output (--out -); choose "
-                     "one with --format, or give --out a file name."),
-    (["--out", "{tmp}"], "coproduce: Cannot write {tmp}: it is a folder, not an ordinary file. "
-                         "Choose a file name for --out."),
-    (["--out", "{tmp}/x.csv", "--theme", "nope", "--theme", "being_safe", "--theme", "zip"],
+@pytest.mark.parametrize("args, code, message", [
+    (["--out", "-", "--format", "xlsx"], 2,
+     "coproduce export: Only csv or json can go to standard output (--out -); choose one with "
+     "--format, or give --out a file name for an xlsx file." + EXPORT_HELP),
+    (["--out", "-"], 2, "coproduce export: Only csv or json can go to standard output (--out -); "
+                        "choose one with --format, or give --out a file name." + EXPORT_HELP),
+    (["--out", "{tmp}"], 1, "coproduce: Cannot write {tmp}: it is a folder, not an ordinary "
+                            "file. Choose a file name for --out."),
+    (["--out", "{tmp}/x.csv", "--theme", "nope", "--theme", "being_safe", "--theme", "zip"], 1,
      "coproduce: Unknown theme ids 'nope', 'zip'. The themes are: being_safe, purpose, "
      "friends, money."),
 ])
-def test_where_the_export_cannot_go_is_one_line(sqlite_world, tmp_path, monkeypatch, args,
+def test_where_the_export_cannot_go_is_one_line(sqlite_world, tmp_path, monkeypatch, args, code,
                                                 message):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner(mix_stderr=False).invoke(
-        export, [arg.replace("{tmp}", str(tmp_path)) for arg in args], obj=sqlite_world.settings)
-    assert result.exit_code == 1
+    result = typed_export(sqlite_world, *[arg.replace("{tmp}", str(tmp_path)) for arg in args])
+    assert result.exit_code == code, (result.stderr, result.exception)
     assert result.stderr.splitlines() == [message.replace("{tmp}", str(tmp_path))]
     assert result.stdout == "" and not (tmp_path / "-").exists()
     with sqlite_world.session() as session:

@@ -77,15 +77,29 @@ def test_staff_can_say_an_answer_has_none_of_the_themes(world):
     (["{a2}", "--theme", "nope"], f"Unknown theme id 'nope'. The themes are: {THEMES}."),
     (["{a7}", "--theme", "money"], FLAGGED),
     (["{a7}", "--none"], FLAGGED),
-    (["{a2}", "--theme", "money", "--none"], "Give either --theme or --none, not both."),
-    (["{a2}"], "Give the answer's themes with --theme ID (once for each theme), or --none if "
-               "none of the themes fit."),
 ])
 def test_mistakes_are_one_clear_line_and_change_nothing(world, args, message):
     before = {key: tags(world, key) for key in ("a2", "a7")}
     result = set_themes(world, *[arg.format(**world.answers) for arg in args])
     assert result.exit_code == 1, (result.stdout, result.exception)
     assert result.stderr == f"coproduce: {message.format(**world.answers)}\n"
+    assert result.stdout == ""
+    assert {key: tags(world, key) for key in ("a2", "a7")} == before
+    with world.session() as session:
+        assert staff_queries.audit_entries(session, action="themes_set") == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{a2}", "--theme", "money", "--none"], "Give either --theme or --none, not both."),
+    (["{a2}"], "Give the answer's themes with --theme ID (once for each theme), or --none if "
+               "none of the themes fit."),
+])
+def test_argument_mistakes_are_usage_errors(world, args, message):
+    """Options that do not go together, or none given: a usage error, exit code 2."""
+    before = {key: tags(world, key) for key in ("a2", "a7")}
+    result = set_themes(world, *[arg.format(**world.answers) for arg in args])
+    assert result.exit_code == 2, (result.stdout, result.exception)
+    assert result.stderr == f"coproduce themes set: {message} See 'coproduce themes set --help'.\n"
     assert result.stdout == ""
     assert {key: tags(world, key) for key in ("a2", "a7")} == before
     with world.session() as session:
