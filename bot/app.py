@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.conversation import ConversationService
 from bot.data_rights import DataRights
 from bot.engagement import Engagement, load_engagement
-from bot.identity import Pseudonymizer, load_hash_key
+from bot.identity import Pseudonymizer
 from bot.safeguarding.alerts import AlertService, EmailRoute
 from bot.settings import Settings
 from bot.speech.cache import AudioCache
@@ -45,9 +45,21 @@ def build_services(settings: Settings, *, existing_database: bool = False) -> Se
     is then an error (DatabaseMissingError), not a new empty database.
     """
     engine = make_engine(settings.database_url, must_exist=existing_database)
+    if existing_database:  # a staff command: never on a schema it does not know
+        from bot.store.migrate import require_current
+
+        try:
+            require_current(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     sessions = make_session_factory(engine)
     engagement = load_engagement(settings.engagement_file)
-    pseudonymizer = Pseudonymizer(load_hash_key(settings))
+    try:
+        pseudonymizer = Pseudonymizer(_checked_key(settings, engine))
+    except BaseException:
+        engine.dispose()
+        raise
     alerts = AlertService(sessions, alert_routes(settings, engagement))
     conversation = ConversationService(sessions, engagement, pseudonymizer, alerts)
     tracker_engines = []
@@ -78,6 +90,23 @@ def build_services(settings: Settings, *, existing_database: bool = False) -> Se
                              reload_tagger=lambda: read_tagger(settings, engagement))
     return Services(settings, engine, sessions, engagement, pseudonymizer, conversation, alerts,
                     data_rights, tagging)
+
+
+def _checked_key(settings: Settings, engine: Engine) -> bytes:
+    """The hashing key, refused (HashKeyError) if the store's pseudonyms were made with another.
+    A database that cannot be reached now is checked by the next process that can reach it
+    (`coproduce serve` checks it before starting anything)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.identity import load_hash_key
+    from bot.store.key_check import check_settings_key
+
+    try:
+        return check_settings_key(settings, engine)
+    except DBAPIError as error:
+        log.warning("Could not check the hashing key against the database: %s",
+                    (str(getattr(error, "orig", None) or error).splitlines() or [""])[0])
+        return load_hash_key(settings)
 
 
 def load_tagger(settings: Settings, engagement: Engagement, confirmed=None):

@@ -138,12 +138,15 @@ def _prepare(settings: Settings) -> Path:
     except EngagementError as exc:
         raise UserError(str(exc))
     try:
-        upgrade(settings.database_url)
-    except Exception as exc:  # a wrong URL or a database that is down
+        done = upgrade(settings.database_url)
+        _check_key(settings)
+    except Exception as exc:  # a wrong URL, a database that is down, another hashing key
         problem = operator_problem(exc)
         detail = problem.message if problem else \
             f"{exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}"
         raise UserError(f"Could not prepare the database. {detail}") from None
+    if done.before is not None and done.before != done.after:
+        click.echo(f"Upgraded the database from revision {done.before} to {done.after}.")
     try:
         model = ensure_model(settings, announce=click.echo)
     except Exception as exc:
@@ -151,6 +154,18 @@ def _prepare(settings: Settings) -> Path:
     _prepare_tagger(settings)
     _warm_audio(settings)
     return model
+
+
+def _check_key(settings: Settings) -> None:
+    """Stop (HashKeyError) if the store's pseudonyms were made with another hashing key."""
+    from bot.store.db import make_engine
+    from bot.store.key_check import check_settings_key
+
+    engine = make_engine(settings.database_url)
+    try:
+        check_settings_key(settings, engine)
+    finally:
+        engine.dispose()
 
 
 def _prepare_tagger(settings: Settings) -> None:
@@ -233,6 +248,37 @@ def db_upgrade(settings: Settings) -> None:
         click.echo(f"Upgraded the database from revision {done.before} to {done.after}.")
     else:
         click.echo(f"The database is already up to date (revision {done.after}).")
+
+
+@db.command("new-key")
+@click.option("--yes", is_flag=True, help="Yes: the old key is lost for good.")
+@by_option
+@click.pass_obj
+def db_new_key(settings: Settings, yes: bool, actor: str) -> None:
+    """Use this install's hashing key from now on, when the key that made the database is lost.
+
+    Nobody who took part before is known when they come back: they start again as someone new,
+    and their earlier answers stay (staff can export them; `purge` removes them in time).
+    """
+    from bot.identity import load_hash_key
+    from bot.store import staff_queries
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.key_check import replace_key_check
+
+    if not yes:
+        raise click.UsageError("This cannot be undone: nobody who took part before will be known "
+                               "when they come back. Give --yes if the old key is lost for good.")
+    engine = make_engine(settings.database_url, must_exist=True)
+    try:
+        if not replace_key_check(engine, load_hash_key(settings)):
+            click.echo("The database already uses this key. Nothing changed.")
+            return
+        with make_session_factory(engine).begin() as session:
+            staff_queries.add_audit(session, actor=actor, action="new_hash_key", detail={})
+    finally:
+        engine.dispose()
+    click.echo("The database uses this install's hashing key from now on. People who took part "
+               "before will start again if they come back.")
 
 
 @main.command()

@@ -7,18 +7,27 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import Optional, Tuple
 
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 KEY_FILE = "secret.key"
+KEY_CHECK_TEXT = b"coproduce: the key that made this store"
 
 
 def load_hash_key(settings: Settings) -> bytes:
     """The hashing key: COPRODUCE_HASH_KEY, else var/secret.key, generated on first use."""
+    return read_or_make_key(settings)[0]
+
+
+def read_or_make_key(settings: Settings) -> Tuple[bytes, Optional[Path]]:
+    """The hashing key, and the key file if this call made it (None when it was there already,
+    or the key comes from COPRODUCE_HASH_KEY)."""
     if settings.hash_key:
-        return settings.hash_key.encode("utf-8")
-    path = Path(settings.var_dir) / KEY_FILE
+        return settings.hash_key.encode("utf-8"), None
+    path = key_path(settings)
+    made = None
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -29,7 +38,18 @@ def load_hash_key(settings: Settings) -> bytes:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
             log.info("Generated a new hashing key in %s", path)
-    return path.read_text().strip().encode("utf-8")
+            made = path
+    return path.read_text().strip().encode("utf-8"), made
+
+
+def key_path(settings: Settings) -> Path:
+    """Where the hashing key is kept when COPRODUCE_HASH_KEY does not give it."""
+    return Path(settings.var_dir) / KEY_FILE
+
+
+def key_digest(key: bytes) -> str:
+    """A keyed hash of a fixed text: tells keys apart without keeping or showing the key."""
+    return hmac.new(key, KEY_CHECK_TEXT, hashlib.sha256).hexdigest()
 
 
 class Pseudonymizer:

@@ -12,6 +12,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from bot.settings import PROJECT_ROOT
@@ -23,6 +24,10 @@ MIGRATION_LOCK_KEY = 0x636F70726F64  # "coprod"
 
 class UnknownRevisionError(DatabaseSetupError):
     """The database is at a revision this version of Coproduce does not know."""
+
+
+class OutOfDateError(DatabaseSetupError):
+    """The database's schema is older than this version of Coproduce: it needs `db upgrade`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,14 +70,37 @@ def upgrade(database_url: str, revision: str = "head") -> Upgrade:
             before = current_revision(database_url)
             scripts = ScriptDirectory.from_config(config)
             if before is not None and not _known(scripts, before):
-                raise UnknownRevisionError(
-                    f"The database was made by a newer or different version of Coproduce "
-                    f"(revision {before}; this version knows up to {scripts.get_current_head()}). "
-                    "Use that version, or another database.")
+                raise UnknownRevisionError(_unknown_message(before, scripts.get_current_head()))
             command.upgrade(config, revision)
             return Upgrade(before=before, after=current_revision(database_url))
     finally:
         engine.dispose()
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse a database this version cannot work on safely: one made by a newer or different
+    version (UnknownRevisionError), or one not upgraded yet (OutOfDateError). A database with
+    no tables yet passes: the first query says so."""
+    with engine.connect() as connection:  # read as Alembic does, without its notes in the log
+        if not inspect(connection).has_table("alembic_version"):
+            return
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if revision is None:
+        return
+    scripts = ScriptDirectory.from_config(alembic_config(""))  # only the scripts are read
+    head = scripts.get_current_head()
+    if revision == head:
+        return
+    if not _known(scripts, revision):
+        raise UnknownRevisionError(_unknown_message(revision, head))
+    raise OutOfDateError(f"The database is at revision {revision}, older than this version of "
+                         f"Coproduce (revision {head}). Run `coproduce db upgrade` first.")
+
+
+def _unknown_message(revision: str, head: str) -> str:
+    return (f"The database was made by a newer or different version of Coproduce "
+            f"(revision {revision}; this version knows up to {head}). "
+            "Use that version, or another database.")
 
 
 def _known(scripts: ScriptDirectory, revision: str) -> bool:

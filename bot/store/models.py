@@ -33,6 +33,17 @@ PURGE_HELD = "purge_held"
 HELD_STATUSES = (ERASURE_HELD, PURGE_HELD)
 
 
+class KeyCheck(Base):
+    """Which hashing key made this store's pseudonyms: a keyed hash of a fixed text, never the
+    key. A process with another key would not know anyone who comes back, so it is refused."""
+
+    __tablename__ = "key_checks"
+
+    id = Column(Integer, primary_key=True)  # one row, id 1
+    digest = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 class Participant(Base):
     """A pseudonymous person taking part; the channel's own user id is never stored."""
 
