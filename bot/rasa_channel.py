@@ -1,7 +1,8 @@
 """Rasa's REST channel at the same address (/webhooks/rest/webhook), answering a message once.
 
-A client that sends the same message again with the same `metadata.message_id` (a double tap,
-a retry after a timeout, a page posted twice) gets the replies Rasa gave the first time, and
+A client that sends the same message again with the same message id (`metadata.message_id`, or
+`message_id` beside `sender` and `message`) after a double tap, a retry after a timeout or a page
+posted twice gets the replies Rasa gave the first time, and
 Rasa does not act on it again: a button pressed once is never taken twice ("Skip" skipping two
 questions, "Yes" confirming the themes and then answering the next question). A copy sent while
 the first is still being answered waits for it. Answers are also kept once by their message id
@@ -115,6 +116,20 @@ class RestOnce(RestInput):
     def __init__(self) -> None:
         super().__init__()
         self.once = AnsweredOnce()
+
+    def get_metadata(self, request) -> Optional[dict]:
+        """The request's metadata; a `message_id` given beside `sender` and `message` (not in
+        `metadata`) counts as `metadata.message_id`, as many clients send it there."""
+        body = request.json if isinstance(request.json, dict) else {}
+        metadata = body.get("metadata")
+        top_level = body.get("message_id")
+        if top_level is None or isinstance(top_level, (dict, list)):
+            return metadata
+        if metadata is None:
+            return {"message_id": top_level}
+        if isinstance(metadata, dict) and metadata.get("message_id") is None:
+            return {**metadata, "message_id": top_level}
+        return metadata
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]):
         async def once(message: UserMessage) -> None:

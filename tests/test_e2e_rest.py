@@ -134,6 +134,29 @@ def test_a_button_sent_twice_with_one_message_id_is_taken_once(rasa_servers, ser
     assert "What else" in person.say("/affirm")  # the add-more question was still waiting
 
 
+def test_a_message_id_beside_sender_and_message_counts_too(rasa_servers, services):
+    """Clients that put `message_id` at the top of the body, not in `metadata`: a button sent
+    twice is taken once, and an answer sent twice is stored once."""
+    import requests
+
+    person, reply = start(rasa_servers)
+    url = f"{rasa_servers.rasa_url}/webhooks/rest/webhook"
+
+    def post(text, message_id):
+        body = {"sender": person.sender, "message": text, "message_id": message_id}
+        response = requests.post(url, json=body, timeout=60)
+        assert response.status_code == 200
+        return response.json()
+
+    first = post("/skip", "top-skip-1")
+    assert post("/skip", "top-skip-1") == first
+    assert services.conversation.progress(person.sender).question_index == 1  # skipped once
+    checked = post("I feel safe at home with my staff", "top-answer-1")
+    assert "I think this is about" in " ".join(r.get("text") or "" for r in checked)
+    assert post("I feel safe at home with my staff", "top-answer-1") == checked
+    assert stored(services, person.sender) == [("what_helps", "I feel safe at home with my staff")]
+
+
 def test_one_message_sent_twice_at_once_is_answered_once(rasa_servers, services):
     person, _ = start(rasa_servers)
     replies = [None, None]

@@ -102,3 +102,25 @@ def test_at_most_so_many_messages_are_remembered():
     once = AnsweredOnce(most=2)
     answers(once, Rasa(), *(message(f"w{n}", f"m{n}") for n in range(3)))
     assert once.replies_to(key("w0", "m0")) is None and once.replies_to(key("w2", "m2")) is not None
+
+
+class Request:
+    def __init__(self, body):
+        self.json = body
+
+
+def test_a_message_id_beside_sender_and_message_is_the_messages_id():
+    from bot.rasa_channel import RestOnce
+
+    channel = RestOnce()
+    assert channel.get_metadata(Request({"sender": "s", "message": "hi", "message_id": 7})) == \
+        {"message_id": 7}
+    assert channel.get_metadata(Request({"message": "hi", "message_id": "m",
+                                         "metadata": {"lang": "en"}})) == \
+        {"lang": "en", "message_id": "m"}
+    # metadata's own id wins; nothing given, or something that is not an id, changes nothing
+    assert channel.get_metadata(Request({"message_id": "top", "metadata": {"message_id": "in"}})) \
+        == {"message_id": "in"}
+    assert channel.get_metadata(Request({"message": "hi"})) is None
+    assert channel.get_metadata(Request({"message": "hi", "message_id": {"a": 1}})) is None
+    assert channel.get_metadata(Request(["not", "an", "object"])) is None
