@@ -239,3 +239,35 @@ def test_near_misses_are_not_disclosures(detector, text):
 )
 def test_harm_next_to_a_near_miss_still_counts(detector, text):
     assert detector.detect(text).disclosure, text
+
+
+# The seventh blind set (2026-11-24, 260 cases written without seeing the detector) missed 6
+# of 110 disclosures. Each is fixed by a phrase; these are other wordings of the same harm, and
+# everyday sentences the new phrases must leave alone.
+@pytest.mark.parametrize(
+    "text, disclosure",
+    [
+        ("sometimes i think about jumping in front of a bus", True),
+        ("I want to walk in front of a lorry", True),
+        ("I stepped in front of the bus to help an old lady on", False),
+        ("my landlord comes in when I am in the shower and watches me", True),
+        ("he stares at her while she is getting changed", True),
+        ("my dad forgot to give me my epilepsy tablets again", True),
+        ("the carers keep missing his insulin", True),
+        ("my mum helps me with my tablets", False),
+        ("staff say I cant pray in my room", True),
+        ("they took my prayer mat", True),
+        ("I cannot go to church because there is no bus on Sunday", False),
+        ("we only get snacks if staff say we have been good", True),
+        ("if we argue we lose our money for the week", True),
+        ("the bus driver would not let me on", False),
+        ("Some nights I think about taking us both out of it.", True),
+        ("we took them out of it for the day, a trip to the seaside", False),
+        ("I don't see the point of the meetings", False),
+        ("he takes my keys so I can't leave", True),
+        ("he takes my keys so I can't drive drunk", False),
+        ("the staff lock the bedroom doors from the outside at night", True),
+    ],
+)
+def test_seventh_blind_sets_misses_in_other_words(detector, text, disclosure):
+    assert detector.detect(text).disclosure is disclosure, text
