@@ -19,6 +19,9 @@ from bot.themes.features import CharNgrams, answer_units
 
 
 NEIGHBOUR_ROWS = 256  # rows scored against the training answers at once
+# The nearest answers are looked for among the training answers taken in groups of this many
+# (see _nearest): a row's k nearest lie in the k groups with the highest best similarity.
+NEIGHBOUR_GROUP = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,10 +139,30 @@ def _row_scores(weights: ThemeWeights, vectors: np.ndarray, ngrams: sparse.csr_m
 def _neighbour_vote(weights: ThemeWeights, vectors: np.ndarray, config: TaggerConfig) -> np.ndarray:
     """The labels of each row's nearest training answers, weighted by closeness (rows sum to 1)."""
     similarity = vectors @ weights.neighbour_vectors.T
-    count = similarity.shape[1]
-    k = min(config.neighbours, count)
-    nearest = np.argpartition(similarity, count - k, axis=1)[:, count - k:]  # the k most similar
+    nearest = _nearest(similarity, min(config.neighbours, similarity.shape[1]))
     closeness = np.take_along_axis(similarity, nearest, axis=1)
     votes = np.exp(config.neighbour_sharpness * (closeness - closeness.max(axis=1, keepdims=True)))
     votes /= votes.sum(axis=1, keepdims=True)
     return np.einsum("nk,nkt->nt", votes, weights.neighbour_labels[nearest])
+
+
+def _nearest(similarity: np.ndarray, k: int) -> np.ndarray:
+    """The columns of each row's k highest similarities, in no particular order.
+
+    A plain argpartition over every training answer is most of the scoring time, so the
+    columns are first put in groups (column c in group c % groups) and only the k groups
+    with the highest best similarity are searched: each of the k nearest lies in one of them,
+    since fewer than k groups can hold a similarity higher than that neighbour's own.
+    """
+    rows, count = similarity.shape
+    groups = -(-count // NEIGHBOUR_GROUP)
+    if groups <= k:
+        return np.argpartition(similarity, count - k, axis=1)[:, count - k:]
+    padded = np.full((rows, NEIGHBOUR_GROUP * groups), -np.inf, similarity.dtype)
+    padded[:, :count] = similarity
+    best_in_group = padded.reshape(rows, NEIGHBOUR_GROUP, groups).max(axis=1)
+    top_groups = np.argpartition(best_in_group, groups - k, axis=1)[:, groups - k:]
+    candidates = (top_groups[:, None, :] + groups * np.arange(NEIGHBOUR_GROUP)[None, :, None]).reshape(rows, -1)
+    values = np.take_along_axis(padded, candidates, axis=1)
+    chosen = np.argpartition(values, values.shape[1] - k, axis=1)[:, values.shape[1] - k:]
+    return np.take_along_axis(candidates, chosen, axis=1)
