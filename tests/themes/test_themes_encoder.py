@@ -80,3 +80,12 @@ def test_int8_vectors_stay_close_to_float32(encoder, tmp_path):
              "Nobody listens to my mum when she phones the doctor about my fits."]
     cosines = (encoder.encode(texts) * reference.encode(texts)).sum(axis=1)
     assert cosines.min() > 0.98
+
+
+def test_batches_run_at_once_give_the_vectors_of_one_at_a_time(encoder_dir):
+    # Enough answers of different lengths for several batches, so the workers share them out.
+    texts = [f"answer {index}: " + "my support worker helps me " * (index % 7) for index in range(100)]
+    one_at_a_time = SentenceEncoder.load(encoder_dir / ENCODER_FILE, threads=1)
+    at_once = SentenceEncoder.load(encoder_dir / ENCODER_FILE, threads=3)
+    assert (one_at_a_time.workers, at_once.workers) == (1, 3)
+    np.testing.assert_allclose(at_once.encode(texts), one_at_a_time.encode(texts), atol=1e-6)
