@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.store import queries, safeguarding_queries
 from bot.store.db import scrub_deleted
 from bot.store.models import (ERASURE_HELD, HELD_STATUSES, PURGE_HELD, Answer, Consent, Contact,
-                              SafeguardingAlert, telegram_waiting)
+                              Participant, SafeguardingAlert, telegram_waiting)
 
 log = logging.getLogger(__name__)
 ERASE_AGAIN_AFTER = (2.0, 10.0)  # Rasa saves a turn after its actions ran: erase once more
@@ -54,10 +54,7 @@ class DataRights:
                 Consent.participant_id == person.id).order_by(Consent.id)).scalars()
             contact = session.execute(select(Contact).where(
                 Contact.participant_id == person.id)).scalar_one_or_none()
-            answers = [{"question": a.question_id, "text": a.text,
-                        "role": a.role or person.role, "when": a.created_at.isoformat(),
-                        "themes": [{"theme": t.theme_id, "source": t.source} for t in a.themes]}
-                       for a in queries.answers_for(session, participant=person)]
+            answers = [answer_record(a, person) for a in queries.answers_for(session, participant=person)]
             # Messages that were not answers but may tell of harm: kept for the safety lead.
             for_lead = [{"text": alert.text, "when": alert.created_at.isoformat()}
                         for alert in session.execute(select(SafeguardingAlert).where(
@@ -165,6 +162,17 @@ class Purge:
     answers_held: int
     events: int
     participants_held: int = 0  # the rest of them removed; flagged answers wait for the lead
+
+
+def answer_record(answer: Answer, person: Participant) -> dict:
+    """One answer in a participant's record; one given for someone says whether that person
+    agreed, as the carer said when answering (kept on the answer, whatever they say later)."""
+    record = {"question": answer.question_id, "text": answer.text,
+              "role": answer.role or person.role, "when": answer.created_at.isoformat(),
+              "themes": [{"theme": t.theme_id, "source": t.source} for t in answer.themes]}
+    if record["role"] == "on_behalf":
+        record["person_agrees"] = answer.person_agrees
+    return record
 
 
 def roles_used(answers: List[dict]) -> List[dict]:

@@ -52,6 +52,33 @@ def test_answers_tagged_by_a_person_before_0005_keep_that_fact(database_url):
     assert [tuple(row) for row in rows] == [(1, "participant"), (2, None), (3, None)]
 
 
+def test_answers_given_for_someone_before_0008_keep_the_carers_word(database_url):
+    """An answer given for someone is marked with the person's agreement where the carer's row
+    still holds it; one whose carer has since answered for themselves is not known (None)."""
+    from sqlalchemy import text
+
+    upgrade(database_url, "0007")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        for pid, role, agrees in ((1, "on_behalf", True), (2, "self", None)):
+            connection.execute(text(
+                "INSERT INTO participants (id, pseudonym, engagement_id, channel, role, "
+                "person_agrees, question_index, status, created_at, updated_at) VALUES (:id, :p, "
+                "'e', 'rest', :role, :agrees, 0, 'in_progress', CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP)"), {"id": pid, "p": f"p{pid}", "role": role, "agrees": agrees})
+        for answer_id, pid, role in ((1, 1, "on_behalf"), (2, 2, "on_behalf"), (3, 2, "self")):
+            connection.execute(text(
+                "INSERT INTO answers (id, participant_id, question_id, text, role, channel, "
+                "channel_message_id, flagged, created_at) VALUES (:id, :pid, 'q', 'x', :role, "
+                "'rest', :mid, false, CURRENT_TIMESTAMP)"),
+                {"id": answer_id, "pid": pid, "role": role, "mid": f"m{answer_id}"})
+    upgrade(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, person_agrees FROM answers ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, True), (2, None), (3, None)]
+
+
 def test_db_upgrade_says_what_it_did(database_url):
     from alembic import command
     from alembic.script import ScriptDirectory

@@ -106,6 +106,9 @@ class Answer(Base):
     question_id = Column(String(64), nullable=False)
     text = Column(Text, nullable=False)
     role = Column(String(20))
+    # For an answer given on someone's behalf: whether the carer said that person knows and
+    # agrees, as it was when the answer was given (None for other roles).
+    person_agrees = Column(Boolean)
     channel = Column(String(32), nullable=False)
     channel_message_id = Column(String(128), nullable=False)
     flagged = Column(Boolean, nullable=False, default=False, server_default=false())

@@ -137,9 +137,10 @@ def save_answer(session: Session, *, participant: Participant, question_id: str,
                                role=participant.role, text=text)
     if existing is not None:
         return existing, False
+    on_behalf = participant.role == "on_behalf"
     answer = Answer(participant_id=participant.id, question_id=question_id, text=text,
                     role=participant.role, channel=channel, channel_message_id=channel_message_id,
-                    flagged=flagged)
+                    flagged=flagged, person_agrees=participant.person_agrees if on_behalf else None)
     try:
         with session.begin_nested():
             session.add(answer)

@@ -81,6 +81,10 @@ def test_a_carer_who_later_answers_for_themselves_is_shown_both_roles(app):
     assert record["participant"]["role"] == "self"  # the role they chose last
     assert record["participant"]["roles_used"] == [{"role": "on_behalf", "answers": 2},
                                                    {"role": "self", "answers": 1}]
+    # The answers given for the person still say that the person agreed, though the carer's
+    # own row no longer does (they answer for themselves now).
+    assert record["participant"]["person_agrees"] is None
+    assert [a.get("person_agrees", "-") for a in record["answers"]] == [True, True, "-"]
 
 
 @pytest.mark.parametrize("role, response", [
