@@ -20,6 +20,7 @@ import asyncio
 import collections
 import copy
 import hashlib
+import re
 import time
 from typing import Awaitable, Callable, Dict, List, Optional, Tuple
 
@@ -37,6 +38,24 @@ def key_of(message: UserMessage, message_id) -> Key:
     client's mistake) are a new message. A digest keeps no words in memory."""
     words = hashlib.sha256((message.text or "").encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return str(message.sender_id), str(message_id), words
+
+
+# Rasa acts on these payloads by itself and says nothing: "/restart" would wipe the chat's step
+# silently, "/back" undo a turn. Typed by a person (or sent by a client), they are read as words.
+_CONTROL_INTENT = re.compile(r"^\s*/(restart|back|session_start)(?=$|[\s{@])", re.IGNORECASE)
+
+
+def without_control_intent(text: Optional[str]) -> Optional[str]:
+    """The message, with a Rasa control payload ("/restart", "/back", "/session_start") turned
+    into its words ("restart"), so that the assistant answers it like any other message."""
+    if not text:
+        return text
+    match = _CONTROL_INTENT.match(text)
+    if match is None:
+        return text
+    rest = text[match.end():].strip()
+    words = match.group(1).replace("_", " ").lower()
+    return f"{words} {rest}".strip() if rest and not rest.startswith("{") else words
 
 
 class AnsweredOnce:
@@ -133,5 +152,6 @@ class RestOnce(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]):
         async def once(message: UserMessage) -> None:
+            message.text = without_control_intent(message.text)
             await self.once.handle(message, on_new_message)
         return super().blueprint(once)

@@ -157,6 +157,18 @@ def test_a_message_id_beside_sender_and_message_counts_too(rasa_servers, service
     assert stored(services, person.sender) == [("what_helps", "I feel safe at home with my staff")]
 
 
+@pytest.mark.parametrize("payload", ["/restart", "/back", "/session_start"])
+def test_rasas_own_control_payloads_get_a_reply_and_lose_no_step(rasa_servers, services, payload):
+    """Typed or sent, Rasa's "/restart", "/back" and "/session_start" are read as words: there
+    is a reply, and the chat is not silently wiped or a turn undone."""
+    person, reply = start(rasa_servers)
+    assert "What makes a good life for you?" in reply
+    assert "add anything else" in person.answer("Seeing my friends")
+    said = person.say(payload)
+    assert said.strip()
+    assert stored(services, person.sender) == [("good_life", "Seeing my friends")]
+
+
 def test_one_message_sent_twice_at_once_is_answered_once(rasa_servers, services):
     person, _ = start(rasa_servers)
     replies = [None, None]

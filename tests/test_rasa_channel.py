@@ -124,3 +124,17 @@ def test_a_message_id_beside_sender_and_message_is_the_messages_id():
     assert channel.get_metadata(Request({"message": "hi"})) is None
     assert channel.get_metadata(Request({"message": "hi", "message_id": {"a": 1}})) is None
     assert channel.get_metadata(Request(["not", "an", "object"])) is None
+
+
+def test_rasas_silent_control_payloads_are_read_as_words():
+    """Rasa acts on "/restart", "/back" and "/session_start" by itself and says nothing; typed,
+    they are words the assistant answers. Other payloads and words pass as they are."""
+    from bot.rasa_channel import without_control_intent
+
+    assert [without_control_intent(text) for text in (
+        "/restart", " /RESTART ", "/back", "/session_start", '/restart{"a": 1}',
+        "/restart please", "/restart@coproduce_bot")] == [
+        "restart", "restart", "back", "session start", "restart", "restart please",
+        "restart @coproduce_bot"]
+    for text in ("/affirm", "/restarts", "/backup", "restart", "", None, '/choose_theme{"theme": "x"}'):
+        assert without_control_intent(text) == text
