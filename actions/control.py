@@ -17,6 +17,7 @@ from actions.themes import (CHECK_STAGES, close_check, offer_themes, theme_step_
                             typed_at_check)
 from actions.welcome import (ask_again, carer_reply, carry_on, means_carry_on, not_started, person_agrees,
                              welcome_first)
+from actions.news import asks_for_news, tell_what_happened
 
 
 class ActionPause(Action):
@@ -157,6 +158,12 @@ class ActionKindFallback(Action):
         if plain_words((tracker.latest_message or {}).get("text") or "") in STOP_WORDS:
             # "stop" that NLU was unsure of: a pause all the same
             return await ActionPause().run(dispatcher, tracker, domain) + [FollowupAction("action_listen")]
+        if asks_for_news((tracker.latest_message or {}).get("text") or ""):
+            # "what have you done about it", which NLU did not read as asking: the news, then
+            # what the chat waits for, carrying on from before the message.
+            tell_what_happened(dispatcher, tracker)
+            ask_again(dispatcher, tracker)
+            return [UserUtteranceReverted()]
         if tracker.get_slot("stage") == "add_more" and not is_command(tracker):
             # After "Do you want to add anything else?", typed words are simply more answer.
             return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
@@ -197,37 +204,7 @@ class ActionWhatHappened(Action):
         return "action_what_happened"
 
     async def run(self, dispatcher, tracker, domain):
-        app = services()
-        checking = tracker.get_slot("checking_answer")
-        summary = app.conversation.you_said_we_did(
-            tracker.sender_id,
-            # Asked during the theme check: the tagger's guess is not theirs until they agree.
-            checking_answer=int(checking) if checking is not None
-            and tracker.get_slot("stage") in ("theme_check", "theme_pick") else None)
-        values = app.engagement.template_values()
-        if summary is None:
-            dispatcher.utter_message(response="utter_what_happened_none")
-            return []
-        if summary.answer_count == 0:  # taking part (or done), every question skipped
-            dispatcher.utter_message(response="utter_my_data_no_answers")
-            return []
-        if summary.answer_count == 1:
-            dispatcher.utter_message(response="utter_what_happened_one", **values)
-        else:
-            dispatcher.utter_message(response="utter_what_happened",
-                                     count=str(summary.answer_count), **values)
-        if summary.themes:
-            dispatcher.utter_message(response="utter_what_happened_themes_one"
-                                     if summary.answer_count == 1 else "utter_what_happened_themes",
-                                     themes=app.tagging.labels(summary.themes))
-        if not summary.actions:
-            dispatcher.utter_message(response="utter_what_happened_no_news", **values)
-        for action in summary.actions:
-            theme = app.engagement.theme_by_id(action.theme_id)
-            dispatcher.utter_message(response=f"utter_update_item_{action.status}",
-                                     emoji=theme.emoji if theme else "",
-                                     theme=(theme.easy_name or theme.name) if theme else action.theme_id,
-                                     action=action.text)
+        tell_what_happened(dispatcher, tracker)
         return []
 
 

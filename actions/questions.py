@@ -16,6 +16,7 @@ from actions.common import (YES_NO_INTENTS, channel_of, disclosure_confidence, e
                             is_command, is_payload, is_short_reply, message_id_of,
                             question_events, reflection, seconds_since_said, services,
                             utter_safeguarding)
+from actions.news import asks_for_news, tell_what_happened
 from actions.theme_words import plain_words
 from actions.themes import check_themes, offer_themes
 from bot.conversation import storable
@@ -69,6 +70,9 @@ class ValidateAnswerForm(FormValidationAction):
         if is_payload(value):  # a button from earlier, or one typed: not the participant's words
             dispatcher.utter_message(response="utter_not_understood")
             return {"answer_text": None}
+        if asks_for_news(value):  # "what happend to my anwsers", whatever NLU made of it
+            tell_what_happened(dispatcher, tracker)
+            return {"answer_text": None}  # and the question again
         if asks_what_it_means(value):  # "what does that mean?": a question about the question
             dispatcher.utter_message(response="utter_explain_question")
             return {"answer_text": None}
@@ -167,6 +171,10 @@ def save_more(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[T
         return [SlotSet("stage", "add_more")]
     if is_filler(text):  # "maybe", "ok", a smiley: a reply to the yes or no, not an answer
         dispatcher.utter_message(response="utter_press_yes_or_no")
+        return [SlotSet("stage", "add_more")]
+    if asks_for_news(text):  # "any news?": the news, then the question again
+        tell_what_happened(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_ask_add_more")
         return [SlotSet("stage", "add_more")]
     return store_and_reply(dispatcher, tracker, text)
 

@@ -70,7 +70,25 @@ def _one_sentence(error: click.UsageError) -> str:
 
 
 # The id of a stored row (an action, an answer, an alert): the databases' 64-bit integers.
-ROW_ID = click.IntRange(1, 2**63 - 1)
+class RowId(click.ParamType):
+    """An id as staff read it in a list: a whole number from 1 (to 2**63-1, the databases' most),
+    refused in plain words ("'abc' is not an id: ids are whole numbers from 1, such as 12.")."""
+
+    name = "integer"
+    most = 2**63 - 1
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= self.most:
+            return value
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= self.most:
+            self.fail(f"{value!r} is not an id: ids are whole numbers from 1, such as 12"
+                      f"{' (the list commands show them)' if not text.isdigit() else ''}.",
+                      param, ctx)
+        return int(text)
+
+
+ROW_ID = RowId()
 ACTOR_MAX_CHARS = 100  # the audit log's and the alerts' column for who did it
 
 
