@@ -331,8 +331,14 @@ def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_p
                                       actor=actor, dry_run=dry_run,
                                       resend_unconfirmed=resend_unconfirmed)
         except NotifierUnavailable as error:
-            raise _user_error(str(error))
+            # Nothing was claimed: say how many wait for the channel, read as a dry run reads.
+            waiting = send_updates(services.sessions, services.engagement, wording, {},
+                                   actor=actor, dry_run=True)
+            raise _user_error(f"{error} Nothing was sent: {len(waiting.previews)} update "
+                              "message(s) wait, and go at the next run that can send them.")
     _show_notify_result(result, dry_run)
+    if dry_run and result.previews and not settings.telegram_bot_token:
+        click.echo("TELEGRAM_BOT_TOKEN is not set: a real run could not send these yet.", err=True)
 
 
 def _grouped(hard_to_read) -> Dict[Tuple[str, ...], List[str]]:

@@ -182,7 +182,8 @@ def test_bad_token_is_one_line_and_claims_nothing(sqlite_world, fake_api, update
     result = run_notify(settings, update_domain)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "coproduce: Telegram did not accept TELEGRAM_BOT_TOKEN."]
+        "coproduce: Telegram did not accept TELEGRAM_BOT_TOKEN. Nothing was sent: 2 update "
+        "message(s) wait, and go at the next run that can send them."]
     with sqlite_world.session() as session:
         assert session.execute(select(Notification)).all() == []
 
@@ -309,12 +310,16 @@ def test_news_to_send_still_needs_the_token(sqlite_world, update_domain):
     settings = dataclasses.replace(sqlite_world.settings, telegram_bot_token="")
     result = run_coproduce_notify(settings, update_domain)
     assert result.exit_code == 1
-    assert result.stderr == "coproduce: TELEGRAM_BOT_TOKEN is not set.\n"
+    assert result.stderr == ("coproduce: TELEGRAM_BOT_TOKEN is not set. Nothing was sent: 2 "
+                             "update message(s) wait, and go at the next run that can send "
+                             "them.\n")
     with sqlite_world.session() as session:
         assert session.execute(select(Notification)).all() == []
     dry = run_coproduce_notify(settings, update_domain, "--dry-run")
     assert dry.exit_code == 0
     assert dry.stdout.splitlines()[-1] == "Dry run: 2 message(s) would be sent."
+    assert dry.stderr.splitlines()[-1] == ("TELEGRAM_BOT_TOKEN is not set: a real run could not "
+                                           "send these yet.")
 
 
 def test_a_reading_warning_shared_by_many_recipients_is_one_line(capsys):
