@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import services
 from actions.theme_words import plain_words
+from bot.safeguarding import detect
 from bot.staff.actions import as_sentence
 
 # Common misspellings of the words people use to ask, read as the words themselves.
@@ -44,11 +45,15 @@ MAX_WORDS = 16  # longer messages are answers, even when they mention news
 
 def asks_for_news(text: str) -> bool:
     """True for a message that asks what happened to the participant's answers ("what happend
-    to my anwsers", "what have you done about it", "any news?"), said in few words."""
+    to my anwsers", "what have you done about it", "any news?"), said in few words, and that
+    tells of no harm."""
     words = [_SPELLINGS.get(word, word) for word in plain_words(text).split()]
     if not words or len(words) > MAX_WORDS:
         return False
-    return bool(_ASKS.fullmatch(" ".join(" ".join(words).split())))
+    if not _ASKS.fullmatch(" ".join(" ".join(words).split())):
+        return False
+    # "any news about the man who hurt me": an answer, kept and screened like any other.
+    return not detect(text).disclosure
 
 
 def tell_what_happened(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

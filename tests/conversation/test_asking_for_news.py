@@ -16,7 +16,9 @@ ASKING = ["what happend to my anwsers", "what have you done about it",
 ANSWERS = ["Nobody tells me any news about my care", "I watch the news every day",
            "What gets in the way is nobody tells me what happened to my son",
            "what happened to my brother", "my news is that I got a job",
-           "updates on the bus app help me"]
+           "updates on the bus app help me",
+           # a question that tells of harm is an answer, kept and screened
+           "any news about the man who hurt me", "what have you done about it he still hits me"]
 
 
 @pytest.mark.parametrize("text", ASKING)
