@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -38,14 +39,29 @@ class ActionWelcome(Action):
         if progress.status == "finished" or app.engagement.question(progress.question_index) is None:
             dispatcher.utter_message(response="utter_already_done")
             summary = app.conversation.you_said_we_did(tracker.sender_id)
-            if summary is not None and summary.actions:
-                # On the web chat and REST this is the only way news reaches them.
+            if summary is not None and summary.actions and not heard_news_since(
+                    tracker, max(_aware(action.updated_at) for action in summary.actions)):
+                # On the web chat and REST this is the only way news reaches them (said only
+                # while there is news they have not heard in this chat).
                 dispatcher.utter_message(response="utter_have_news")
             return [SlotSet("stage", "done")]
         if progress.status == "paused" or back_after_a_while(tracker):
             dispatcher.utter_message(response="utter_welcome_back")
         return ask_where_they_were(dispatcher, tracker, progress) \
             or [SlotSet("stage", "question"), SlotSet("answer_text", None)]
+
+
+def heard_news_since(tracker: Tracker, changed: datetime) -> bool:
+    """True when this chat told them the news (the list of actions) after its last change."""
+    heard = [event.get("timestamp") or 0.0 for event in tracker.events
+             if event.get("event") == "bot" and str((event.get("metadata") or {}).get(
+                 "utter_action") or "").startswith("utter_update_item_")]
+    return bool(heard) and max(heard) >= changed.timestamp()
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives it back without its zone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker, progress,

@@ -491,6 +491,30 @@ def test_a_carer_asking_to_answer_anyway_is_not_taken_out(rasa_servers, services
     assert "You are not taking part now" in person.say("/withdraw_consent")
 
 
+def test_we_have_news_is_said_until_the_news_is_heard(rasa_servers, services):
+    """A returning participant who finished hears "We have news" until this chat has told
+    them the news; a later change to an action is news again."""
+    from sqlalchemy import update
+
+    from bot.store.models import StaffAction
+
+    person, _ = start(rasa_servers)
+    for answer in ("I want to feel safe at home", "My staff", "Noisy buses"):
+        person.answer(answer)
+        person.say("/deny")
+    themes = services.conversation.you_said_we_did(person.sender).themes
+    assert themes
+    with services.sessions.begin() as session:
+        session.add(StaffAction(theme_id=themes[0], text="We are training staff", status="doing"))
+    assert "We have news" in person.say("hello")
+    assert "We are training staff. We are doing this now." in person.say("/what_happened")
+    assert "We have news" not in person.say("hello")
+    with services.sessions.begin() as session:
+        session.execute(update(StaffAction).where(StaffAction.text == "We are training staff")
+                        .values(status="done", revision=2))
+    assert "We have news" in person.say("hello")
+
+
 def test_the_end_on_rest_says_news_cannot_be_sent_here(rasa_servers, services):
     person, _ = start(rasa_servers)
     for _ in range(2):

@@ -359,6 +359,21 @@ def test_a_returning_participant_who_finished_hears_there_is_news(app):
         session.add(StaffAction(theme_id="being_safe", text="We are training staff.", status="doing"))
     said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet"))
     assert said == ["utter_already_done", "utter_have_news"]
+    # Once this chat has told them the news, "We have news" is not said again; a change to an
+    # action after that is news again.
+    import time
+
+    from sqlalchemy import update
+
+    heard = [{"event": "bot", "timestamp": time.time(), "text": "We are training staff.",
+              "metadata": {"utter_action": "utter_update_item_doing"}}]
+    said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet", events=heard))
+    assert said == ["utter_already_done"]
+    time.sleep(0.05)
+    with app.sessions.begin() as session:  # staff change the action after they heard it
+        session.execute(update(StaffAction).values(status="done", revision=2))
+    said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet", events=heard))
+    assert said == ["utter_already_done", "utter_have_news"]
 
 
 class SafeAndMoney:
