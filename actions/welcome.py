@@ -51,11 +51,15 @@ class ActionWelcome(Action):
             or [SlotSet("stage", "question"), SlotSet("answer_text", None)]
 
 
+# The news told in the chat: one of these for each action (actions/news.py).
+NEWS_ITEMS = ("utter_update_item_planned", "utter_update_item_doing", "utter_update_item_done")
+
+
 def heard_news_since(tracker: Tracker, changed: datetime) -> bool:
     """True when this chat told them the news (the list of actions) after its last change."""
     heard = [event.get("timestamp") or 0.0 for event in tracker.events
-             if event.get("event") == "bot" and str((event.get("metadata") or {}).get(
-                 "utter_action") or "").startswith("utter_update_item_")]
+             if event.get("event") == "bot"
+             and (event.get("metadata") or {}).get("utter_action") in NEWS_ITEMS]
     return bool(heard) and max(heard) >= changed.timestamp()
 
 
