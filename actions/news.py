@@ -18,8 +18,9 @@ _SPELLINGS = {"happend": "happened", "hapened": "happened", "happned": "happened
               "anwers": "answers", "awnsers": "answers", "answears": "answers", "ansers": "answers",
               "wat": "what", "wot": "what", "whats": "what has", "what's": "what has",
               "u": "you", "ya": "you", "ur": "your", "abt": "about", "nuthin": "nothing"}
-_OPENING = r"(?:(?:hi|hello|so|and|ok|okay|please|sorry|um|erm|excuse me|can i ask|can you tell me|" \
-           r"tell me|i want to know|i would like to know|i'd like to know|i wonder) )*"
+_OPENING = r"(?:(?:hi|hello|so|and|ok|okay|please|sorry|um|erm|excuse me|can i ask|" \
+           r"can you tell me|tell me|i want to know|i would like to know|i'd like to know|" \
+           r"i wonder) )*"
 _CLOSING = r"(?: (?:please|yet|so far|now|then|thanks|thank you|today|at all|since|" \
            r"(?:when|if|about|from|with) .+))*"
 _MINE = r"(?:my|our|his|her|their|the|all the|all my|all our)"
@@ -87,5 +88,6 @@ def tell_what_happened(dispatcher: CollectingDispatcher, tracker: Tracker) -> No
         theme = app.engagement.theme_by_id(action.theme_id)
         dispatcher.utter_message(response=f"utter_update_item_{action.status}",
                                  emoji=theme.emoji if theme else "",
-                                 theme=(theme.easy_name or theme.name) if theme else action.theme_id,
+                                 theme=(theme.easy_name or theme.name) if theme
+                                 else action.theme_id,
                                  action=as_sentence(action.text))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -13,6 +13,7 @@ from actions.common import (NEWS_CHANNELS, channel_of, delete_question, metadata
                             seconds_since_previous, services, utter_introduction)
 from actions.theme_words import plain_words
 from actions.themes import check_themes, offer_themes, theme_words_first
+from bot.store.staff_queries import as_utc
 
 ROLES = {"role_self": "self", "role_on_behalf": "on_behalf",
          "role_support_worker": "support_worker"}
@@ -40,7 +41,7 @@ class ActionWelcome(Action):
             dispatcher.utter_message(response="utter_already_done")
             summary = app.conversation.you_said_we_did(tracker.sender_id)
             if summary is not None and summary.actions and not heard_news_since(
-                    tracker, max(_aware(action.updated_at) for action in summary.actions)):
+                    tracker, max(as_utc(action.updated_at) for action in summary.actions)):
                 # On the web chat and REST this is the only way news reaches them (said only
                 # while there is news they have not heard in this chat).
                 dispatcher.utter_message(response="utter_have_news")
@@ -61,11 +62,6 @@ def heard_news_since(tracker: Tracker, changed: datetime) -> bool:
              if event.get("event") == "bot"
              and (event.get("metadata") or {}).get("utter_action") in NEWS_ITEMS]
     return bool(heard) and max(heard) >= changed.timestamp()
-
-
-def _aware(moment: datetime) -> datetime:
-    """A stored time as UTC (SQLite gives it back without its zone)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def ask_where_they_were(dispatcher: CollectingDispatcher, tracker: Tracker, progress,

@@ -45,21 +45,17 @@ def build_services(settings: Settings, *, existing_database: bool = False) -> Se
     is then an error (DatabaseMissingError), not a new empty database.
     """
     engine = make_engine(settings.database_url, must_exist=existing_database)
-    if existing_database:  # a staff command: never on a schema it does not know
-        from bot.store.migrate import require_current
-
-        try:
-            require_current(engine)
-        except BaseException:
-            engine.dispose()
-            raise
-    sessions = make_session_factory(engine)
-    engagement = load_engagement(settings.engagement_file)
     try:
+        if existing_database:  # a staff command: never on a schema it does not know
+            from bot.store.migrate import require_current
+
+            require_current(engine)
         pseudonymizer = Pseudonymizer(_checked_key(settings, engine))
     except BaseException:
         engine.dispose()
         raise
+    sessions = make_session_factory(engine)
+    engagement = load_engagement(settings.engagement_file)
     alerts = AlertService(sessions, alert_routes(settings, engagement))
     conversation = ConversationService(sessions, engagement, pseudonymizer, alerts)
     tracker_engines = []

@@ -54,7 +54,8 @@ class DataRights:
                 Consent.participant_id == person.id).order_by(Consent.id)).scalars()
             contact = session.execute(select(Contact).where(
                 Contact.participant_id == person.id)).scalar_one_or_none()
-            answers = [answer_record(a, person) for a in queries.answers_for(session, participant=person)]
+            answers = [answer_record(answer, person)
+                       for answer in queries.answers_for(session, participant=person)]
             # Messages that were not answers but may tell of harm: kept for the safety lead.
             for_lead = [{"text": alert.text, "when": alert.created_at.isoformat()}
                         for alert in session.execute(select(SafeguardingAlert).where(

@@ -28,11 +28,6 @@ def _user_error(message: str) -> click.ClickException:
     return UserError(message)
 
 
-def _usage_error(message: str) -> click.UsageError:
-    """A mistake in the command's own arguments: one line naming the command, exit code 2."""
-    return click.UsageError(message)
-
-
 @contextlib.contextmanager
 def _services(ctx: click.Context):
     """Services built from the CLI's settings; database problems become one clear line."""
@@ -70,8 +65,8 @@ def parse_moment(value: Optional[str], option: str, *,
             return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise _usage_error(f"{option} must be a date like 2025-03-01 or a time like "
-                          f"2025-03-01T09:30:00Z, not {value!r}.")
+        raise click.UsageError(f"{option} must be a date like 2025-03-01 or a time like "
+                               f"2025-03-01T09:30:00Z, not {value!r}.")
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
@@ -105,19 +100,19 @@ def export(ctx: click.Context, fmt, out: str, theme_ids, question_ids, since, un
     path = None if out == "-" else _export_path(Path(out))
     fmt = fmt or (path.suffix.lower().lstrip(".") if path else "")
     if path is None and fmt not in STREAM_FORMATS:
-        raise _usage_error(f"Only {' or '.join(STREAM_FORMATS)} can go to standard output (--out -)"
-                          f"; choose one with --format, or give --out a file name"
-                          f"{' for an xlsx file' if fmt == 'xlsx' else ''}.")
+        raise click.UsageError(f"Only {' or '.join(STREAM_FORMATS)} can go to standard output "
+                               f"(--out -); choose one with --format, or give --out a file name"
+                               f"{' for an xlsx file' if fmt == 'xlsx' else ''}.")
     if fmt not in FORMATS:
-        raise _usage_error(f"Choose a format with --format ({', '.join(FORMATS)}), or end the "
-                          "--out file name with one of them.")
+        raise click.UsageError(f"Choose a format with --format ({', '.join(FORMATS)}), or end "
+                               "the --out file name with one of them.")
     answer_filter = AnswerFilter(theme_ids=tuple(dict.fromkeys(theme_ids)),
                                  question_ids=tuple(dict.fromkeys(question_ids)),
                                  since=parse_moment(since, "--since"),
                                  until=parse_moment(until, "--until", end_of_day=True),
                                  include_flagged=include_flagged)
     if answer_filter.since and answer_filter.until and answer_filter.since > answer_filter.until:
-        raise _usage_error("--since is after --until, so nothing would be exported.")
+        raise click.UsageError("--since is after --until, so nothing would be exported.")
     where = path or STANDARD_OUTPUT
     with _services(ctx) as services:
         engagement = services.engagement
@@ -276,7 +271,7 @@ def actions_update(ctx: click.Context, action_id: int, text, status, actor: str)
     from bot.staff.actions import ActionError, readability_warning, update_action
 
     if text is None and status is None:
-        raise _usage_error("Give --text, --status or both.")
+        raise click.UsageError("Give --text, --status or both.")
     with _services(ctx) as services, services.sessions() as session:
         try:
             action, changed, readability = update_action(session, action_id=action_id,

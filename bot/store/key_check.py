@@ -15,7 +15,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot.identity import key_digest
+from bot.identity import key_digest, key_path, read_or_make_key
+from bot.settings import Settings
 from bot.store.db import DatabaseSetupError, is_missing_table
 from bot.store.models import KeyCheck, Participant
 
@@ -65,10 +66,8 @@ def check_hash_key(engine: Engine, key: bytes, *, key_file: Path, made: Optional
             f"{_fix(key_file)}")
 
 
-def check_settings_key(settings, engine: Engine) -> bytes:
+def check_settings_key(settings: Settings, engine: Engine) -> bytes:
     """The hashing key the settings give (made on first use), checked against the store's."""
-    from bot.identity import key_path, read_or_make_key
-
     key, made = read_or_make_key(settings)
     check_hash_key(engine, key, key_file=key_path(settings), made=made,
                    from_setting=bool(settings.hash_key))

@@ -162,7 +162,8 @@ def _nearest(similarity: np.ndarray, k: int) -> np.ndarray:
     padded[:, :count] = similarity
     best_in_group = padded.reshape(rows, NEIGHBOUR_GROUP, groups).max(axis=1)
     top_groups = np.argpartition(best_in_group, groups - k, axis=1)[:, groups - k:]
-    candidates = (top_groups[:, None, :] + groups * np.arange(NEIGHBOUR_GROUP)[None, :, None]).reshape(rows, -1)
+    offsets = groups * np.arange(NEIGHBOUR_GROUP)[None, :, None]
+    candidates = (top_groups[:, None, :] + offsets).reshape(rows, -1)
     values = np.take_along_axis(padded, candidates, axis=1)
     chosen = np.argpartition(values, values.shape[1] - k, axis=1)[:, values.shape[1] - k:]
     return np.take_along_axis(candidates, chosen, axis=1)
