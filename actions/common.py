@@ -25,6 +25,9 @@ YES_NO_INTENTS = {"affirm", "deny"}
 # A button's payload, as Rasa reads it: /intent or /intent{"entity": "value"}.
 _PAYLOAD = re.compile(r"^/\w+(?:\{.*\})?$", re.DOTALL)
 CONTROL_CONFIDENCE = 0.8
+# Leaving words NLU is less sure of ("I don't want to do this any more" at 0.73) are asked about
+# ("Do you want to stop taking part?"): neither kept as an answer nor acted on.
+LEAVING_ASK_CONFIDENCE = 0.5
 CONTROL_MAX_WORDS = 5
 # Leaving takes more words ("I changed my mind about taking part"); its vocabulary still has
 # to match, so an answer that only sounds like it stays an answer.
@@ -72,7 +75,9 @@ def command_vocabulary() -> Dict[str, Set[str]]:
             if block.get("intent") in CONTROL_INTENTS | YES_NO_INTENTS:
                 words = vocabulary.setdefault(block["intent"], set())
                 for line in (block.get("examples") or "").splitlines():
-                    words.update(_WORDS.findall(line.lower()))
+                    found = _WORDS.findall(line.lower())
+                    words.update(found)
+                    words.update(word.replace("'", "") for word in found)  # "dont" as typed
     return vocabulary
 
 
@@ -127,9 +132,11 @@ def stray_payload(tracker: Tracker) -> bool:
     return named is not None and named != ((message.get("intent") or {}).get("name") or "")
 
 
-def is_short_reply(tracker: Tracker, intents: Set[str]) -> bool:
+def is_short_reply(tracker: Tracker, intents: Set[str],
+                   confidence: float = CONTROL_CONFIDENCE) -> bool:
     """True when the latest message is one of these intents as a button, or in a few words
-    that the intent's own examples use (so "green grass", read as "yes", is not a yes)."""
+    that the intent's own examples use (so "green grass", read as "yes", is not a yes), and NLU
+    is at least this sure of it."""
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {})
     name = intent.get("name")
@@ -138,15 +145,22 @@ def is_short_reply(tracker: Tracker, intents: Set[str]) -> bool:
         return False
     if text.startswith("/"):  # a button: its payload names the intent
         return payload_intent(text) == name
-    words = _WORDS.findall(text.lower())
+    words = _WORDS.findall(text.lower().replace("anymore", "any more"))
     if not words or len(words) > CONTROL_MAX_WORDS_BY_INTENT.get(name, CONTROL_MAX_WORDS):
         return False
-    if (intent.get("confidence") or 0.0) < CONTROL_CONFIDENCE:
+    if (intent.get("confidence") or 0.0) < confidence:
         return False
     # A real answer that NLU mistook for a command uses words the command never uses.
     known = command_vocabulary().get(name, set())
     share = COMMAND_WORD_SHARE_BY_INTENT.get(name, COMMAND_WORD_SHARE)
     return sum(word in known for word in words) / len(words) >= share
+
+
+def sounds_like_leaving(tracker: Tracker) -> bool:
+    """True for leaving in leaving's own words that NLU is not sure enough of to act on: the
+    participant is asked whether they want to stop taking part."""
+    return not is_short_reply(tracker, {"withdraw_consent"}) \
+        and is_short_reply(tracker, {"withdraw_consent"}, LEAVING_ASK_CONFIDENCE)
 
 
 def disclosure_confidence(tracker: Tracker) -> Optional[float]:

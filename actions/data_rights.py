@@ -7,7 +7,8 @@ from typing import Optional, Text
 from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet
 
-from actions.common import delete_question, end_form_events, is_short_reply, services, stray_payload
+from actions.common import (delete_question, end_form_events, is_short_reply, services,
+                            sounds_like_leaving, stray_payload)
 from actions.questions import only_guessed, save_more
 from actions.themes import theme_words_first
 from actions.welcome import ask_again, not_started, welcome_first
@@ -166,11 +167,14 @@ class ActionWithdraw(Action):
             return [FollowupAction("action_kind_fallback")]
         if not is_short_reply(tracker, {"withdraw_consent"}):
             # NLU only guessed ("Can I just answer anyway?" read as leaving): ask first.
-            if tracker.active_loop_name == "answer_form":
-                return []  # at a question the words are the answer: the form keeps and screens them
-            if tracker.get_slot("stage") == "add_more":
-                # After "Do you want to add anything else?", typed words are more answer.
-                return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
+            # Leaving's own words, said less surely ("I don't want to do this any more"), are
+            # asked about wherever they come; other words at a question are an answer.
+            if not sounds_like_leaving(tracker):
+                if tracker.active_loop_name == "answer_form":
+                    return []  # the form keeps and screens the words
+                if tracker.get_slot("stage") == "add_more":
+                    # After "Do you want to add anything else?", typed words are more answer.
+                    return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
             dispatcher.utter_message(response="utter_check_withdraw")
             return [FollowupAction("action_listen")]
         app = services()

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 from actions.common import (YES_NO_INTENTS, channel_of, disclosure_confidence, end_form_events,
                             is_command, is_payload, is_short_reply, message_id_of,
                             question_events, reflection, seconds_since_said, services,
-                            utter_safeguarding)
+                            sounds_like_leaving, utter_safeguarding)
 from actions.news import asks_for_news, tell_what_happened
 from actions.theme_words import plain_words
 from actions.themes import check_themes, offer_themes
@@ -54,8 +54,8 @@ class ValidateAnswerForm(FormValidationAction):
                                   domain: DomainDict) -> Dict[Text, Any]:
         """Use the whole message as the answer, while the form is waiting for one."""
         if tracker.get_slot("requested_slot") != "answer_text" or is_command(tracker) \
-                or is_bare_yes_no(tracker):
-            return {}
+                or is_bare_yes_no(tracker) or sounds_like_leaving(tracker):
+            return {}  # not an answer: a rule acts on it (leaving is asked about first)
         return {"answer_text": (tracker.latest_message or {}).get("text") or ""}
 
     def validate_answer_text(self, value: Optional[Text], dispatcher: CollectingDispatcher,

@@ -551,6 +551,44 @@ def test_leaving_in_other_words_at_a_question_is_the_answer(app):
     assert app.conversation.progress("s1").consented
 
 
+@pytest.mark.parametrize("text, confidence, asked", [
+    ("I don't want to do this any more", 0.73, True),  # what the trained model gave it
+    ("I dont want to do this anymore", 0.6, True),
+    ("I don't want to do this any more", 0.3, False),  # too unsure even to ask: an answer
+    ("I don't want to go to college any more", 0.73, False),  # not leaving's words: an answer
+])
+def test_leaving_words_nlu_is_unsure_of_are_asked_about_at_a_question(app, text, confidence, asked):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    at_question = tracker(intent="withdraw_consent", text=text, confidence=confidence,
+                          active_loop="answer_form",
+                          slots={"stage": "question", "requested_slot": "answer_text"})
+    extracted = asyncio.run(questions.ValidateAnswerForm().extract_answer_text(
+        CollectingDispatcher(), at_question, {}))
+    assert extracted == ({} if asked else {"answer_text": text})
+    said, events, _ = run(data_rights.ActionWithdraw(), at_question)
+    if asked:  # "Do you want to stop taking part?": the form stays open for an answer instead
+        assert said == ["utter_check_withdraw"]
+        assert events == [{"event": "followup", "name": "action_listen", "timestamp": None}]
+    else:
+        assert said == [] and events == []
+    assert app.conversation.progress("s1").consented  # nothing changed, nothing kept
+    with app.sessions() as session:
+        assert session.execute(select(Answer)).first() is None
+
+
+def test_leaving_words_nlu_is_unsure_of_after_add_more_are_asked_about(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    said, events, _ = run(data_rights.ActionWithdraw(), tracker(
+        intent="withdraw_consent", text="I don't want to do this any more", confidence=0.73,
+        slots={"stage": "add_more"}))
+    assert said == ["utter_check_withdraw"]
+    assert app.conversation.progress("s1").consented
+    with app.sessions() as session:
+        assert session.execute(select(Answer)).first() is None
+
+
 def test_what_is_kept_is_only_spoken_of_when_there_is_something(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
