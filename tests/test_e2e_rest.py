@@ -685,6 +685,19 @@ def test_not_wanting_something_any_more_is_an_answer_not_leaving(rasa_servers, s
     assert stored(services, person.sender) == [("good_life", answer)]
 
 
+@pytest.mark.parametrize("words", ["I don't want to do this any more", "I dont want to do this anymore"])
+def test_leaving_words_at_a_question_are_never_kept_as_an_answer(rasa_servers, services, words):
+    person, _ = start(rasa_servers)
+    reply = person.say(words)
+    # Rasa sure of it: they leave at once. Less sure (the test model often is): they are asked.
+    assert "You are not taking part now" in reply or "Do you want to stop taking part?" in reply
+    assert "You said" not in reply and stored(services, person.sender) == []
+    if "Do you want to stop taking part?" in reply:
+        assert "What makes a good life for you?" in person.say("/greet")  # "No, carry on"
+        assert "You said: My friends" in person.answer("My friends")
+        assert stored(services, person.sender) == [("good_life", "My friends")]
+
+
 def test_not_wanting_to_see_someone_any_more_is_screened_not_taken_as_leaving(rasa_servers, services):
     person, _ = start(rasa_servers)
     reply = person.say("I do not want to see him any more")
