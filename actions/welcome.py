@@ -40,8 +40,11 @@ class ActionWelcome(Action):
         if progress.status == "finished" or app.engagement.question(progress.question_index) is None:
             dispatcher.utter_message(response="utter_already_done")
             summary = app.conversation.you_said_we_did(tracker.sender_id)
-            if summary is not None and summary.actions and not heard_news_since(
-                    tracker, max(as_utc(action.updated_at) for action in summary.actions)):
+            # News this chat has not told them, and `notify` has not sent them on Telegram.
+            unheard = [] if summary is None else app.conversation.news_not_sent(
+                tracker.sender_id, summary.actions)
+            if unheard and not heard_news_since(
+                    tracker, max(as_utc(action.updated_at) for action in unheard)):
                 # On the web chat and REST this is the only way news reaches them (said only
                 # while there is news they have not heard in this chat).
                 dispatcher.utter_message(response="utter_have_news")

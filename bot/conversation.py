@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engagement import Engagement, Question
 from bot.identity import Pseudonymizer
 from bot.safeguarding.detector import Detection
-from bot.store import queries, safeguarding_queries
+from bot.store import queries, safeguarding_queries, staff_queries
 from bot.text import without_lone_surrogates
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -261,6 +261,15 @@ class ConversationService:
                 return None
             return summary_for(session, participant_id=participant.id,
                                leave_out_answer=checking_answer)
+
+    def news_not_sent(self, sender_id: str, actions) -> list:
+        """These actions (from you_said_we_did) less those `notify` has sent this participant
+        as they are now (the same revision)."""
+        with self._sessions() as session:
+            participant = queries.get_participant(session, pseudonym=self.pseudonym(sender_id))
+            sent = set() if participant is None else staff_queries.delivered_revisions(
+                session, participant_id=participant.id)
+        return [action for action in actions if (action.id, action.revision) not in sent]
 
     def set_updates(self, sender_id: str, wanted: bool) -> bool:
         """Keep the choice to get news (the transport keeps the address to send it to). No

@@ -348,6 +348,16 @@ def notified_revisions(session: Session, *, participant_id: int) -> Set[Tuple[in
     return {(action_id, revision) for action_id, revision in rows}
 
 
+def delivered_revisions(session: Session, *, participant_id: int) -> Set[Tuple[int, int]]:
+    """(action id, revision) pairs confirmed as sent to this participant (claims left out)."""
+    rows = session.execute(
+        select(Notification.action_id, Notification.revision)
+        .where(Notification.participant_id == participant_id,
+               Notification.sent_at != PENDING_SENT_AT)
+    ).all()
+    return {(action_id, revision) for action_id, revision in rows}
+
+
 def claim_notifications(session: Session, *, participant_id: int,
                         items: Sequence[Tuple[int, int]]) -> List[int]:
     """Record (action id, revision) pairs as about to be sent; IntegrityError if already there."""

@@ -376,6 +376,39 @@ def test_a_returning_participant_who_finished_hears_there_is_news(app):
     assert said == ["utter_already_done", "utter_have_news"]
 
 
+def test_news_that_notify_sent_is_not_promised_again_in_the_chat(app):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from bot.store import queries, staff_queries
+    from bot.store.models import StaffAction
+
+    _, slots, _ = answer(app, "I want to feel safe")
+    run(themes.ActionConfirmThemes(), tracker(intent="affirm", slots=slots))
+    for _ in app.engagement.questions:
+        app.conversation.next_question("s1")
+    with app.sessions.begin() as session:
+        action = StaffAction(theme_id="being_safe", text="We are training staff.", status="doing")
+        session.add(action)
+        session.flush()
+        person = queries.get_participant(session, pseudonym=app.pseudonymizer.pseudonym("s1"))
+        claimed = staff_queries.claim_notifications(session, participant_id=person.id,
+                                                    items=[(action.id, 1)])
+    # Claimed but not confirmed: it may not have reached them, so the chat still says so.
+    said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet"))
+    assert said == ["utter_already_done", "utter_have_news"]
+    with app.sessions.begin() as session:
+        staff_queries.confirm_notifications(session, notification_ids=claimed,
+                                            sent_at=datetime.now(timezone.utc))
+    said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet"))
+    assert said == ["utter_already_done"]  # notify sent it on Telegram
+    with app.sessions.begin() as session:  # a later change has not been sent yet
+        session.execute(update(StaffAction).values(status="done", revision=2))
+    said, _, _ = run(welcome.ActionWelcome(), tracker(intent="greet"))
+    assert said == ["utter_already_done", "utter_have_news"]
+
+
 class SafeAndMoney:
     """A retrained tagger that reads more into the same words."""
 
