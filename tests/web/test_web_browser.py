@@ -334,7 +334,8 @@ def test_while_a_reply_is_slow_the_page_shows_it_is_sending(fake_rasa, serve_web
         # and no button can be pressed (focus stays where it was).
         shown = device.driver.find_element(By.CSS_SELECTOR, "#messages .sending .text")
         assert shown.text == "Yes"
-        assert device.busy() and device.status() == words["sending"]
+        device.wait_for_status(words["sending"])
+        assert device.busy()
         buttons = device.driver.find_elements(By.CSS_SELECTOR,
                                               ".choices button, #controls button, #compose .send")
         assert {b.get_attribute("aria-disabled") for b in buttons} == {"true"}

@@ -85,6 +85,12 @@ class Browser:
         """The words in the announced status line (such as "Sending. Please wait.")."""
         return self.driver.find_element(By.ID, "status").text
 
+    def wait_for_status(self, words: str) -> None:
+        """Wait until the status line says these words (it is emptied, then filled 50 ms later,
+        so that saying it again is announced again)."""
+        self.wait.until(lambda d: self.status() == words,
+                        message=f"status is {self.status()!r}, not {words!r}")
+
     def wait_for_reply(self, count: int) -> None:
         """Wait until the page shows more than `count` messages and is no longer sending."""
         self.wait.until(lambda d: len(self.texts()) > count and not self.busy(),
