@@ -1,6 +1,11 @@
 """Defects an outside tester found, each fixed in the mechanism and checked here with the
 reported wording and with variants written afterwards (not copied from the report)."""
+import dataclasses
+
 import pytest
+
+from bot.safeguarding.detector import Detector
+from bot.safeguarding.phrasebook import load_phrasebook
 
 
 # --- A negation with an exception: the harm is still told ------------------------------------
@@ -271,3 +276,74 @@ def test_harm_next_to_a_near_miss_still_counts(detector, text):
 )
 def test_seventh_blind_sets_misses_in_other_words(detector, text, disclosure):
     assert detector.detect(text).disclosure is disclosure, text
+
+
+# The eighth blind set (2026-11-24, 260 cases written without seeing the detector) missed 3 of
+# 110 disclosures and flagged 23 of 150 others. These are other wordings of the missed harm, and
+# the everyday words the new phrases and masks must leave alone.
+@pytest.mark.parametrize(
+    "text, disclosure",
+    [
+        ("I keep thinking about not existing", True),
+        ("I have thought about not existing any more", True),
+        ("My husband decides what I wear and who I talk to", True),
+        ("staff decide when I can go out", True),
+        ("being able to choose what I eat. I like curry", False),
+        ("I want to decide what I wear", False),
+        ("mum goes out for days and there is no one to make my tea", True),
+        ("my dad went off for two days and left me on my own", True),
+        ("My mum is away for a few days with work so I stay with my nan", False),
+        ("my brother shot me with his air rifle", True),
+        ("the lads fire pellets at us from the flats", True),
+        ("my nephew shot me with his nerf gun lol", False),
+        ("we had a water pistol fight in the garden", False),
+        ("My football team got battered again", False),
+        ("we got battered by the lads on the estate", True),
+        ("I do hand flapping when I am happy", False),
+        ("she slapped me", True),
+        ("I want to die... of embarrassment", False),
+        ("I want to die", True),
+    ],
+)
+def test_eighth_blind_sets_misses_and_false_alarms_in_other_words(detector, text, disclosure):
+    assert detector.detect(text).disclosure is disclosure, text
+
+
+# The eighth blind set's disclosures that only the n-gram model caught now have phrases too (so
+# that the phrase list alone keeps recall 0.95): other wordings, and everyday words beside them.
+@pytest.mark.parametrize(
+    "text, disclosure",
+    [
+        ("i go to bed hungry most nights", True),
+        ("I went to bed early because I was tired", False),
+        ("nobody comes to help me get washed some days", True),
+        ("nobody comes to the group on Mondays", False),
+        ("I don't want to go home tonight.", True),
+        ("I don't want to go home yet, the party is great", False),
+        ("the kitchen smells of gas and I can't turn it off", True),
+        ("we cook on gas at home", False),
+        ("her benefits go straight into her brother's account", True),
+        ("my wages go straight into my bank account", False),
+        ("money keeps going missing from his wallet", True),
+        ("my keys went missing again, I lose everything", False),
+        ("my dad says I ruined his life", True),
+        ("the rain ruined my day out", False),
+        ("they lock him in the quiet room on his own for hours", True),
+        ("I like the quiet room at college, it helps me calm down", False),
+        ("he hides my tablets if I don't do what he says", True),
+        ("I keep my tablets in a box", False),
+        ("he asked me to keep a parcel in my room and not tell anyone", True),
+        ("I got a parcel from Amazon today", False),
+        ("my key was copied and they come in while I am asleep", True),
+        ("the locksmith cut me a new key", False),
+        ("I found razor blades in her drawer", True),
+        ("they put salt in my drink", True),
+        ("I put salt on my chips", False),
+        ("she had a burn the shape of an iron on her arm", True),
+        ("mum is not waking up", True),
+        ("my son is not waking up in time for college", False),
+    ],
+)
+def test_eighth_blind_sets_model_only_catches_in_other_words(text, disclosure):
+    phrases_only = Detector(dataclasses.replace(load_phrasebook(), model=None))
+    assert phrases_only.detect(text).disclosure is disclosure, text
