@@ -163,6 +163,28 @@ def sounds_like_leaving(tracker: Tracker) -> bool:
         and is_short_reply(tracker, {"withdraw_consent"}, LEAVING_ASK_CONFIDENCE)
 
 
+def last_said(tracker: Tracker) -> Optional[str]:
+    """The response the assistant said last before the latest message (None if not known)."""
+    latest = max((index for index, event in enumerate(tracker.events)
+                  if event.get("event") == "user"), default=len(tracker.events))
+    for event in reversed(tracker.events[:latest]):
+        if event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+def reply_to_leaving_check(tracker: Tracker) -> Optional[str]:
+    """"leave" or "stay" for a yes or a no typed straight after "Do you want to stop taking
+    part?" (its buttons say so themselves); None for anything else."""
+    message = tracker.latest_message or {}
+    if (message.get("text") or "").strip().startswith("/") \
+            or last_said(tracker) != "utter_check_withdraw":
+        return None
+    if is_short_reply(tracker, {"affirm"}):
+        return "leave"
+    return "stay" if is_short_reply(tracker, {"deny"}) else None
+
+
 def disclosure_confidence(tracker: Tracker) -> Optional[float]:
     """How sure NLU is that the latest message discloses harm (None if it did not rank it)."""
     message = tracker.latest_message or {}

@@ -9,7 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.common import (delete_question, end_form_events, is_short_reply, services,
                             sounds_like_leaving, stray_payload)
-from actions.questions import only_guessed, save_more
+from actions.questions import only_guessed, save_more, withdraw
 from actions.themes import theme_words_first
 from actions.welcome import ask_again, not_started, welcome_first
 
@@ -177,8 +177,4 @@ class ActionWithdraw(Action):
                     return save_more(dispatcher, tracker) + [FollowupAction("action_listen")]
             dispatcher.utter_message(response="utter_check_withdraw")
             return [FollowupAction("action_listen")]
-        app = services()
-        app.conversation.withdraw_consent(tracker.sender_id)
-        dispatcher.utter_message(response="utter_withdrawn" if app.conversation.progress(
-            tracker.sender_id).answer_count else "utter_withdrawn_no_answers")
-        return end_form_events(tracker) + [SlotSet("stage", "declined")]
+        return withdraw(dispatcher, tracker)

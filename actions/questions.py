@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 from actions.common import (YES_NO_INTENTS, channel_of, disclosure_confidence, end_form_events,
                             is_command, is_payload, is_short_reply, message_id_of,
                             question_events, reflection, seconds_since_said, services,
-                            sounds_like_leaving, utter_safeguarding)
+                            reply_to_leaving_check, sounds_like_leaving, utter_safeguarding)
 from actions.news import asks_for_news, tell_what_happened
 from actions.theme_words import plain_words
 from actions.themes import check_themes, offer_themes
@@ -123,6 +123,13 @@ class ActionYesNoAtQuestion(Action):
 
     async def run(self, dispatcher, tracker, domain):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        check = reply_to_leaving_check(tracker)
+        if check == "leave":  # "Do you want to stop taking part?" "Yes"
+            return withdraw(dispatcher, tracker) + [FollowupAction("action_listen")]
+        if check == "stay":  # "No": the question again (the form asks it)
+            dispatcher.utter_message(response="utter_here_again")
+            return [ActiveLoop("answer_form"), SlotSet("requested_slot", "answer_text"),
+                    SlotSet("stage", "question")]
         if tracker.get_slot("adding_more") and intent == "deny":
             app = services()
             question = app.conversation.next_question(tracker.sender_id)
@@ -298,6 +305,8 @@ class ActionAddMore(Action):
         return "action_add_more"
 
     async def run(self, dispatcher, tracker, domain):
+        if reply_to_leaving_check(tracker) == "leave":  # "Do you want to stop taking part?" "Yes"
+            return withdraw(dispatcher, tracker) + [FollowupAction("action_listen")]
         if typed_more(tracker, "affirm"):
             return save_typed_more(dispatcher, tracker)
         return [SlotSet("stage", "question"), SlotSet("adding_more", True),
@@ -311,11 +320,23 @@ class ActionNextQuestion(Action):
         return "action_next_question"
 
     async def run(self, dispatcher, tracker, domain):
+        if reply_to_leaving_check(tracker) == "stay":  # "Do you want to stop taking part?" "No"
+            dispatcher.utter_message(response="utter_ask_add_more")
+            return [SlotSet("stage", "add_more"), FollowupAction("action_listen")]
         if typed_more(tracker, "deny"):
             return save_typed_more(dispatcher, tracker)
         app = services()
         question = app.conversation.next_question(tracker.sender_id)
         return question_events(question, dispatcher, app.engagement, tracker)
+
+
+def withdraw(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Record that the participant no longer takes part, and say so; their answers stay."""
+    app = services()
+    app.conversation.withdraw_consent(tracker.sender_id)
+    dispatcher.utter_message(response="utter_withdrawn" if app.conversation.progress(
+        tracker.sender_id).answer_count else "utter_withdrawn_no_answers")
+    return end_form_events(tracker) + [SlotSet("stage", "declined")]
 
 
 class ActionSkipQuestion(Action):

@@ -698,6 +698,22 @@ def test_leaving_words_at_a_question_are_never_kept_as_an_answer(rasa_servers, s
         assert stored(services, person.sender) == [("good_life", "My friends")]
 
 
+def test_a_typed_yes_or_no_answers_do_you_want_to_stop_taking_part(rasa_servers, services):
+    for typed, leaves in (("no", False), ("yes", True)):
+        person, _ = start(rasa_servers)
+        reply = person.say("I don't want to do this any more")
+        if "Do you want to stop taking part?" not in reply:
+            pytest.skip("this model is sure of these words: it does not ask")
+        reply = person.say(typed)
+        if leaves:
+            assert "You are not taking part now" in reply
+            assert not services.conversation.progress(person.sender).consented
+        else:
+            assert "Here is my question again." in reply and "What makes a good life" in reply
+            assert services.conversation.progress(person.sender).consented
+        assert stored(services, person.sender) == []
+
+
 def test_not_wanting_to_see_someone_any_more_is_screened_not_taken_as_leaving(rasa_servers, services):
     person, _ = start(rasa_servers)
     reply = person.say("I do not want to see him any more")

@@ -589,6 +589,47 @@ def test_leaving_words_nlu_is_unsure_of_after_add_more_are_asked_about(app):
         assert session.execute(select(Answer)).first() is None
 
 
+CHECKED = [{"event": "user", "text": "I dont want to do this anymore"},
+           {"event": "bot", "text": "Do you want to stop taking part?",
+            "metadata": {"utter_action": "utter_check_withdraw"}},
+           {"event": "user", "text": "yes"}]
+
+
+@pytest.mark.parametrize("typed, intent", [("yes", "affirm"), ("yes please", "affirm"),
+                                           ("no", "deny"), ("no thanks", "deny")])
+def test_a_typed_yes_or_no_to_the_leaving_check_at_a_question(app, typed, intent):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    said, events, _ = run(questions.ActionYesNoAtQuestion(), tracker(
+        intent=intent, text=typed, events=CHECKED, active_loop="answer_form",
+        slots={"stage": "question", "requested_slot": "answer_text"}))
+    if intent == "affirm":
+        assert said == ["utter_withdrawn_no_answers"] and slot(events, "stage") == "declined"
+        assert not app.conversation.progress("s1").consented
+    else:  # carry on: the question again, nothing changed
+        assert said == ["utter_here_again"] and slot(events, "stage") == "question"
+        assert app.conversation.progress("s1").consented
+
+
+def test_a_typed_yes_or_no_to_the_leaving_check_after_add_more(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    run(questions.ActionSaveAnswer(), tracker(text="My friends", slots={"answer_text": "My friends"}))
+    add_more = {"stage": "add_more"}
+    said, events, _ = run(questions.ActionNextQuestion(), tracker(
+        intent="deny", text="no", events=CHECKED, slots=add_more))
+    assert said == ["utter_ask_add_more"] and slot(events, "stage") == "add_more"
+    assert app.conversation.progress("s1").question_index == 0  # still the first question
+    said, events, _ = run(questions.ActionAddMore(), tracker(
+        intent="affirm", text="yes", events=CHECKED, slots=add_more))
+    assert said == ["utter_withdrawn"] and slot(events, "stage") == "declined"
+    # Without the check just before, yes and no mean what they always do.
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    said, events, _ = run(questions.ActionAddMore(), tracker(intent="affirm", text="yes",
+                                                               slots=add_more))
+    assert slot(events, "adding_more") is True
+
+
 def test_what_is_kept_is_only_spoken_of_when_there_is_something(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
