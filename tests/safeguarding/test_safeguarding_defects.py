@@ -279,8 +279,9 @@ def test_seventh_blind_sets_misses_in_other_words(detector, text, disclosure):
 
 
 # The eighth blind set (2026-11-24, 260 cases written without seeing the detector) missed 3 of
-# 110 disclosures and flagged 23 of 150 others. These are other wordings of the missed harm, and
-# the everyday words the new phrases and masks must leave alone.
+# 110 disclosures and flagged 23 of 150 others; 26 of its disclosures only the n-gram model caught.
+# Each is now a phrase (so the phrase list alone keeps recall 0.95) or a mask: these are other
+# wordings of the harm, and everyday words beside them, checked with and without the model.
 @pytest.mark.parametrize(
     "text, disclosure",
     [
@@ -303,17 +304,6 @@ def test_seventh_blind_sets_misses_in_other_words(detector, text, disclosure):
         ("she slapped me", True),
         ("I want to die... of embarrassment", False),
         ("I want to die", True),
-    ],
-)
-def test_eighth_blind_sets_misses_and_false_alarms_in_other_words(detector, text, disclosure):
-    assert detector.detect(text).disclosure is disclosure, text
-
-
-# The eighth blind set's disclosures that only the n-gram model caught now have phrases too (so
-# that the phrase list alone keeps recall 0.95): other wordings, and everyday words beside them.
-@pytest.mark.parametrize(
-    "text, disclosure",
-    [
         ("i go to bed hungry most nights", True),
         ("I went to bed early because I was tired", False),
         ("nobody comes to help me get washed some days", True),
@@ -342,8 +332,12 @@ def test_eighth_blind_sets_misses_and_false_alarms_in_other_words(detector, text
         ("she had a burn the shape of an iron on her arm", True),
         ("mum is not waking up", True),
         ("my son is not waking up in time for college", False),
+        ("he does not wake up in time for work", False),
+        ("I never wake up on time without my alarm", False),
+        ("I hope I do not wake up tomorrow", True),
     ],
 )
-def test_eighth_blind_sets_model_only_catches_in_other_words(text, disclosure):
+def test_eighth_blind_set_in_other_words(detector, text, disclosure):
     phrases_only = Detector(dataclasses.replace(load_phrasebook(), model=None))
+    assert detector.detect(text).disclosure is disclosure, text
     assert phrases_only.detect(text).disclosure is disclosure, text
