@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import threading
 import time
@@ -9,7 +10,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Callable, List, Optional
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot.store import queries, safeguarding_queries
@@ -45,25 +46,30 @@ class DataRights:
         self._audio = audio  # the AudioCache holding messages read aloud with their words in
 
     def record(self, sender_id: str) -> Optional[dict]:
-        """Everything stored about this participant, as plain data (None if nothing)."""
+        """Everything stored about this participant, as plain data (None if nothing): what they
+        gave since they came back, and what is held for the lead from before."""
+        pseudonym = self._pseudonym(sender_id)
         with self._sessions() as session:
-            person = queries.get_participant(session, pseudonym=self._pseudonym(sender_id))
-            if person is None:
+            current = queries.get_participant(session, pseudonym=pseudonym)
+            held = queries.get_participant(session, pseudonym=held_pseudonym(pseudonym))
+            people = [p for p in (held, current) if p is not None]
+            if not people:
                 return None
+            person = people[-1]
             consents = session.execute(select(Consent).where(
                 Consent.participant_id == person.id).order_by(Consent.id)).scalars()
             contact = session.execute(select(Contact).where(
                 Contact.participant_id == person.id)).scalar_one_or_none()
-            answers = [answer_record(answer, person)
-                       for answer in queries.answers_for(session, participant=person)]
+            answers = [answer_record(answer, someone) for someone in people
+                       for answer in queries.answers_for(session, participant=someone)]
             # Messages that were not answers but may tell of harm: kept for the safety lead.
             for_lead = [{"text": alert.text, "when": alert.created_at.isoformat()}
                         for alert in session.execute(select(SafeguardingAlert).where(
-                            SafeguardingAlert.participant_id == person.id,
+                            SafeguardingAlert.participant_id.in_([p.id for p in people]),
                             SafeguardingAlert.answer_id.is_(None)).order_by(
                             SafeguardingAlert.id)).scalars()]
             return {
-                "participant": {"id": person.pseudonym, "role": person.role,
+                "participant": {"id": pseudonym, "role": person.role,
                                 "roles_used": roles_used(answers),
                                 "person_agrees": person.person_agrees, "sound": person.sound,
                                 "wants_updates": person.wants_updates,
@@ -190,16 +196,16 @@ def erase_participant(session, *, pseudonym: str, held_status: str = ERASURE_HEL
 
     person = queries.get_participant(session, pseudonym=pseudonym)
     if person is None:
-        return Erasure(False, 0, 0)
+        # Asked again, with nothing new since: what is held from before is still held.
+        earlier = queries.get_participant(session, pseudonym=held_pseudonym(pseudonym))
+        if earlier is None:
+            return Erasure(False, 0, 0)
+        return Erasure(True, 0, len(_held_items(session, earlier)[0]))
     alerts = safeguarding_queries.alerts_of(session, participant_id=person.id)
     for alert in alerts:
         if alert.status == "resolved" and alert.resolved_action == "dismiss":
             alert.text = ERASED_TEXT if held_status == ERASURE_HELD else PURGED_TEXT
-    answers = queries.answers_for(session, participant=person)
-    # A message said outside the questions (even before taking part) and still waiting for the
-    # lead is held like a flagged answer.
-    held = [a for a in answers if a.flagged] + [
-        alert for alert in alerts if alert.status == "open" and alert.answer_id is None]
+    held, answers = _held_items(session, person, alerts)
     if not held:
         session.delete(person)  # answers, tags, consent, contact and notices go with it
         return Erasure(True, len(answers), 0)
@@ -208,6 +214,39 @@ def erase_participant(session, *, pseudonym: str, held_status: str = ERASURE_HEL
         session.execute(delete(Answer).where(Answer.id.in_(doomed)))
     session.execute(delete(Consent).where(Consent.participant_id == person.id))
     session.execute(delete(Contact).where(Contact.participant_id == person.id))
-    person.sound = person.wants_updates = person.language = None
-    person.status = held_status
+    # What is held waits under another name, found from theirs: someone who comes back starts
+    # afresh (not at their old question), and the request waits for the lead all the same.
+    earlier = queries.get_participant(session, pseudonym=held_pseudonym(pseudonym))
+    if earlier is None:
+        person.pseudonym = held_pseudonym(pseudonym)
+        person.sound = person.wants_updates = person.language = person.person_agrees = None
+        person.question_index = 0
+        person.status = held_status
+    else:  # held once already, and asked again after coming back: all of it in one place
+        session.execute(update(Answer).where(Answer.participant_id == person.id)
+                        .values(participant_id=earlier.id))
+        session.execute(update(SafeguardingAlert).where(
+            SafeguardingAlert.participant_id == person.id).values(participant_id=earlier.id))
+        session.expire(person)
+        session.delete(person)
+        earlier.status = held_status
     return Erasure(True, len(doomed), len(held))
+
+
+def held_pseudonym(pseudonym: str) -> str:
+    """The name a participant's held record is kept under once they asked for erasure (or the
+    purge did): not theirs, so that coming back starts afresh, but found from theirs."""
+    return "held-" + hashlib.sha256(pseudonym.encode("utf-8")).hexdigest()[:48]
+
+
+def _held_items(session, person: Participant, alerts=None):
+    """What an erasure must hold for the lead (flagged answers, and messages whose alert is
+    open), and all the person's answers."""
+    if alerts is None:
+        alerts = safeguarding_queries.alerts_of(session, participant_id=person.id)
+    answers = queries.answers_for(session, participant=person)
+    # A message said outside the questions (even before taking part) and still waiting for the
+    # lead is held like a flagged answer.
+    held = [a for a in answers if a.flagged] + [
+        alert for alert in alerts if alert.status == "open" and alert.answer_id is None]
+    return held, answers

@@ -79,6 +79,31 @@ def test_answers_given_for_someone_before_0008_keep_the_carers_word(database_url
     assert [tuple(row) for row in rows] == [(1, True), (2, None), (3, None)]
 
 
+def test_records_held_for_the_lead_before_0009_move_under_their_held_name(database_url):
+    """A record held after an erasure or a purge moves to the name found from the pseudonym, so
+    that the person, coming back, starts afresh; others keep theirs."""
+    from sqlalchemy import text
+
+    from bot.data_rights import held_pseudonym
+
+    upgrade(database_url, "0008")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        for pid, status in ((1, "erasure_held"), (2, "purge_held"), (3, "finished")):
+            connection.execute(text(
+                "INSERT INTO participants (id, pseudonym, engagement_id, channel, question_index, "
+                "status, created_at, updated_at) VALUES (:id, :p, 'e', 'rest', 2, :status, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": pid, "p": f"p{pid}", "status": status})
+    upgrade(database_url)
+    upgrade(database_url)  # twice: nothing more moves
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT id, pseudonym, question_index FROM participants ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, held_pseudonym("p1"), 0),
+                                            (2, held_pseudonym("p2"), 0), (3, "p3", 2)]
+
+
 def test_db_upgrade_says_what_it_did(database_url):
     from alembic import command
     from alembic.script import ScriptDirectory

@@ -162,3 +162,28 @@ def test_an_erasure_held_after_a_purge_says_the_purge_asked(settings, decision, 
         assert session.execute(select(SafeguardingAlert.text)).scalar_one() == PURGED_TEXT
         assert sorted(session.execute(select(Answer.text)).scalars()) == ["new words"]
     services.engine.dispose()
+
+
+def test_someone_held_by_the_purge_who_comes_back_starts_afresh(settings):
+    """A purged participant whose flagged answer waits for the lead is held under another
+    name: coming back is a new start (not "You have answered all the questions"), and the
+    held answer still waits."""
+    from bot.data_rights import held_pseudonym
+    from bot.store.models import PURGE_HELD
+
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    make_people(services)
+    with services.sessions.begin() as session:
+        session.execute(update(Participant).where(Participant.pseudonym == "old-flagged")
+                        .values(question_index=3, status="finished",
+                                updated_at=datetime.now(timezone.utc) - timedelta(days=400)))
+    env = {"COPRODUCE_VAR_DIR": str(settings.var_dir), "COPRODUCE_HASH_KEY": "test-key"}
+    result = CliRunner().invoke(main, ["--database-url", settings.database_url, "purge",
+                                       "--older-than", "365d"], env=env)
+    assert result.exit_code == 0, result.output
+    with services.sessions() as session:
+        assert queries.get_participant(session, pseudonym="old-flagged") is None
+        held = queries.get_participant(session, pseudonym=held_pseudonym("old-flagged"))
+        assert held.status == PURGE_HELD and [a.text for a in held.answers] == ["old-flagged words"]
+    services.engine.dispose()

@@ -227,6 +227,67 @@ def test_an_erasure_held_for_the_lead_is_shown_and_carried_out_after_review(tmp_
         services.engine.dispose()
 
 
+def test_someone_whose_erasure_is_held_who_comes_back_starts_afresh_and_the_request_waits(
+        tmp_path, database_url):
+    services, base, env = _flagged_answer(tmp_path, database_url)
+    runner = CliRunner(mix_stderr=False)
+    talk = services.conversation
+    try:
+        talk.next_question("tg-held")  # they had gone on to the second question
+        assert services.data_rights.erase("tg-held", background=False).answers_held == 1
+        # They come back: a new start, at the first question, with the role asked anew.
+        assert not talk.progress("tg-held").consented
+        talk.give_consent("tg-held", channel="rest")
+        progress = talk.progress("tg-held")
+        assert progress.question_index == 0 and progress.role is None
+        talk.set_role("tg-held", "on_behalf")
+        talk.save_answer("tg-held", text="The bus to town", channel="rest", message_id="m2")
+        # What they are told they have: both, the held answer and the new one.
+        record = services.data_rights.record("tg-held")
+        assert [a["text"] for a in record["answers"]] == ["my support worker hits me",
+                                                          "The bus to town"]
+        assert record["participant"]["role"] == "on_behalf"
+        # The request still waits for the lead, who carries it out for the held answer only.
+        listed = runner.invoke(main, base + ["safeguarding", "list"], env=env)
+        assert "ERASURE WAITING" in listed.stdout
+        runner.invoke(main, base + ["safeguarding", "resolve", "1", "--by", "Jo", "--action",
+                                    "record", "--note", "Recorded"], env=env)
+        done = runner.invoke(main, base + ["safeguarding", "erase", "1", "--by", "Jo",
+                                           "--note", "go"], env=env)
+        assert done.exit_code == 0, done.stderr
+        assert _answers(services)[0] == [("The bus to town", False)]
+        assert talk.progress("tg-held").role == "on_behalf"  # their new start is untouched
+        # Asking to delete again, with nothing held now: everything goes.
+        assert services.data_rights.erase("tg-held", background=False).answers_held == 0
+        assert _answers(services) == ([], [])
+    finally:
+        services.engine.dispose()
+
+
+def test_a_second_held_erasure_after_coming_back_keeps_one_held_record(tmp_path, database_url):
+    services, base, env = _flagged_answer(tmp_path, database_url)
+    runner = CliRunner(mix_stderr=False)
+    talk = services.conversation
+    try:
+        services.data_rights.erase("tg-held", background=False)
+        assert services.data_rights.erase("tg-held", background=False).answers_held == 1
+        talk.give_consent("tg-held", channel="rest")
+        talk.set_role("tg-held", "self")
+        assert talk.save_answer("tg-held", text="my brother takes my money", channel="rest",
+                                message_id="m3").disclosure
+        assert services.data_rights.erase("tg-held", background=False).answers_held == 1
+        answers, people = _answers(services)
+        assert sorted(answers) == [("my brother takes my money", True),
+                                   ("my support worker hits me", True)]
+        assert len(people) == 1 and people[0].status == "erasure_held"
+        record = services.data_rights.record("tg-held")
+        assert len(record["answers"]) == 2
+        listed = runner.invoke(main, base + ["safeguarding", "list"], env=env)
+        assert listed.stdout.count("ERASURE WAITING") == 2
+    finally:
+        services.engine.dispose()
+
+
 def test_two_erasures_at_once_are_carried_out_once(tmp_path, database_url):
     """A second erasure started while the first is being written waits for it, then says it
     is done already: one erasure, one audit entry."""
