@@ -5,7 +5,7 @@ import dataclasses
 import logging
 import threading
 import time
-from typing import Optional
+from typing import List, Optional
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -144,6 +144,24 @@ def alert_routes(settings: Settings, engagement: Engagement) -> list:
 
         routes.append(TelegramAlertRoute(settings, engagement.alert_telegram_chat_id))
     return routes
+
+
+def alert_route_problems(settings: Settings, engagement: Engagement) -> List[str]:
+    """Why a safeguarding alert would not reach the lead at once, in plain words (none when
+    every route set up can send)."""
+    problems = []
+    if engagement.alert_email and not settings.smtp_host:
+        problems.append(f"engagement.yml sends safeguarding alerts to {engagement.alert_email}, "
+                        "but COPRODUCE_SMTP_HOST is not set, so no e-mail can go.")
+    if engagement.alert_telegram_chat_id and not settings.telegram_bot_token:
+        problems.append("engagement.yml sends safeguarding alerts to a Telegram chat, but "
+                        "TELEGRAM_BOT_TOKEN is not set, so none can go there.")
+    if not engagement.alert_email and not engagement.alert_telegram_chat_id:
+        problems.append("Safeguarding alerts go to nobody at once: engagement.yml sets neither "
+                        "alert_email nor alert_telegram_chat_id.")
+    if problems and not alert_routes(settings, engagement):
+        problems[-1] += " Until one is set up, alerts only wait in `coproduce safeguarding list`."
+    return problems
 
 
 _lock = threading.Lock()

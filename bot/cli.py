@@ -133,10 +133,13 @@ def _prepare(settings: Settings) -> Path:
     from bot.rasa_model import ensure_model
     from bot.store.migrate import upgrade
 
+    from bot.app import alert_route_problems
+
     try:
-        load_engagement(settings.engagement_file)
+        engagement = load_engagement(settings.engagement_file)
     except EngagementError as exc:
         raise UserError(str(exc))
+
     try:
         done = upgrade(settings.database_url)
         _check_key(settings)
@@ -153,6 +156,8 @@ def _prepare(settings: Settings) -> Path:
         raise UserError(f"Could not train the Rasa model: {exc}")
     _prepare_tagger(settings)
     _warm_audio(settings)
+    for problem in alert_route_problems(settings, engagement):  # last, just before "Ready"
+        click.echo(click.style(f"Warning: {problem}", fg="yellow", bold=True), err=True)
     return model
 
 

@@ -104,6 +104,7 @@ def _services(ctx: click.Context):
 @click.pass_context
 def list_alerts(ctx: click.Context, include_resolved: bool):
     """Show safeguarding alerts (open ones by default), newest first, word for word."""
+    from bot.app import alert_route_problems
     from bot.safeguarding.alerts import decided_when, erasure_carried_out
     from bot.store import safeguarding_queries as store
     from bot.store.models import ERASURE_HELD, PURGE_HELD
@@ -137,6 +138,8 @@ def list_alerts(ctx: click.Context, include_resolved: bool):
                            "when it can go ahead.")
         store.add_audit(session, actor=_actor(), action="safeguarding_list",
                         detail=f"{len(alerts)} alerts shown")
+    for problem in alert_route_problems(services.settings, services.engagement):
+        click.echo(f"Warning: {problem}", err=True)
 
 
 @safeguarding.command("resolve")

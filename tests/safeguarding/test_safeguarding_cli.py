@@ -415,3 +415,47 @@ def test_an_erasure_done_by_a_dismissal_is_not_shown_as_waiting(tmp_path, databa
         assert _answers(services) == ([], [])
     finally:
         services.engine.dispose()
+
+
+@pytest.mark.parametrize("email, chat, smtp, token, said", [
+    ("", "", "", "", ["go to nobody at once: engagement.yml sets neither alert_email nor "
+                      "alert_telegram_chat_id. Until one is set up, alerts only wait in "
+                      "`coproduce safeguarding list`."]),
+    ("lead@example.org", "", "", "", ["to lead@example.org, but COPRODUCE_SMTP_HOST is not set, "
+                                      "so no e-mail can go. Until one is set up"]),
+    ("lead@example.org", "", "127.0.0.1", "", []),
+    ("", "-100123", "", "123:abc", []),
+    # One route works: the other's problem is said, but alerts do go.
+    ("lead@example.org", "-100123", "127.0.0.1", "", ["TELEGRAM_BOT_TOKEN is not set, so none "
+                                                       "can go there."]),
+])
+def test_a_safeguarding_route_that_cannot_send_is_said_plainly(tmp_path, email, chat, smtp,
+                                                               token, said):
+    import dataclasses
+
+    from bot.app import alert_route_problems
+    from bot.engagement import load_engagement
+    from tests.conftest import make_settings
+
+    settings = dataclasses.replace(make_settings(tmp_path), smtp_host=smtp,
+                                   telegram_bot_token=token)
+    engagement = dataclasses.replace(load_engagement(settings.engagement_file),
+                                     alert_email=email, alert_telegram_chat_id=chat)
+    problems = alert_route_problems(settings, engagement)
+    assert len(problems) == len(said)
+    for problem, words in zip(problems, said):
+        assert words in problem
+    if said and "Until one is set up" not in said[-1]:
+        assert "Until one is set up" not in problems[-1]
+
+
+def test_safeguarding_list_warns_when_alerts_go_to_nobody(tmp_path, database_url):
+    services, base, env = _flagged_answer(tmp_path, database_url)
+    try:
+        listed = CliRunner(mix_stderr=False).invoke(main, base + ["safeguarding", "list"], env=env)
+        assert listed.exit_code == 0
+        assert listed.stderr.startswith("Warning: Safeguarding alerts go to nobody at once")
+        assert len(listed.stderr.splitlines()) == 1
+        assert "my support worker hits me" in listed.stdout
+    finally:
+        services.engine.dispose()
