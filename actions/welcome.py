@@ -36,6 +36,10 @@ class ActionWelcome(Action):
                 return [SlotSet("stage", "sound")]
             utter_introduction(dispatcher, app.engagement)
             return [SlotSet("stage", "consent")]
+        if tracker.get_slot("stage") == "consent":
+            # After "start again", "Do you want to take part?" still waits for its answer.
+            dispatcher.utter_message(response="utter_ask_consent")
+            return [SlotSet("stage", "consent")]
         app.conversation.resume(tracker.sender_id)
         if progress.status == "finished" or app.engagement.question(progress.question_index) is None:
             dispatcher.utter_message(response="utter_already_done")

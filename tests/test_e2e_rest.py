@@ -491,6 +491,18 @@ def test_a_carer_asking_to_answer_anyway_is_not_taken_out(rasa_servers, services
     assert "You are not taking part now" in person.say("/withdraw_consent")
 
 
+@pytest.mark.parametrize("typed", ["hello", "banana"])
+def test_after_start_again_the_consent_question_waits_for_its_answer(rasa_servers, services,
+                                                                     typed):
+    person, _ = start(rasa_servers)
+    person.answer("My friends")
+    assert "Do you want to take part?" in person.say("start again")
+    reply = person.say(typed)
+    assert "Do you want to take part?" in reply and "What makes a good life" not in reply
+    assert "answering for" in person.say("/affirm")  # the role is asked anew
+    assert stored(services, person.sender) == [("good_life", "My friends")]
+
+
 def test_we_have_news_is_said_until_the_news_is_heard(rasa_servers, services):
     """A returning participant who finished hears "We have news" until this chat has told
     them the news; a later change to an action is news again."""

@@ -630,6 +630,21 @@ def test_a_typed_yes_or_no_to_the_leaving_check_after_add_more(app):
     assert slot(events, "adding_more") is True
 
 
+def test_hello_after_start_again_asks_the_consent_question_again(app):
+    run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
+    run(welcome.ActionSetRole(), tracker(intent="role_self"))
+    said, events, _ = run(control.ActionStartAgain(), tracker(intent="start_again",
+                                                              text="start again"))
+    assert said[-1] == "utter_ask_consent" and slot(events, "stage") == "consent"
+    said, events, _ = run(welcome.ActionWelcome(), tracker(intent="greet", text="hello",
+                                                           slots={"stage": "consent"}))
+    assert said == ["utter_ask_consent"] and slot(events, "stage") == "consent"
+    # Yes: the role is asked anew, then the first question.
+    said, events, _ = run(welcome.ActionGiveConsent(), tracker(intent="affirm", text="yes",
+                                                               slots={"stage": "consent"}))
+    assert said[-1] == "utter_ask_role"
+
+
 def test_what_is_kept_is_only_spoken_of_when_there_is_something(app):
     run(welcome.ActionGiveConsent(), tracker(intent="affirm"))
     run(welcome.ActionSetRole(), tracker(intent="role_self"))
