@@ -121,8 +121,8 @@ def test_only_missing_tables_suggest_db_upgrade(tmp_path):
     url = f"sqlite:///{tmp_path}/empty.db"
     (tmp_path / "empty.db").touch()  # there, but never set up
     result = run(tmp_path, ["safeguarding", "list"], url)
-    assert_one_line(result, "The database could not do that (no such table: safeguarding_alerts). "
-                            "Is it up to date? Run `coproduce db upgrade`.")
+    assert_one_line(result, "The database has no Coproduce tables yet: it was never set up. "
+                            "Run `coproduce db upgrade` first.")
     assert run(tmp_path, ["db", "upgrade"], url).exit_code == 0
     assert run(tmp_path, ["safeguarding", "list"], url).exit_code == 0
 

@@ -80,10 +80,13 @@ def upgrade(database_url: str, revision: str = "head") -> Upgrade:
 def require_current(engine: Engine) -> None:
     """Refuse a database this version cannot work on safely: one made by a newer or different
     version (UnknownRevisionError), or one not upgraded yet (OutOfDateError). A database with
-    no tables yet passes: the first query says so."""
+    no tables at all was never set up (OutOfDateError too)."""
     with engine.connect() as connection:  # read as Alembic does, without its notes in the log
         if not inspect(connection).has_table("alembic_version"):
-            return
+            if inspect(connection).get_table_names():
+                return  # tables of another kind: the first query says what is missing
+            raise OutOfDateError("The database has no Coproduce tables yet: it was never set "
+                                 "up. Run `coproduce db upgrade` first.")
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if revision is None:
         return
