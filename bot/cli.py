@@ -427,7 +427,10 @@ def purge(settings: Settings, older_than, dry_run: bool, actor) -> None:
                f"{counted(result.events, 'chat event')} older than {days} days.")
     if result.participants_held:
         kept = "Would keep" if dry_run else "Kept"
-        click.echo(f"{kept} for the safeguarding lead: {counted(result.answers_held, 'answer')} "
+        held = counted(result.answers_held, 'answer')
+        if result.messages_held:  # said outside the questions, and still waiting for the lead
+            held += f" and {counted(result.messages_held, 'other message')}"
+        click.echo(f"{kept} for the safeguarding lead: {held} "
                    f"from {counted(result.participants_held, 'participant')} (the rest of their "
                    f"data {'would go' if dry_run else 'is gone'}; see `coproduce safeguarding "
                    "list`).")

@@ -28,7 +28,8 @@ class Erasure:
 
     found: bool
     answers_deleted: int
-    answers_held: int
+    answers_held: int  # everything held for the lead: flagged answers and messages
+    messages_held: int = 0  # of those, messages that were not answers
 
 
 class DataRights:
@@ -132,16 +133,16 @@ class DataRights:
             # Inactive: no change to their record and no answer since the cut-off.
             stale = [pseudonym for pseudonym, status, active in queries.last_active(session)
                      if active < cutoff and status not in HELD_STATUSES]
-            deleted = held = kept = 0
+            deleted = held = messages = kept = 0
             for pseudonym in stale:
-                if dry_run:
+                if dry_run:  # what the erasure below would do, by the same rule
                     person = queries.get_participant(session, pseudonym=pseudonym)
-                    answers = queries.answers_for(session, participant=person)
-                    result = Erasure(True, sum(not a.flagged for a in answers),
-                                     sum(a.flagged for a in answers))
+                    waiting, answers = _held_items(session, person)
+                    result = _erasure(answers, waiting)
                 else:
                     result = erase_participant(session, pseudonym=pseudonym, held_status=PURGE_HELD)
                 deleted, held = deleted + result.answers_deleted, held + result.answers_held
+                messages += result.messages_held
                 kept += result.answers_held > 0
             events = delete_old_events(cutoff.timestamp(), dry_run)
             if not dry_run:
@@ -152,12 +153,13 @@ class DataRights:
                 safeguarding_queries.add_audit(
                     session, actor=actor, action="purge",
                     detail=f"older than {older_than.days} days: {len(stale) - kept} participants "
-                           f"removed, {kept} held, {deleted} answers deleted, {held} held, "
+                           f"removed, {kept} held, {deleted} answers deleted, "
+                           f"{held - messages} held, {messages} messages held, "
                            f"{events} chat events")
             engine = session.get_bind()
         if not dry_run:
             scrub_deleted(engine)
-        return Purge(len(stale) - kept, deleted, held, events, kept)
+        return Purge(len(stale) - kept, deleted, held - messages, events, kept, messages)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,6 +171,7 @@ class Purge:
     answers_held: int
     events: int
     participants_held: int = 0  # the rest of them removed; flagged answers wait for the lead
+    messages_held: int = 0  # messages (not answers) whose alert is open, held likewise
 
 
 def answer_record(answer: Answer, person: Participant) -> dict:
@@ -200,7 +203,7 @@ def erase_participant(session, *, pseudonym: str, held_status: str = ERASURE_HEL
         earlier = queries.get_participant(session, pseudonym=held_pseudonym(pseudonym))
         if earlier is None:
             return Erasure(False, 0, 0)
-        return Erasure(True, 0, len(_held_items(session, earlier)[0]))
+        return _erasure([], _held_items(session, earlier)[0])
     alerts = safeguarding_queries.alerts_of(session, participant_id=person.id)
     for alert in alerts:
         if alert.status == "resolved" and alert.resolved_action == "dismiss":
@@ -208,7 +211,7 @@ def erase_participant(session, *, pseudonym: str, held_status: str = ERASURE_HEL
     held, answers = _held_items(session, person, alerts)
     if not held:
         session.delete(person)  # answers, tags, consent, contact and notices go with it
-        return Erasure(True, len(answers), 0)
+        return _erasure(answers, held)
     doomed = [a.id for a in answers if not a.flagged]
     if doomed:
         session.execute(delete(Answer).where(Answer.id.in_(doomed)))
@@ -230,7 +233,13 @@ def erase_participant(session, *, pseudonym: str, held_status: str = ERASURE_HEL
         session.expire(person)
         session.delete(person)
         earlier.status = held_status
-    return Erasure(True, len(doomed), len(held))
+    return _erasure(answers, held)
+
+
+def _erasure(answers, held) -> Erasure:
+    """What erasing these answers does when these items are held for the lead."""
+    messages = sum(not isinstance(item, Answer) for item in held)
+    return Erasure(True, sum(not a.flagged for a in answers), len(held), messages)
 
 
 def held_pseudonym(pseudonym: str) -> str:

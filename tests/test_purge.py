@@ -187,3 +187,45 @@ def test_someone_held_by_the_purge_who_comes_back_starts_afresh(settings):
         held = queries.get_participant(session, pseudonym=held_pseudonym("old-flagged"))
         assert held.status == PURGE_HELD and [a.text for a in held.answers] == ["old-flagged words"]
     services.engine.dispose()
+
+
+def test_the_dry_run_says_what_the_purge_then_does_with_messages_held_apart(settings):
+    """A message said outside the questions whose alert is open is held like a flagged answer,
+    in the dry run as in the purge, and counted as a message, not an answer."""
+    from bot.store import safeguarding_queries
+
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    long_ago = datetime.now(timezone.utc) - timedelta(days=400)
+    with services.sessions.begin() as session:
+        people = {}
+        for name in ("erin", "lucy", "kate"):
+            people[name] = queries.get_or_create_participant(session, pseudonym=name,
+                                                             engagement_id="e", channel="rest")
+        for name, text, flagged in (("erin", "the park", False), ("lucy", "the shops", False),
+                                    ("lucy", "he hits me", True)):
+            answer, _ = queries.save_answer(session, participant=people[name], question_id="q",
+                                         text=text, channel="rest",
+                                         channel_message_id=f"m-{text}", flagged=flagged)
+            if flagged:
+                safeguarding_queries.add_alert(
+                    session, participant_id=people[name].id, answer_id=answer.id, text=text,
+                    channel="rest", role=None, score=0.9, categories=["abuse"],
+                    immediate_danger=False)
+        safeguarding_queries.add_alert(  # before taking part: a message, not an answer
+            session, participant_id=people["kate"].id, answer_id=None, text="she hurts me",
+            channel="rest", role=None, score=0.9, categories=["abuse"], immediate_danger=False)
+        session.execute(update(Participant).values(updated_at=long_ago))
+        session.execute(update(Answer).values(created_at=long_ago))
+    env = {"COPRODUCE_VAR_DIR": str(settings.var_dir), "COPRODUCE_HASH_KEY": "test-key"}
+    base = ["--database-url", settings.database_url, "purge", "--older-than", "365d"]
+    said = [CliRunner().invoke(main, base + extra, env=env).output for extra in (["--dry-run"], [])]
+    assert said[0].startswith("Would remove: 1 participant, 2 answers")
+    assert said[1].startswith("Removed: 1 participant, 2 answers")
+    for words, verb in zip(said, ("Would keep", "Kept")):
+        assert f"{verb} for the safeguarding lead: 1 answer and 1 other message from 2 " \
+               "participants" in words
+    with services.sessions() as session:
+        assert session.execute(select(Answer.text)).scalars().all() == ["he hits me"]
+        assert len(session.execute(select(Participant)).scalars().all()) == 2
+    services.engine.dispose()
