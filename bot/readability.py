@@ -51,7 +51,19 @@ def check(text: str) -> Readability:
     grade = textstat.flesch_kincaid_grade(scored) if words else 0.0
     if words >= SCORED_MIN_WORDS:
         if ease < MIN_READING_EASE:
-            problems.append(f"reading ease {ease:.0f} (needs {MIN_READING_EASE:.0f} or more)")
+            problems.append(f"reading ease {_shown(ease, 0, lambda v: v < MIN_READING_EASE)} "
+                            f"(needs {MIN_READING_EASE:.0f} or more)")
         if grade > MAX_GRADE:
-            problems.append(f"grade {grade:.1f} (needs {MAX_GRADE:.0f} or lower)")
+            problems.append(f"grade {_shown(grade, 1, lambda v: v > MAX_GRADE)} "
+                            f"(needs {MAX_GRADE:.0f} or lower)")
     return Readability(text, words, ease, grade, problems)
+
+
+def _shown(value: float, digits: int, fails) -> str:
+    """The value rounded as usual, or with more digits where rounding would hide why it fails
+    ("grade 5.0 (needs 5 or lower)" is shown as "grade 5.03")."""
+    for more in range(digits, digits + 4):
+        text = f"{value:.{more}f}"
+        if fails(float(text)):
+            return text
+    return repr(value)

@@ -98,7 +98,11 @@ def export(ctx: click.Context, fmt, out: str, theme_ids, question_ids, since, un
     from bot.store.staff_queries import AnswerFilter, count_export
 
     path = None if out == "-" else _export_path(Path(out))
-    fmt = fmt or (path.suffix.lower().lstrip(".") if path else "")
+    ending = path.suffix.lower().lstrip(".") if path else ""
+    if fmt and ending in FORMATS and ending != fmt:  # a spreadsheet would fail to open it
+        raise click.UsageError(f"--out {path.name} ends in .{ending}, but --format is {fmt}: "
+                               f"end the file name with .{fmt}, or leave --format out.")
+    fmt = fmt or ending
     if path is None and fmt not in STREAM_FORMATS:
         raise click.UsageError(f"Only {' or '.join(STREAM_FORMATS)} can go to standard output "
                                f"(--out -); choose one with --format, or give --out a file name"

@@ -125,7 +125,7 @@ class UpdateWording:
         """Raise MissingWording if a response is missing or uses a placeholder we do not fill."""
         missing = self.missing()
         if missing:
-            raise MissingWording(f"domain.yml has no response called {', '.join(missing)}; "
+            raise MissingWording(f"{self.domain_path} has no response called {', '.join(missing)}; "
                                  "add them before sending updates.")
         sample = dict.fromkeys(PLACEHOLDERS, "x")
         for name in RESPONSES:
@@ -133,7 +133,7 @@ class UpdateWording:
                 response_text(self.domain_path, name, **sample)
             except (KeyError, IndexError, ValueError) as error:
                 raise MissingWording(
-                    f"domain.yml's {name} uses a placeholder notify does not fill ({error}); "
+                    f"{self.domain_path}'s {name} uses a placeholder notify does not fill ({error}); "
                     f"it can use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}.") from None
 
     def compose(self, engagement: Engagement, actions: Sequence[StaffAction]) -> UpdateMessage:

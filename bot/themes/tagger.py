@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import tempfile
 import time
@@ -22,6 +23,8 @@ from bot.themes.scoring import TaggerConfig, ThemeWeights, answer_features, embe
 
 MODEL_FILE = "tagger.npz"
 FORMAT_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 class TaggerError(RuntimeError):
@@ -111,8 +114,14 @@ class ThemeTagger:
             with np.load(path, allow_pickle=False) as stored:
                 arrays = {name: stored[name] for name in stored.files}
             meta = json.loads(str(arrays["meta"]))
+        except FileNotFoundError:
+            raise TaggerError(f"There is no theme model at {path}") from None
         except (OSError, ValueError, KeyError, EOFError) as error:
-            raise TaggerError(f"Cannot read the theme model {path}: {error}") from None
+            # numpy's own words ("pickled data", "allow_pickle") mean nothing to staff
+            log.debug("theme model %s unreadable: %s", path, error)
+            raise TaggerError(f"{path} is not a theme model this version can read (damaged, or "
+                              "another kind of file); run `coproduce themes train` to make "
+                              "one") from None
         if meta.get("format") != FORMAT_VERSION or meta.get("encoder_id") != ENCODER_ID:
             raise TaggerError(f"{path} was made by another version of the tagger; train it again")
         encoder = SentenceEncoder.load(ensure_encoder(Path(encoder_dir or path.parent)))

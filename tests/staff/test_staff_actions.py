@@ -207,3 +207,10 @@ def test_six_update_commands_at_once_lose_nothing(world):
         audited = [json.loads(e.detail)["revision"]
                    for e in staff_queries.audit_entries(session, action="action_update")]
     assert audited == [2, 3, 4, 5, 6, 7]
+
+
+def test_a_grade_just_over_the_limit_is_not_shown_as_the_limit():
+    from bot.readability import check
+
+    result = check("We will hire two more nurses to do autism checks, so you wait less.")
+    assert result.grade > 5 and result.problems == ["grade 5.04 (needs 5 or lower)"]

@@ -149,3 +149,18 @@ def test_out_that_becomes_a_pipe_during_the_export_is_left_alone(sqlite_world, o
         export_answers(session, sqlite_world.services.engagement, fmt="xlsx", out=out,
                        answer_filter=AnswerFilter(), actor="tester", progress=swap_in_a_pipe)
     assert listing(out_folder) == {"answers.xlsx": "fifo"}
+
+
+@pytest.mark.parametrize("fmt, name", [("csv", "answers.xlsx"), ("json", "answers.csv"),
+                                       ("xlsx", "answers.json")])
+def test_a_format_that_is_not_the_file_s_ending_is_refused(sqlite_world, out_folder, fmt, name):
+    """CSV written into answers.xlsx would not open in a spreadsheet: a usage error, nothing
+    written."""
+    result = run_coproduce(sqlite_world, "--format", fmt, "--out", str(out_folder / name))
+    assert result.exit_code == 2
+    ending = name.rsplit(".", 1)[1]
+    assert f"--out {name} ends in .{ending}, but --format is {fmt}" in result.stderr
+    assert listing(out_folder) == {} and no_audit(sqlite_world)
+    # Another ending (or none) with --format is the operator's choice.
+    done = run_coproduce(sqlite_world, "--format", fmt, "--out", str(out_folder / "answers.txt"))
+    assert done.exit_code == 0, done.stderr

@@ -189,12 +189,12 @@ def test_bad_token_is_one_line_and_claims_nothing(sqlite_world, fake_api, update
 
 
 def test_missing_wording_is_one_line(sqlite_world, fake_api, telegram_settings, tmp_path):
-    domain = tmp_path / "domain.yml"
+    domain = tmp_path / "other.yml"  # the file given is the one named
     domain.write_text("responses:\n  utter_update_intro:\n  - text: Hello.\n", encoding="utf-8")
     result = run_notify(telegram_settings(sqlite_world), domain)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "coproduce: domain.yml has no response called utter_update_item_planned, "
+        f"coproduce: {domain} has no response called utter_update_item_planned, "
         "utter_update_item_doing, utter_update_item_done, utter_update_stop, "
         "utter_update_stop_button; add them before sending updates."]
     assert fake_api.calls_to("sendMessage") == []
@@ -250,7 +250,7 @@ def test_wording_with_an_unknown_placeholder_is_one_line(sqlite_world, fake_api,
     result = run_notify(telegram_settings(sqlite_world), domain)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "coproduce: domain.yml's utter_update_intro uses a placeholder notify does not fill "
+        f"coproduce: {domain}'s utter_update_intro uses a placeholder notify does not fill "
         "('name'); it can use {themes}, {theme}, {emoji}, {action}."]
 
 

@@ -92,8 +92,11 @@ def test_save_and_load_give_the_same_scores(tagger, tmp_path, encoder_dir):
 def test_loading_a_file_that_is_not_a_model_fails_clearly(tmp_path):
     path = tmp_path / "tagger.npz"
     path.write_text("not a model")
-    with pytest.raises(TaggerError, match="Cannot read the theme model"):
+    with pytest.raises(TaggerError, match="is not a theme model this version can read") as error:
         ThemeTagger.load(path)
+    assert "pickle" not in str(error.value)
+    with pytest.raises(TaggerError, match="There is no theme model at"):
+        ThemeTagger.load(tmp_path / "nothing.npz")
 
 
 def test_any_theme_ids_can_be_learned(tmp_path, encoder_dir):
