@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import click
 
@@ -306,8 +306,9 @@ def list_answers(set_by: Optional[str], question_id: Optional[str], theme_id: Op
             answers = theme_queries.answers_to_review(session, set_by=set_by,
                                                       question_id=question_id,
                                                       theme_id=theme_id, limit=limit + 1)
+            order = {theme.id: index for index, theme in enumerate(services.engagement.themes)}
             for answer in answers[:limit]:
-                click.echo(_review_line(answer, as_json))
+                click.echo(_review_line(answer, as_json, order))
         if not answers and not as_json:
             click.echo("No answers found.")
         if len(answers) > limit:  # never cut short without a word (on stderr: JSON stays clean)
@@ -321,9 +322,12 @@ def list_answers(set_by: Optional[str], question_id: Optional[str], theme_id: Op
 REVIEW_TEXT_CHARS = 100
 
 
-def _review_line(answer, as_json: bool) -> str:
-    """One answer for `themes list`: id, question, themes with their source, the words."""
-    tags = [{"theme": tag.theme_id, "source": tag.source} for tag in answer.themes]
+def _review_line(answer, as_json: bool, order: Dict[str, int]) -> str:
+    """One answer for `themes list`: id, question, themes (in the engagement's order) with their
+    source, the words."""
+    tags = [{"theme": tag.theme_id, "source": tag.source}
+            for tag in sorted(answer.themes, key=lambda tag: (order.get(tag.theme_id, len(order)),
+                                                              tag.theme_id))]
     if as_json:
         return json.dumps({"answer_id": answer.id, "question_id": answer.question_id,
                            "themes": tags, "themes_set_by": answer.themes_set_by,

@@ -141,6 +141,11 @@ def test_staff_list_answers_with_their_ids_to_set_themes(world):
     staff = listed(list_answers(world, "--set-by", "staff", "--json"))
     assert [row["answer_id"] for row in staff] == [ids["a1"], ids["a5"]]
     assert staff[0]["themes"] == [{"theme": "money", "source": "staff"}]
+    # Themes are listed in the engagement's order, whatever order they were set in.
+    assert set_themes(world, str(ids["a1"]), "--theme", "money", "--theme", "being_safe",
+                      "--theme", "friends").exit_code == 0
+    first = listed(list_answers(world, "--set-by", "staff", "--json"))[0]
+    assert [tag["theme"] for tag in first["themes"]] == ["being_safe", "friends", "money"]
 
 
 @pytest.mark.parametrize("args, message", [
