@@ -66,6 +66,7 @@ class Relay:
         self._queues: Dict[int, Deque[Incoming]] = {}
         self._workers: Dict[int, asyncio.Task] = {}
         self._in_flight: Dict[int, Incoming] = {}
+        self._sending: Dict[int, Incoming] = {}  # messages whose replies are being sent
         self._resting: Set[int] = set()  # chats whose message waits for Rasa to come back
         self._closing = False
         self.counts: collections.Counter = collections.Counter()
@@ -133,8 +134,13 @@ class Relay:
             self.keep_contact(item.sender, str(item.chat_id))
         # Each message shown is counted in the store (in the background), so a crash part-way
         # through sends only the rest after the restart.
-        await self.outbox.send_replies(item.chat_id, item.sender, replies, skip=item.delivered,
-                                       on_sent=lambda count: self.kept.delivered(item, count))
+        self._sending[item.chat_id] = item
+        try:
+            await self.outbox.send_replies(item.chat_id, item.sender, replies,
+                                           skip=item.delivered,
+                                           on_sent=lambda count: self.kept.delivered(item, count))
+        finally:
+            self._sending.pop(item.chat_id, None)
         # Only now: a crash before this sends it to Rasa again at the next start, under the same
         # message id, so the answer it holds is stored once. The next message need not wait.
         await self.kept.forget([item], wait=False)
@@ -275,6 +281,10 @@ class Relay:
         to_keep = [item for chat_id in kept
                    for item in [self._in_flight.get(chat_id), *self._queues.get(chat_id, ())]
                    if item is not None and item.fixed_reply is None]
+        # Rasa answered these, but Telegram has not shown all the replies yet (a flood wait, a
+        # slow server): kept, so the next start sends the rest, as after a crash.
+        sending = list(self._sending.values())
+        to_keep += sending
         for worker in list(self._workers.values()):
             worker.cancel()
         self.kept.keep(to_keep)  # written already, unless the store failed
@@ -289,6 +299,9 @@ class Relay:
         if kept:
             log.warning("Stopped with %d chat(s) waiting for Rasa to come back; their messages "
                         "are kept for the next start", len(kept))
+        if sending:
+            log.warning("Stopped while sending the replies to %d chat(s); the rest are sent at "
+                        "the next start", len(sending))
         if len(waiting) > len(kept):
             log.warning("Stopped with %d chat(s) waiting for Rasa's answer; they were asked to "
                         "send again", len(waiting) - len(kept))

@@ -174,6 +174,29 @@ def test_a_clean_stop_while_rasa_answers_leaves_nothing_behind(fake_api, crash_s
     assert rasa.texts() == ["a slow one"] and bea.texts() == [send_again]
 
 
+def test_a_clean_stop_while_the_replies_are_sent_keeps_the_message_for_the_next_start(
+        fake_api, crash_settings, transports, stub_rasa_server):
+    """Rasa answered, but Telegram asked the bot to wait (a flood wait longer than the stop's
+    grace): a clean stop keeps the message, as a crash does, and the next start sends the reply.
+    Nothing is shown twice and the participant is not asked to send it again."""
+    rasa = stub_rasa_server
+    first = transports(crash_settings).start()
+    dee = fake_api.user(2003)
+    fake_api.fail_next("sendMessage", retry_after=30)
+    dee.say("hello")
+    fake_api.wait_for(lambda: rasa.texts() == ["hello"] and fake_api.calls_to("sendMessage"),
+                      10, "the first try to send the reply")
+    assert first.stop() == 0, first.log()
+    assert [row.text for row in kept_rows(crash_settings)] == ["hello"]
+    assert dee.texts() == []
+    assert "the rest are sent at the next start" in first.log()
+    fake_api.clear_failures("sendMessage")
+    transports(crash_settings).start()
+    dee.wait_for_text("You sent: hello", timeout=30)
+    fake_api.wait_for(lambda: not kept_rows(crash_settings), 10, "the kept message to go")
+    assert dee.texts() == ["You sent: hello"]
+
+
 @pytest.mark.servers
 @pytest.mark.parametrize("shown", [0, 1])
 def test_a_replayed_answer_is_stored_once(fake_api, rasa_servers, transports, telegram_domain,
