@@ -96,7 +96,12 @@ class Detector:
         if not immediate_phrase and IMMEDIATE in categories:
             # A weaker sign of danger now ("when he is drunk"), unless the harm is over or long ago.
             immediate_phrase = not (book.immediacy_past and book.immediacy_past.search(normalised))
-        phrase_score = _noisy_or(weight for _, weight, _ in evidence)
+        # One phrase found again and again ("money" in each sentence of a long answer) is one
+        # piece of evidence, not many: counted once, at its strongest.
+        strongest: dict = {}
+        for phrase, weight, _ in evidence:
+            strongest[id(phrase)] = max(weight, strongest.get(id(phrase), 0.0))
+        phrase_score = _noisy_or(strongest.values())
         signals = [phrase_score, _rescale(intent_confidence, book.scoring.intent_floor,
                                                 book.scoring.intent_weight)]
         model = self.model() if normalised.strip() else None

@@ -341,3 +341,20 @@ def test_eighth_blind_set_in_other_words(detector, text, disclosure):
     phrases_only = Detector(dataclasses.replace(load_phrasebook(), model=None))
     assert detector.detect(text).disclosure is disclosure, text
     assert phrases_only.detect(text).disclosure is disclosure, text
+
+
+def test_one_weak_phrase_found_in_every_sentence_counts_once(detector):
+    """An outside check (2026-11-24): a carer's long answer about money worries was flagged, as
+    each "money" added to the score. A phrase found again is one piece of evidence."""
+    sentence = "The money never lasts the month. "
+    assert detector.detect(sentence * 8).score == pytest.approx(detector.detect(sentence).score,
+                                                                abs=0.05)
+    long_answer = (
+        "Money is the biggest thing for us. My son gets benefits but the money never lasts the "
+        "month. He cannot afford to go out with his friends. The bills keep going up and the "
+        "money is gone by the third week. We worry about money all the time. He has to choose "
+        "between food and heating sometimes. His friends go out and he cannot because there is "
+        "no money. If he had a bit more money he could go to the cinema with his friends.")
+    assert not detector.detect(long_answer).disclosure
+    # Money taken by someone is still a disclosure, however long the answer around it.
+    assert detector.detect(long_answer + " My brother takes his bank card and keeps it.").disclosure
