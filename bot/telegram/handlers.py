@@ -87,8 +87,13 @@ async def on_button(update: Update, context: Context) -> None:
     """Take a button press once: stop the spinner, take the buttons away, send the payload."""
     query, outbox = update.callback_query, context.bot_data["outbox"]
     outbox.answer_button(query.id)
-    if query.message is None or not query.data or not await first_press(update, context):
-        return  # a double tap, or a second choice on a question that takes one
+    if query.message is None or not query.data:
+        return
+    if not await first_press(update, context):
+        # A double tap, a second choice on a question that takes one, or an old keyboard from
+        # before a restart: the buttons of the last go now.
+        outbox.keyboards.take_away_stale(query.message.chat.id, query.message.message_id)
+        return
     outbox.keyboards.take_away(query.message.chat.id, query.message.message_id, query.data,
                                query.message.reply_markup)
     payload = await resolve_payload(context.bot_data["state"], query.data)

@@ -66,8 +66,18 @@ class Keyboards:
         if message_id in self._gone.get(chat_id, {}):
             return False
         if not self.is_live(chat_id, message_id):
-            return True  # sent before a restart, or by another process: the store decides
+            # Sent before a restart: stale once this process has shown a newer keyboard in the
+            # chat (Telegram numbers a chat's messages in order); else the store decides.
+            newer = [*self._live.get(chat_id, {}), *self._gone.get(chat_id, {})]
+            return not newer or message_id > max(newer)
         return any(shown == data for _, shown in self._live[chat_id][message_id])
+
+    def take_away_stale(self, chat_id: int, message_id: int) -> None:
+        """Take away the buttons of an old message pressed too late, so they are not pressed
+        again (a keyboard from before a restart still shows them)."""
+        if not self.is_live(chat_id, message_id) and message_id not in self._gone.get(chat_id, {}):
+            self._remember_gone(chat_id, message_id)
+            self._edit(chat_id, message_id, None)
 
     def is_multiple_choice(self, chat_id: int, message_id: int,
                            markup: Optional[InlineKeyboardMarkup]) -> bool:

@@ -545,6 +545,50 @@ def test_typed_words_leave_buttons_until_new_ones_come(fake_api, start_bot, stub
     assert [s["text"] for s in rasa.sent] == ["hi", "what?", "hi"]
 
 
+def test_buttons_shown_before_a_restart_go_stale_once_newer_ones_come(fake_api, start_bot,
+                                                                     stub_settings):
+    """After a restart the bot does not know which old keyboards still show. The newest one is
+    still the question (pressing it works); an older one, once a newer keyboard has come, is
+    not acted on, and its buttons are taken away."""
+    def reply(text):
+        return [{"text": "Do you want to take part?", "buttons": BUTTONS}] \
+            if text in ("hi", "/affirm", "/deny") else [{"text": "You can press a button."}]
+
+    rasa = StubRasa(reply)
+    first = start_bot(stub_settings, rasa=rasa, speech=None)
+    wes = fake_api.user(1017)
+    old = json.loads(json.dumps(wes.ask(lambda: wes.say("hi"), "take part")))
+    first.stop()
+    rasa = StubRasa(reply)
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    newest = json.loads(json.dumps(wes.ask(lambda: wes.say("hi"), "take part")))
+    wes.press("No", old)  # the keyboard from before the restart: a newer one shows now
+    fake_api.wait_for(lambda: not _titles(fake_api.messages[1017][old["message_id"]]), 5,
+                      "the old buttons to go")
+    time.sleep(0.5)
+    assert [s["text"] for s in rasa.sent] == ["hi"]
+    wes.press("Yes", newest)  # the newest keyboard works
+    fake_api.wait_for(lambda: len(rasa.sent) == 2, 10, "the press to reach Rasa")
+    assert rasa.sent[1]["text"] == "/affirm"
+
+
+def test_the_newest_buttons_from_before_a_restart_still_work(fake_api, start_bot, stub_settings):
+    """A participant who comes back after the bot restarted presses the question still on
+    screen ("Carry on", Yes or No): it is taken, once."""
+    rasa = StubRasa(lambda text: [{"text": "Do you want to take part?", "buttons": BUTTONS}])
+    first = start_bot(stub_settings, rasa=rasa, speech=None)
+    xia = fake_api.user(1018)
+    shown = json.loads(json.dumps(xia.ask(lambda: xia.say("hi"), "take part")))
+    first.stop()
+    rasa = StubRasa(lambda text: [{"text": f"You sent: {text}"}])
+    start_bot(stub_settings, rasa=rasa, speech=None)
+    xia.press("Yes", shown)
+    xia.wait_for_text("You sent: /affirm")
+    xia.press("No", shown)  # the same keyboard again: taken once
+    time.sleep(0.5)
+    assert [s["text"] for s in rasa.sent] == ["/affirm"]
+
+
 def test_asking_for_news_keeps_the_chat_id_only_in_the_contacts_table(fake_api, start_bot,
                                                                       stub_settings):
     from bot.store import queries
