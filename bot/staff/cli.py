@@ -297,6 +297,22 @@ def _warn(warning: Optional[str]) -> None:
 
 
 # ---- notify ---------------------------------------------------------------------------------
+def _news_voice(settings):
+    """Reads news aloud for `notify`, as the chat does (its cache, gTTS then offline voices):
+    the OGG/Opus file, or None."""
+    made = []
+
+    def say(text: str):
+        from bot.speech.service import build_speech_service
+
+        if not made:  # built on first use: a run with nobody who chose sound needs no voice
+            made.append(build_speech_service(settings))
+        audio = made[0].synthesize(text)
+        return audio.ogg if audio is not None else None
+
+    return say
+
+
 @click.command("notify")
 @click.option("--dry-run", is_flag=True, help="Show who would get which message; send nothing.")
 @click.option("--resend-unconfirmed", is_flag=True,
@@ -324,7 +340,8 @@ def notify(ctx: click.Context, dry_run: bool, resend_unconfirmed: bool, domain_p
             with contextlib.ExitStack() as stack:
                 # Telegram is reached (and its token needed) only once a message is ready to go.
                 telegram = functools.partial(TelegramNotifier, settings.telegram_bot_token,
-                                             settings.telegram_base_url)
+                                             settings.telegram_base_url,
+                                             speech=_news_voice(settings))
                 notifiers = {} if dry_run else OpenedWhenNeeded({"telegram": telegram}, stack)
                 result = send_updates(services.sessions, services.engagement, wording, notifiers,
                                       actor=actor, dry_run=dry_run,

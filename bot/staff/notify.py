@@ -48,6 +48,7 @@ class UpdateMessage:
 
     text: str
     buttons: Tuple[Tuple[str, str], ...]
+    sound: bool = False  # also read aloud (a voice note), for someone who chose sound
 
 
 class NotDelivered(Exception):
@@ -229,7 +230,7 @@ def _notify_one(sessions, engagement, wording, notifiers, recipient, result, dry
         news = [action for action in summary.actions if (action.id, action.revision) not in done]
         if not news:
             return
-        message = wording.compose(engagement, news)
+        message = dataclasses.replace(wording.compose(engagement, news), sound=recipient.sound)
         readability = check(message.text)
         if not readability.ok:
             result.hard_to_read.append((recipient.pseudonym, readability.problems))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Optional
+from pathlib import Path
+from typing import Callable, Optional
 
 from bot.staff.notify import MaybeDelivered, NotDelivered, NotifierUnavailable, UpdateMessage
 
@@ -15,10 +16,13 @@ class TelegramNotifier:
 
     channel = "telegram"
 
-    def __init__(self, token: str, base_url: str = "", timeout: float = 20.0):
+    def __init__(self, token: str, base_url: str = "", timeout: float = 20.0,
+                 speech: Optional[Callable[[str], Optional[Path]]] = None):
         self.token = token
         self.base_url = base_url
         self.timeout = timeout
+        # The words read aloud, as an OGG/Opus file (None when no voice could say them).
+        self.speech = speech
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._bot = None
 
@@ -96,3 +100,21 @@ class TelegramNotifier:
                 raise MaybeDelivered(f"Telegram's answer was lost: {error}") from None
             except TelegramError as error:
                 raise MaybeDelivered(str(error)) from None
+        if message.sound and self.speech is not None:
+            await self._send_voice(chat_id, message.text)
+
+    async def _send_voice(self, chat_id, text: str) -> None:
+        """The news read aloud, after its words: a voice that fails is logged, never a reason to
+        send the words again (they arrived)."""
+        from telegram.error import TelegramError
+
+        try:
+            ogg = await asyncio.to_thread(self.speech, text)
+            if ogg is None:
+                log.warning("No voice could read an update aloud; its words went")
+                return
+            data = await asyncio.to_thread(ogg.read_bytes)
+            await self._bot.send_voice(chat_id=chat_id, voice=data, filename="news.ogg")
+        except (TelegramError, OSError) as error:
+            log.warning("An update's voice note did not go (its words did): %s",
+                        error.__class__.__name__)

@@ -318,17 +318,19 @@ class Recipient:
     pseudonym: str
     channel: str
     address: str
+    sound: bool = False  # they chose to hear messages read aloud
 
 
 def update_recipients(session: Session) -> List[Recipient]:
     """Participants who said yes to updates and left a contact, by id."""
     rows = session.execute(
-        select(Participant.id, Participant.pseudonym, Contact.channel, Contact.address)
+        select(Participant.id, Participant.pseudonym, Contact.channel, Contact.address,
+               Participant.sound.is_(True))
         .join(Contact, Contact.participant_id == Participant.id)
         .where(Participant.wants_updates.is_(True))
         .order_by(Participant.id)
     ).all()
-    return [Recipient(*row) for row in rows]
+    return [Recipient(*row[:4], sound=bool(row[4])) for row in rows]
 
 
 def wants_updates(session: Session, *, participant_id: int) -> bool:

@@ -336,3 +336,32 @@ def test_a_reading_warning_shared_by_many_recipients_is_one_line(capsys):
         "Warning: the messages to 4 participants (p1, p2, p3 and 1 more) may be hard to read: "
         "a sentence has 22 words (15 at most)",
         "Warning: the message to p5 may be hard to read: grade 9"]
+
+
+def test_news_is_read_aloud_for_someone_who_chose_sound(sqlite_world, fake_api,
+                                                        telegram_settings, update_domain):
+    """Every message can be heard: a participant who chose sound gets the news as a voice note
+    (OGG/Opus) after its words; one who did not gets the words only. A voice note that fails
+    does not make the news undelivered."""
+    settings = dataclasses.replace(telegram_settings(sqlite_world), tts="espeak")
+    with sqlite_world.session() as session:
+        session.execute(update(Participant).where(Participant.pseudonym == "pseud-alice")
+                        .values(sound=True))
+        session.commit()
+    result = run_notify(settings, update_domain)
+    assert result.stdout.splitlines()[0] == "Sent 2 update message(s)."
+    voices = [call for call in fake_api.calls_to("sendVoice") if call.status == 200]
+    assert [call.params["chat_id"] for call in voices] == [1001]
+    calls = [(call.method, call.params["chat_id"]) for call in fake_api.calls
+             if call.method in ("sendMessage", "sendVoice")]
+    assert calls.index(("sendMessage", 1001)) < calls.index(("sendVoice", 1001))
+    assert voices[0].files and next(iter(voices[0].files.values()))[:4] == b"OggS"
+
+    # Staff change the action; this time Telegram refuses the voice note: the news still went.
+    CliRunner(mix_stderr=False).invoke(actions, ["update", str(sqlite_world.actions["x1"]),
+                                                 "--status", "done"], obj=settings,
+                                       catch_exceptions=False)
+    fake_api.fail_next("sendVoice", status=400)
+    result = run_notify(settings, update_domain)
+    assert result.stdout.splitlines()[0] == "Sent 2 update message(s)."
+    assert "Not delivered" not in result.stdout
