@@ -9,6 +9,8 @@ from typing import Callable, Optional
 from bot.staff.notify import MaybeDelivered, NotDelivered, NotifierUnavailable, UpdateMessage
 
 log = logging.getLogger(__name__)
+WAIT_OUT_SECONDS = 60.0  # a longer flood wait: not delivered now, tried at the next run
+WAIT_OUT_TIMES = 3
 
 
 class TelegramNotifier:
@@ -83,8 +85,7 @@ class TelegramNotifier:
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
             try:
-                await self._bot.send_message(chat_id=chat_id, text=part,
-                                             reply_markup=markup if last else None)
+                await self._send_part(chat_id, part, markup if last else None)
             except InvalidToken:
                 raise NotifierUnavailable("Telegram did not accept TELEGRAM_BOT_TOKEN.") from None
             except TimedOut as error:
@@ -102,6 +103,24 @@ class TelegramNotifier:
                 raise MaybeDelivered(str(error)) from None
         if message.sound and self.speech is not None:
             await self._send_voice(chat_id, message.text)
+
+    async def _send_part(self, chat_id, text: str, markup) -> None:
+        """One message; a flood wait Telegram asks for (429) is waited out, when short enough,
+        and the message sent again, so a run with many people is not left half done."""
+        from telegram.error import RetryAfter
+
+        for _ in range(WAIT_OUT_TIMES):
+            try:
+                await self._bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+                return
+            except RetryAfter as error:
+                wait = error.retry_after.total_seconds() \
+                    if hasattr(error.retry_after, "total_seconds") else float(error.retry_after)
+                if wait > WAIT_OUT_SECONDS:
+                    raise
+                log.info("Telegram asked to wait %.0f s before the next message", wait)
+                await asyncio.sleep(wait)
+        await self._bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
 
     async def _send_voice(self, chat_id, text: str) -> None:
         """The news read aloud, after its words: a voice that fails is logged, never a reason to

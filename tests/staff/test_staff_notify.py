@@ -114,9 +114,10 @@ def test_dry_run_sends_nothing(sqlite_world, fake_api, telegram_settings, update
 
 def test_refused_message_is_tried_again_next_run(sqlite_world, fake_api, telegram_settings,
                                                  update_domain):
-    """A message Telegram refused (429) was not sent: its claim is released for the next run."""
+    """A message Telegram refused (a flood wait too long to wait out) was not sent: its claim
+    is released for the next run."""
     settings = telegram_settings(sqlite_world)
-    fake_api.fail_next("sendMessage", status=429, retry_after=1)
+    fake_api.fail_next("sendMessage", status=429, retry_after=120)
     result = run_notify(settings, update_domain)
     assert "Sent 1 update message(s)." in result.stdout
     assert "Not delivered to pseud-alice (will be tried again next time)" in result.stdout
@@ -365,3 +366,14 @@ def test_news_is_read_aloud_for_someone_who_chose_sound(sqlite_world, fake_api,
     result = run_notify(settings, update_domain)
     assert result.stdout.splitlines()[0] == "Sent 2 update message(s)."
     assert "Not delivered" not in result.stdout
+
+
+
+def test_a_short_flood_wait_is_waited_out(sqlite_world, fake_api, telegram_settings,
+                                          update_domain):
+    """Telegram's rate limit (429 with a short retry_after) does not leave a run half sent."""
+    fake_api.fail_next("sendMessage", status=429, retry_after=1)
+    result = run_notify(telegram_settings(sqlite_world), update_domain)
+    assert result.stdout.splitlines()[0] == "Sent 2 update message(s)."
+    assert "Not delivered" not in result.stdout
+    assert [chat for chat, _, _ in sent(fake_api)] == [1001, 1002]
