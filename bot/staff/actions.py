@@ -56,7 +56,8 @@ def _check_status(status: str) -> None:
         raise ActionError(f"Unknown status {status!r}. Use one of: {', '.join(ACTION_STATUSES)}.")
 
 
-def _check_text(text: str) -> None:
+def check_text(text: str) -> None:
+    """Refuse (ActionError) words that are blank or too long for an action."""
     words = text.strip()
     if not words:
         raise ActionError("The action needs some words.")
@@ -70,7 +71,7 @@ def add_action(session: Session, engagement: Engagement, *, theme_id: str, text:
     """Store an action for a theme; returns it and the readability check of its words."""
     _check_theme(engagement, theme_id)
     _check_status(status)
-    _check_text(text)
+    check_text(text)
     action = staff_queries.add_action(session, theme_id=theme_id, text=text.strip(), status=status)
     staff_queries.add_audit(session, actor=actor, action="action_add", detail={
         "action_id": action.id, "theme": theme_id, "status": status})
@@ -90,7 +91,7 @@ def update_action(session: Session, *, action_id: int, actor: str, text: Optiona
         raise ActionError(f"There is no action with id {action_id}.")
     changes = {}
     if text is not None:
-        _check_text(text)
+        check_text(text)
         if text.strip() != action.text:
             changes["text"] = text.strip()
     if status is not None:

@@ -223,9 +223,21 @@ def actions() -> None:
     """You said, we did: what staff do about each theme."""
 
 
+def _checked_text(ctx, param, value):
+    """--text: the action's words, not blank and not too long (a usage error, exit status 2)."""
+    from bot.staff.actions import ActionError, check_text
+
+    if value is not None:
+        try:
+            check_text(value)
+        except ActionError as error:
+            raise click.UsageError(str(error), ctx=ctx) from None
+    return value
+
+
 @actions.command("add")
 @click.option("--theme", "theme_id", required=True, help="The theme id the action is about.")
-@click.option("--text", required=True,
+@click.option("--text", required=True, callback=_checked_text,
               help=f"What you will do or did, in plain words "
                    f"(at most {MAX_ACTION_CHARS} characters).")
 @click.option("--status", type=click.Choice(ACTION_STATUSES), default="planned", show_default=True)
@@ -265,7 +277,7 @@ def actions_list(ctx: click.Context) -> None:
 
 @actions.command("update")
 @click.argument("action_id", type=ROW_ID)
-@click.option("--text", default=None,
+@click.option("--text", default=None, callback=_checked_text,
               help=f"New words for the action (at most {MAX_ACTION_CHARS} characters).")
 @click.option("--status", type=click.Choice(ACTION_STATUSES), default=None, help="New status.")
 @by_option

@@ -91,19 +91,25 @@ def test_hard_words_warn_but_are_kept(sqlite_world):
 @pytest.mark.parametrize("args, message", [
     (["add", "--theme", "nope", "--text", "We will help."],
      "coproduce: Unknown theme id 'nope'. The themes are: being_safe, purpose, friends, money."),
-    (["add", "--theme", "money", "--text", "   "], "coproduce: The action needs some words."),
     (["update", "99", "--status", "done"], "coproduce: There is no action with id 99."),
+    # The command's own words wrong: a usage error, exit status 2.
+    (["add", "--theme", "money", "--text", "   "],
+     "coproduce actions add: The action needs some words. See 'coproduce actions add --help'."),
     (["add", "--theme", "money", "--text", "We will help. " * 357 + "Soon."],
-     "coproduce: The action's words are too long: 5,003 characters (at most 500). "
-     "Say it in a few short sentences."),
+     "coproduce actions add: The action's words are too long: 5,003 characters (at most 500). "
+     "Say it in a few short sentences. See 'coproduce actions add --help'."),
     (["update", "1", "--text", "x" * 501],
-     "coproduce: The action's words are too long: 501 characters (at most 500). "
-     "Say it in a few short sentences."),
+     "coproduce actions update: The action's words are too long: 501 characters (at most "
+     "500). Say it in a few short sentences. See 'coproduce actions update --help'."),
 ])
 def test_mistakes_are_one_clear_line(sqlite_world, args, message):
-    """A mistake prints one line, exits non-zero and changes nothing."""
-    result = run(sqlite_world, *args)
-    assert result.exit_code == 1
+    """A mistake prints one line, exits non-zero (2 for the command's own words) and changes
+    nothing."""
+    from bot.cli import main
+
+    env = {**sqlite_world.settings.to_env(), "TELEGRAM_BOT_TOKEN": None}
+    result = CliRunner(mix_stderr=False).invoke(main, ["actions", *args], env=env)
+    assert result.exit_code == (1 if message.startswith("coproduce: ") else 2), result.stderr
     assert result.stderr.splitlines() == [message]
     with sqlite_world.session() as session:
         assert len(session.execute(select(StaffAction)).scalars().all()) == 4
