@@ -163,14 +163,25 @@ def sounds_like_leaving(tracker: Tracker) -> bool:
         and is_short_reply(tracker, {"withdraw_consent"}, LEAVING_ASK_CONFIDENCE)
 
 
+def last_bot_messages(events) -> list:
+    """The bot messages sent just before the latest participant message."""
+    collected = []
+    seen_latest_user = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_latest_user:
+                break
+            seen_latest_user = True
+        elif kind == "bot" and seen_latest_user:
+            collected.append(event)
+    return list(reversed(collected))
+
+
 def last_said(tracker: Tracker) -> Optional[str]:
     """The response the assistant said last before the latest message (None if not known)."""
-    latest = max((index for index, event in enumerate(tracker.events)
-                  if event.get("event") == "user"), default=len(tracker.events))
-    for event in reversed(tracker.events[:latest]):
-        if event.get("event") == "bot":
-            return (event.get("metadata") or {}).get("utter_action")
-    return None
+    said = last_bot_messages(tracker.events)
+    return (said[-1].get("metadata") or {}).get("utter_action") if said else None
 
 
 def reply_to_leaving_check(tracker: Tracker) -> Optional[str]:

@@ -8,8 +8,8 @@ from rasa_sdk import Action
 from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 
 from actions.common import (NEWS_CHANNELS, channel_of, disclosure_confidence, end_form_events,
-                            is_command, is_payload, is_short_reply, services, utter_introduction,
-                            utter_safeguarding)
+                            is_command, is_payload, is_short_reply, last_bot_messages, services,
+                            utter_introduction, utter_safeguarding)
 from actions.data_rights import delete_reply
 from actions.questions import is_filler, only_guessed, save_more
 from actions.theme_words import is_correction, plain_words
@@ -129,21 +129,6 @@ class ActionRepeat(Action):
         if not messages:
             dispatcher.utter_message(response="utter_help")
         return []
-
-
-def last_bot_messages(events) -> list:
-    """The bot messages sent just before the latest participant message."""
-    collected = []
-    seen_latest_user = False
-    for event in reversed(events):
-        kind = event.get("event")
-        if kind == "user":
-            if seen_latest_user:
-                break
-            seen_latest_user = True
-        elif kind == "bot" and seen_latest_user:
-            collected.append(event)
-    return list(reversed(collected))
 
 
 class ActionKindFallback(Action):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from typing import List
 
@@ -50,20 +51,12 @@ def check(text: str) -> Readability:
     ease = textstat.flesch_reading_ease(scored) if words else 100.0
     grade = textstat.flesch_kincaid_grade(scored) if words else 0.0
     if words >= SCORED_MIN_WORDS:
+        # Rounded towards the failure, so a near miss never reads as the limit itself
+        # ("grade 5.0 (needs 5 or lower)").
         if ease < MIN_READING_EASE:
-            problems.append(f"reading ease {_shown(ease, 0, lambda v: v < MIN_READING_EASE)} "
+            problems.append(f"reading ease {math.floor(round(ease, 6))} "
                             f"(needs {MIN_READING_EASE:.0f} or more)")
         if grade > MAX_GRADE:
-            problems.append(f"grade {_shown(grade, 1, lambda v: v > MAX_GRADE)} "
+            problems.append(f"grade {math.ceil(round(grade * 10, 6)) / 10:.1f} "
                             f"(needs {MAX_GRADE:.0f} or lower)")
     return Readability(text, words, ease, grade, problems)
-
-
-def _shown(value: float, digits: int, fails) -> str:
-    """The value rounded as usual, or with more digits where rounding would hide why it fails
-    ("grade 5.0 (needs 5 or lower)" is shown as "grade 5.03")."""
-    for more in range(digits, digits + 4):
-        text = f"{value:.{more}f}"
-        if fails(float(text)):
-            return text
-    return repr(value)

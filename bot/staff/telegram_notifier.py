@@ -109,18 +109,17 @@ class TelegramNotifier:
         and the message sent again, so a run with many people is not left half done."""
         from telegram.error import RetryAfter
 
-        for _ in range(WAIT_OUT_TIMES):
+        for attempt in range(WAIT_OUT_TIMES + 1):
             try:
                 await self._bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
                 return
             except RetryAfter as error:
                 wait = error.retry_after.total_seconds() \
                     if hasattr(error.retry_after, "total_seconds") else float(error.retry_after)
-                if wait > WAIT_OUT_SECONDS:
+                if attempt == WAIT_OUT_TIMES or wait > WAIT_OUT_SECONDS:
                     raise
                 log.info("Telegram asked to wait %.0f s before the next message", wait)
                 await asyncio.sleep(wait)
-        await self._bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
 
     async def _send_voice(self, chat_id, text: str) -> None:
         """The news read aloud, after its words: a voice that fails is logged, never a reason to
